@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what hepnc needs on a fresh Debian machine (run by `make demo` and `make test`).
+# Idempotent: packages already present are not reinstalled, so a warm machine pays nothing.
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config libyaml-dev libopenblas-dev libclang-14-dev libcjson-dev libhdf5-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "hepnc: installing ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
