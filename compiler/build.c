@@ -1,0 +1,133 @@
+/* build.c — see build.h.
+ *
+ * The generated files are written to a fresh temporary directory, hashed (sources + compiler command),
+ * and compiled only when <cache>/<name>-<hash>/model.so does not exist yet; the finished directory is
+ * renamed into place, so concurrent or interrupted builds never leave a half-built cache entry. */
+#include "build.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "emit_c.h"
+
+#define CFLAGS "-O3 -march=native -std=c11 -fPIC -shared"
+
+static void cache_root(char *dst, size_t n)
+{
+    const char *env = getenv("HEPNC_CACHE");
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    if (env && *env) snprintf(dst, n, "%s", env);
+    else if (xdg && *xdg) snprintf(dst, n, "%s/hepnc", xdg);
+    else snprintf(dst, n, "%s/.cache/hepnc", home && *home ? home : "/tmp");
+}
+
+static int mkdirs(const char *path)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; ++p)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0777) && errno != EEXIST) return -1;
+            *p = '/';
+        }
+    return mkdir(buf, 0777) && errno != EEXIST ? -1 : 0;
+}
+
+static uint64_t hash_files(char files[][512], int n, uint64_t h)
+{
+    for (int i = 0; i < n; ++i) {
+        FILE *f = fopen(files[i], "rb");
+        if (!f) continue;
+        char buf[65536];
+        size_t got;
+        while ((got = fread(buf, 1, sizeof buf, f)) > 0) h = hn_fnv1a(buf, got, h);
+        fclose(f);
+        const char *base = strrchr(files[i], '/');
+        h = hn_fnv1a(base, strlen(base), h);
+    }
+    return h;
+}
+
+static int run_compiler(const char *dir, const char *name, int use_cblas)
+{
+    const char *cc = getenv("CC");
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && %s " CFLAGS " -I. -I'%s' %s%s%s %s.c %s_load.c %s_entry.c -o model.so.tmp -lm 2> build.log"
+             " && mv model.so.tmp model.so",
+             dir, cc && *cc ? cc : "cc", hn_runtime_include_dir(), use_cblas ? "-I'" : "",
+             use_cblas ? hn_cblas_include_dir() : "", use_cblas ? "'" : "", name, name, name);
+    int rc = system(cmd);
+    if (rc != 0) {
+        char log[1200];
+        snprintf(log, sizeof log, "%s/build.log", dir);
+        fprintf(stderr, "hepnc: error: building the generated code failed; the compiler said (%s):\n", log);
+        FILE *f = fopen(log, "r");
+        if (f) {
+            char line[512];
+            for (int k = 0; k < 30 && fgets(line, sizeof line, f); ++k) fputs(line, stderr);
+            fclose(f);
+        }
+        return -1;
+    }
+    return 0;
+}
+
+static int remove_tree(const char *dir)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd);
+}
+
+int hn_build_and_open(const hn_model_build *mb, int use_cblas, hn_loaded_model *out)
+{
+    memset(out, 0, sizeof *out);
+    char root[700], tmp[900], final[900], files[8][512];
+    int nfiles = 0;
+    cache_root(root, sizeof root);
+    if (mkdirs(root)) return hn_error_plain("%s: error: cannot create the build cache: %s", root, strerror(errno));
+    snprintf(tmp, sizeof tmp, "%s/.tmp-%s-%ld", root, mb->graph.name, (long)getpid());
+    remove_tree(tmp);
+    hn_codegen_options co = { .use_cblas = use_cblas, .validate = 0 };
+    if (hn_codegen(mb, &co, tmp, files, &nfiles)) { remove_tree(tmp); return -1; }
+    const char *cc = getenv("CC");
+    uint64_t h = hn_fnv1a(CFLAGS, strlen(CFLAGS), HN_FNV_OFFSET);
+    if (cc) h = hn_fnv1a(cc, strlen(cc), h);
+    h = hash_files(files, nfiles, h);
+    snprintf(final, sizeof final, "%s/%s-%016llx", root, mb->graph.name, (unsigned long long)h);
+    snprintf(out->so_path, sizeof out->so_path, "%s/model.so", final);
+    if (access(out->so_path, R_OK) == 0) {
+        out->cached = 1;
+        remove_tree(tmp);
+    } else {
+        if (run_compiler(tmp, mb->graph.name, use_cblas)) return -1;
+        remove_tree(final);                      /* an incomplete entry from a killed build */
+        if (rename(tmp, final)) {
+            remove_tree(tmp);
+            if (access(out->so_path, R_OK) != 0)
+                return hn_error_plain("%s: error: cannot store the build: %s", final, strerror(errno));
+        }
+    }
+    out->dl = dlopen(out->so_path, RTLD_NOW | RTLD_LOCAL);
+    if (!out->dl) return hn_error_plain("hepnc: error: cannot load the built model: %s", dlerror());
+    const hn_model_entry *(*entry_fn)(void) = (const hn_model_entry *(*)(void))dlsym(out->dl, "hepnc_model_entry");
+    if (!entry_fn) return hn_error_plain("%s: error: no hepnc_model_entry in the built model", out->so_path);
+    out->entry = entry_fn();
+    if (out->entry->abi != HN_MODEL_ABI) return hn_error_plain("%s: error: model ABI mismatch", out->so_path);
+    return 0;
+}
+
+void hn_loaded_model_close(hn_loaded_model *m)
+{
+    if (m->dl) dlclose(m->dl);
+    memset(m, 0, sizeof *m);
+}

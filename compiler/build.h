@@ -1,0 +1,20 @@
+/* build.h — builds generated code into a shared object with the system compiler, cached on disk by
+ * the hash of the generated sources, and opens its generic entry point. */
+#ifndef HN_BUILD_H
+#define HN_BUILD_H
+
+#include <hepnc/model.h>
+
+#include "driver.h"
+
+typedef struct hn_loaded_model {
+    void *dl;
+    const hn_model_entry *entry;
+    char so_path[1024];
+    int cached;                 /* 1 when the build came from the cache */
+} hn_loaded_model;
+
+int hn_build_and_open(const hn_model_build *mb, int use_cblas, hn_loaded_model *out);
+void hn_loaded_model_close(hn_loaded_model *m);
+
+#endif

@@ -1,0 +1,94 @@
+/* cmd_check.c — `hepnc check` and `hepnc compile`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "ops.h"
+#include "params.h"
+
+static void print_summary(const hn_graph *g)
+{
+    long weights = 0, macs = 0;
+    for (int p = 0; p < g->nparams; ++p)
+        if (g->params[p].from_file) weights += g->params[p].size;
+    for (int i = 0; i < g->nnodes; ++i)
+        if (!g->nodes[i].dead) macs += hn_op(g->nodes[i].op)->macs(g, &g->nodes[i]);
+    printf("model %s: ok\n", g->name);
+    for (int i = 0; i < g->ninputs; ++i) {
+        const hn_tensor *t = &g->tensors[g->inputs[i]];
+        printf("  input  %-12s ", t->name);
+        hn_shape_print(stdout, &t->shape, g);
+        printf("%s\n", t->shape.nset ? (t->masked ? "  (masked set)" : "  (fixed-size list)") : "");
+    }
+    for (int o = 0; o < g->noutputs; ++o) {
+        printf("  output %-12s ", g->output_names[o]);
+        hn_shape_print(stdout, &g->tensors[g->outputs[o]].shape, g);
+        putchar('\n');
+    }
+    printf("  parameters       %ld\n", weights);
+    printf("  MACs per event   %ld (at the maximum set sizes)\n", macs);
+    printf("  workspace        %ld bytes per event (%s_WORKSPACE_BYTES(batch) = batch * %ld)\n",
+           g->workspace_floats * 4, g->name, g->workspace_floats * 4);
+}
+
+int hn_cmd_check(int argc, char **argv)
+{
+    const char *spec = NULL, *dump = NULL;
+    for (int i = 2; i < argc; ++i) {
+        const char *v;
+        if (hn_opt(argc, argv, &i, "--dump", &v)) dump = v;
+        else if (argv[i][0] == '-') return hn_usage("check", "unknown option '%s'", argv[i]);
+        else if (!spec) spec = argv[i];
+        else return hn_usage("check", "unexpected argument '%s'", argv[i]);
+    }
+    if (!spec) return hn_usage("check", "a SPEC file is required");
+    hn_model_build mb;
+    int rc = hn_frontend(&mb, spec, dump);
+    if (!rc && !dump) print_summary(&mb.graph);
+    hn_model_build_free(&mb);
+    return rc ? 1 : 0;
+}
+
+int hn_cmd_compile(int argc, char **argv)
+{
+    const char *spec = NULL, *dir = NULL, *dump = NULL, *weights = NULL, *target = "c", *blas = "none";
+    int embed = 0, validate = 1;
+    for (int i = 2; i < argc; ++i) {
+        const char *v;
+        if (hn_opt(argc, argv, &i, "-o", &v) || hn_opt(argc, argv, &i, "--out", &v)) dir = v;
+        else if (hn_opt(argc, argv, &i, "--dump", &v)) dump = v;
+        else if (hn_opt(argc, argv, &i, "--weights", &v)) weights = v;
+        else if (hn_opt(argc, argv, &i, "--target", &v)) target = v;
+        else if (hn_opt(argc, argv, &i, "--blas", &v)) blas = v;
+        else if (!strcmp(argv[i], "--embed-weights")) embed = 1;
+        else if (!strcmp(argv[i], "--no-validate")) validate = 0;
+        else if (argv[i][0] == '-') return hn_usage("compile", "unknown option '%s'", argv[i]);
+        else if (!spec) spec = argv[i];
+        else return hn_usage("compile", "unexpected argument '%s'", argv[i]);
+    }
+    if (!spec) return hn_usage("compile", "a SPEC file is required");
+    if (strcmp(target, "c")) return hn_usage("compile", "unknown --target '%s' (only 'c' exists yet)", target);
+    if (strcmp(blas, "openblas") && strcmp(blas, "none")) return hn_usage("compile", "--blas is openblas or none");
+    if (embed && !weights) return hn_usage("compile", "--embed-weights needs --weights W.safetensors");
+    if (!dir && !dump) return hn_usage("compile", "-o DIR is required");
+    hn_model_build mb;
+    int rc = hn_frontend(&mb, spec, dump);
+    if (!rc && dir) {
+        char files[8][512];
+        int n = 0;
+        hn_codegen_options co = { .weights = embed ? weights : NULL, .use_cblas = !strcmp(blas, "openblas"),
+                                  .validate = validate };
+        if (!embed && weights) {
+            /* no embedding: still check the file against the spec so mistakes show now, not at load */
+            float *blob = hn_params_load(&mb.graph, weights);
+            if (!blob) rc = -1;
+            free(blob);
+        }
+        if (!rc) rc = hn_codegen(&mb, &co, dir, files, &n);
+        if (!rc)
+            for (int i = 0; i < n; ++i) fprintf(stderr, "hepnc compile: wrote %s\n", files[i]);
+    }
+    hn_model_build_free(&mb);
+    return rc ? 1 : 0;
+}

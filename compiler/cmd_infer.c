@@ -1,0 +1,161 @@
+/* cmd_infer.c — `hepnc infer`: build the spec's code (cached), run it over an HDF5 dataset in
+ * batches, write the outputs to an HDF5 file (atomically). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <hepnc/data.h>
+
+#include "build.h"
+#include "commands.h"
+
+typedef struct infer_buffers {
+    float *x[16];
+    int32_t *n[16];
+    float *y[16];
+    int32_t *labels;
+    void *workspace;
+} infer_buffers;
+
+static int alloc_buffers(const hn_model_entry *m, int batch, infer_buffers *b)
+{
+    memset(b, 0, sizeof *b);
+    for (int i = 0; i < m->ninputs; ++i) {
+        const hn_io_desc *d = &m->inputs[i];
+        b->x[i] = malloc(sizeof(float) * (size_t)batch * (size_t)d->max * (size_t)d->width);
+        b->n[i] = malloc(sizeof(int32_t) * (size_t)batch);
+        if (!b->x[i] || !b->n[i]) return -1;
+    }
+    for (int o = 0; o < m->noutputs; ++o)
+        if (!(b->y[o] = malloc(sizeof(float) * (size_t)batch * (size_t)m->outputs[o].width))) return -1;
+    b->labels = malloc(sizeof(int32_t) * (size_t)batch);
+    b->workspace = malloc(m->workspace_bytes(batch) + 64);
+    return b->labels && b->workspace ? 0 : -1;
+}
+
+static void free_buffers(const hn_model_entry *m, infer_buffers *b)
+{
+    for (int i = 0; i < m->ninputs; ++i) { free(b->x[i]); free(b->n[i]); }
+    for (int o = 0; o < m->noutputs; ++o) free(b->y[o]);
+    free(b->labels);
+    free(b->workspace);
+}
+
+static int read_inputs(hn_dataset *ds, const hn_model_entry *m, int64_t first, int count, infer_buffers *b,
+                       char *err, size_t errlen)
+{
+    for (int i = 0; i < m->ninputs; ++i) {
+        const hn_io_desc *d = &m->inputs[i];
+        int rc = d->is_set ? hn_dataset_read_set(ds, d->name, d->max, d->width, d->features, first, count, b->x[i],
+                                                 b->n[i], err, errlen)
+                           : hn_dataset_read_global(ds, d->name, d->width, d->features, first, count, b->x[i], err,
+                                                    errlen);
+        if (rc) return -1;
+        if (d->is_set && !d->masked)
+            for (int k = 0; k < count; ++k)
+                if (b->n[i][k] != d->max) {
+                    snprintf(err, errlen, "event %lld of input '%s' has %d rows, but the spec declares it fixed-size "
+                             "(%d rows, no mask): pad absent objects with zeros and drop the mask, or set 'mask: true'",
+                             (long long)(first + k), d->name, b->n[i][k], d->max);
+                    return -1;
+                }
+    }
+    return 0;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int run(const hn_model_entry *m, void *model, hn_dataset *ds, hn_scores_file *sf, int batch)
+{
+    char err[1024];
+    infer_buffers b;
+    int64_t events = hn_dataset_events(ds);
+    int rc = alloc_buffers(m, batch, &b);
+    if (rc) { free_buffers(m, &b); return hn_error_plain("hepnc: error: out of memory for batch %d", batch); }
+    double t0 = now(), last = t0, compute = 0;
+    for (int64_t first = 0; first < events && !rc; first += batch) {
+        int count = (int)(events - first < batch ? events - first : batch);
+        if (read_inputs(ds, m, first, count, &b, err, sizeof err)) { rc = hn_error_plain("%s", err); break; }
+        double c0 = now();
+        int status = m->infer(model, (const float *const *)b.x, (const int32_t *const *)b.n, count, b.y, b.workspace);
+        compute += now() - c0;
+        if (status) { rc = hn_error_plain("hepnc: error: the model rejected events %lld..%lld (code %d: a set count out of range)", (long long)first, (long long)(first + count - 1), status); break; }
+        for (int o = 0; o < m->noutputs && !rc; ++o)
+            if (hn_scores_write(sf, o, first, count, b.y[o], err, sizeof err)) rc = hn_error_plain("%s", err);
+        if (!rc && hn_dataset_has_labels(ds)) {
+            if (hn_dataset_read_labels(ds, first, count, b.labels, err, sizeof err) ||
+                hn_scores_write_labels(sf, first, count, b.labels, err, sizeof err))
+                rc = hn_error_plain("%s", err);
+        }
+        if (now() - last > 1.0) {
+            last = now();
+            fprintf(stderr, "\rhepnc infer: %lld / %lld events", (long long)(first + count), (long long)events);
+        }
+    }
+    if (last != t0) fputc('\n', stderr);
+    if (!rc)
+        fprintf(stderr, "hepnc infer: %lld events in %.3f s (model %.3f s, %.0f events/s), batch %d\n",
+                (long long)events, now() - t0, compute, compute > 0 ? (double)events / compute : 0.0, batch);
+    free_buffers(m, &b);
+    return rc;
+}
+
+int hn_cmd_infer(int argc, char **argv)
+{
+    const char *spec = NULL, *weights = NULL, *data = NULL, *out = NULL, *batch_s = "256", *blas = "openblas";
+    for (int i = 2; i < argc; ++i) {
+        const char *v;
+        if (hn_opt(argc, argv, &i, "--weights", &v)) weights = v;
+        else if (hn_opt(argc, argv, &i, "--data", &v)) data = v;
+        else if (hn_opt(argc, argv, &i, "--out", &v) || hn_opt(argc, argv, &i, "-o", &v)) out = v;
+        else if (hn_opt(argc, argv, &i, "--batch", &v)) batch_s = v;
+        else if (hn_opt(argc, argv, &i, "--blas", &v)) blas = v;
+        else if (argv[i][0] == '-') return hn_usage("infer", "unknown option '%s'", argv[i]);
+        else if (!spec) spec = argv[i];
+        else return hn_usage("infer", "unexpected argument '%s'", argv[i]);
+    }
+    if (!spec || !weights || !data || !out) return hn_usage("infer", "SPEC, --weights, --data and --out are required");
+    int batch = atoi(batch_s);
+    if (batch < 1) return hn_usage("infer", "--batch must be a positive integer");
+    if (strcmp(blas, "openblas") && strcmp(blas, "none")) return hn_usage("infer", "--blas is openblas or none");
+
+    hn_model_build mb;
+    if (hn_frontend(&mb, spec, NULL)) { hn_model_build_free(&mb); return 1; }
+    hn_loaded_model lm;
+    int rc = hn_build_and_open(&mb, strcmp(blas, "openblas") == 0, &lm);
+    hn_model_build_free(&mb);
+    if (rc) { hn_loaded_model_close(&lm); return 1; }
+    const hn_model_entry *m = lm.entry;
+    fprintf(stderr, "hepnc infer: model '%s' (%s)\n", m->name, lm.cached ? "cached build" : "built");
+
+    char err[1024];
+    void *model = NULL;
+    hn_dataset *ds = NULL;
+    hn_scores_file *sf = NULL;
+    rc = 1;
+    if (m->load(&model, weights, err, sizeof err)) { fprintf(stderr, "%s\n", err); goto done; }
+    if (!(ds = hn_dataset_open(data, err, sizeof err))) { fprintf(stderr, "%s\n", err); goto done; }
+    const char *names[16];
+    int widths[16];
+    for (int o = 0; o < m->noutputs; ++o) { names[o] = m->outputs[o].name; widths[o] = m->outputs[o].width; }
+    if (!(sf = hn_scores_create(out, hn_dataset_events(ds), m->noutputs, names, widths, err, sizeof err))) {
+        fprintf(stderr, "%s\n", err);
+        goto done;
+    }
+    int failed = run(m, model, ds, sf, batch);
+    if (hn_scores_close(sf, !failed, err, sizeof err)) { fprintf(stderr, "%s\n", err); failed = 1; }
+    sf = NULL;
+    if (!failed) { fprintf(stderr, "hepnc infer: wrote %s\n", out); rc = 0; }
+done:
+    if (sf) hn_scores_close(sf, 0, err, sizeof err);
+    if (ds) hn_dataset_close(ds);
+    if (model) m->release(model);
+    hn_loaded_model_close(&lm);
+    return rc;
+}

@@ -1,0 +1,94 @@
+/* emit_util.c — small helpers shared by the op emitters (emit.h). */
+#include <ctype.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "emit.h"
+#include "ops.h"
+
+void hn_emit_line(hn_emit *e, int indent, const char *fmt, ...)
+{
+    for (int i = 0; i < indent; ++i) fputs("    ", e->f);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(e->f, fmt, ap);
+    va_end(ap);
+    fputc('\n', e->f);
+}
+
+static char *scratch(hn_emit *e)
+{
+    char *s = e->scratch[e->next_scratch];
+    e->next_scratch = (e->next_scratch + 1) % 8;
+    return s;
+}
+
+const char *hn_emit_param(hn_emit *e, int p)
+{
+    char *s = scratch(e);
+    snprintf(s, 128, "P + %ld", e->g->params[p].offset);
+    return s;
+}
+
+void hn_emit_param_decl(hn_emit *e, const char *var, int p)
+{
+    const hn_param *q = &e->g->params[p];
+    char shape[64] = "";
+    for (int k = 0; k < q->rank; ++k) {
+        char d[24];
+        snprintf(d, sizeof d, "%s%lld", k ? ", " : "", (long long)q->dim[k]);
+        strcat(shape, d);
+    }
+    hn_emit_line(e, 1, "const float *%s = %s;   /* %s [%s] */", var, hn_emit_param(e, p), q->name, shape);
+}
+
+const char *hn_emit_rows(hn_emit *e, const hn_tensor *t)
+{
+    char *s = scratch(e);
+    if (t->shape.nset > 0 && e->g->tensors[e->g->inputs[t->shape.set]].masked)
+        snprintf(s, 128, "n[b]");
+    else
+        snprintf(s, 128, "%d", t->shape.nset > 0 ? t->shape.dim[0] : 1);
+    return s;
+}
+
+void hn_c_ident(char *dst, size_t n, const char *name)
+{
+    size_t i = 0;
+    for (; name[i] && i + 1 < n; ++i)
+        dst[i] = isalnum((unsigned char)name[i]) ? name[i] : '_';
+    dst[i] = '\0';
+}
+
+void hn_emit_rows_begin(hn_emit *e, const hn_node *n, hn_rowloop *r)
+{
+    const hn_graph *g = e->g;
+    const hn_tensor *out = &g->tensors[n->out];
+    const hn_shape *s = &out->shape;
+    long per_row = hn_shape_elems(s) / hn_last_dim(s);        /* rows of the last axis per event */
+    int masked = s->nset > 0 && g->tensors[g->inputs[s->set]].masked;
+    memset(r, 0, sizeof *r);
+    if (!masked) {
+        for (int k = 0; k < n->nin; ++k) snprintf(r->x[k], sizeof r->x[k], "x%d", k);
+        snprintf(r->y, sizeof r->y, "y");
+        snprintf(r->rows, sizeof r->rows, "batch * %ld", per_row);
+        r->indent = 1;
+        return;
+    }
+    long rows_per_particle = per_row / s->dim[0];
+    for (int k = 0; k < n->nin; ++k)
+        snprintf(r->x[k], sizeof r->x[k], "x%d + (size_t)b * %ld", k, hn_shape_elems(&g->tensors[n->in[k]].shape));
+    snprintf(r->y, sizeof r->y, "y + (size_t)b * %ld", hn_shape_elems(s));
+    if (rows_per_particle == 1)
+        snprintf(r->rows, sizeof r->rows, "n[b]");
+    else
+        snprintf(r->rows, sizeof r->rows, "n[b] * %ld", rows_per_particle);
+    r->indent = 2;
+    r->looped = 1;
+    hn_emit_line(e, 1, "for (int b = 0; b < batch; ++b) {   /* each event's real rows only */");
+}
+
+void hn_emit_rows_end(hn_emit *e, const hn_rowloop *r)
+{
+    if (r->looped) hn_emit_line(e, 1, "}");
+}

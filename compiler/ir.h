@@ -1,0 +1,120 @@
+/* ir.h — the graph IR: typed tensors with static shapes, nodes from the op table, parameters.
+ *
+ * Shapes are per event: the batch axis is implicit and symbolic. A tensor may have leading "set"
+ * axes whose real extent is the run-time particle count n ≤ max of one set input (a jet's
+ * constituents); rank-3/4 tensors (pair features, assignment tensors) use two or more set axes. */
+#ifndef HN_IR_H
+#define HN_IR_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "diag.h"
+
+#define HN_MAX_RANK 4
+#define HN_NAME 96
+#define HN_MAX_ATTRS 12
+#define HN_MAX_IN 8
+#define HN_MAX_PARAMS 8
+#define HN_MAX_LIST 64
+
+typedef struct hn_shape {
+    int rank;
+    int dim[HN_MAX_RANK];       /* static extent (max for set axes) */
+    int nset;                   /* the first nset axes are bounded by the run-time count of set `set` */
+    int set;                    /* index of the set input, -1 when nset == 0 */
+} hn_shape;
+
+typedef enum { HN_T_INPUT, HN_T_ACT } hn_tensor_role;
+
+typedef struct hn_tensor {
+    char name[HN_NAME];
+    hn_tensor_role role;
+    hn_shape shape;
+    hn_loc loc;                 /* where the spec defined it */
+    int producer;               /* node index, -1 for inputs */
+    int input;                  /* index among inputs, -1 otherwise */
+    int output;                 /* index among outputs, -1 otherwise */
+    int first_use, last_use;    /* liveness in node order (plan pass) */
+    long offset;                /* floats per event into the workspace, -1 when not in it */
+    char features[HN_MAX_LIST][48];  /* inputs: feature names */
+    int nfeatures;
+    int masked;                 /* set input with a run-time count */
+} hn_tensor;
+
+typedef struct hn_attr_val {
+    int set;                    /* given in the spec or defaulted */
+    long i;
+    double f;
+    char s[512];                /* enum value, or names joined by newlines */
+    int ints[HN_MAX_LIST];
+    int nints;
+    hn_loc loc;
+} hn_attr_val;
+
+typedef struct hn_param {
+    char name[HN_NAME];         /* the safetensors name, e.g. "phi.0.weight" */
+    int rank;
+    int64_t dim[HN_MAX_RANK];
+    long offset;                /* floats into the parameter blob */
+    long size;
+    int from_file;              /* 1: read from the weights file; 0: derived by a fold at load time */
+} hn_param;
+
+/* A batchnorm folded into a linear at load time (runtime/fold.c does the arithmetic). */
+typedef struct hn_fold {
+    int before;                 /* 1: BN feeds the linear (scale its inputs); 0: BN follows it */
+    int bn_mean, bn_var, bn_gamma, bn_beta;   /* param indices */
+    float eps;
+    int w, b;                   /* the linear's own parameters (b may be -1) */
+    int out_w, out_b;           /* derived parameters */
+} hn_fold;
+
+typedef struct hn_node {
+    int op;
+    char name[HN_NAME];
+    char layer[HN_NAME];        /* the spec layer it was lowered from */
+    hn_loc loc;
+    int in[HN_MAX_IN];
+    int nin;
+    int out;
+    hn_attr_val attr[HN_MAX_ATTRS];
+    int param[HN_MAX_PARAMS];
+    int nparam;
+    int act;                    /* fused activation epilogue (HN_ACT_*) */
+    int dead;                   /* removed by a pass */
+    char note[160];             /* what passes did to it, printed in dumps and generated comments */
+} hn_node;
+
+typedef struct hn_graph {
+    char name[HN_NAME];
+    const char *spec_path;
+    hn_tensor *tensors; int ntensors, cap_tensors;
+    hn_node *nodes;     int nnodes,   cap_nodes;
+    hn_param *params;   int nparams,  cap_params;
+    hn_fold *folds;     int nfolds,   cap_folds;
+    int inputs[16];  int ninputs;     /* tensor indices, in spec order */
+    int outputs[16]; int noutputs;    /* tensor indices, in spec order */
+    char output_names[16][HN_NAME];
+    long param_floats;                /* size of the parameter blob */
+    long workspace_floats;            /* per event, from the plan */
+} hn_graph;
+
+enum { HN_ACT_NONE = 0, HN_ACT_RELU = 1, HN_ACT_GELU = 2 };
+
+void hn_graph_init(hn_graph *g, const char *name);
+void hn_graph_free(hn_graph *g);
+int hn_graph_add_tensor(hn_graph *g, const char *name, hn_shape shape, hn_loc loc);
+int hn_graph_add_node(hn_graph *g, int op, const char *name, hn_loc loc);
+int hn_graph_add_param(hn_graph *g, const char *name, int rank, const int64_t *dim, int from_file);
+int hn_graph_find_tensor(const hn_graph *g, const char *name);
+int hn_graph_consumers(const hn_graph *g, int tensor, int *first_consumer);
+
+long hn_shape_elems(const hn_shape *s);        /* per event, set axes at their max */
+long hn_shape_row_elems(const hn_shape *s);    /* elements per set row (per event when nset == 0) */
+void hn_shape_print(FILE *f, const hn_shape *s, const hn_graph *g);
+
+/* The stable text form of the IR (for --dump and golden files). */
+void hn_graph_dump(FILE *f, const hn_graph *g, const char *after_pass);
+
+#endif

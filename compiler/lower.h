@@ -1,0 +1,17 @@
+/* lower.h — spec AST → graph IR. The only pass that reads the spec. */
+#ifndef HN_LOWER_H
+#define HN_LOWER_H
+
+#include "ir.h"
+#include "spec.h"
+
+int hn_lower(const hn_spec *spec, hn_graph *g);
+
+/* For composite ops: adds primitive node `op` named `name` reading `inputs`, whose output tensor is
+ * called `tensor`. Attributes not given take their schema defaults; set more with the returned node
+ * before calling hn_finish_node. */
+int hn_new_node(hn_graph *g, int op, const char *name, const hn_node *from, const int *inputs, int nin);
+int hn_finish_node(hn_graph *g, int node, const char *tensor);   /* shape rule; returns the tensor */
+int hn_set_attr_default(hn_node *n, int attr_index);
+
+#endif

@@ -1,0 +1,103 @@
+/* main.c — the hepnc command line: dispatch and help. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *usage;
+    const char *help;
+} command;
+
+static const command commands[] = {
+    { "check", hn_cmd_check, "hepnc check SPEC [--dump=PASS]",
+      "Validates a spec and prints its inputs, outputs, parameter count, multiply-accumulates per event and\n"
+      "workspace size. Errors are reported as SPEC:LINE:COL with the source line and a caret.\n"
+      "  --dump=PASS   print the IR after PASS (lower, fold, fuse, plan) to stdout\n" },
+    { "compile", hn_cmd_compile, "hepnc compile SPEC -o DIR [--target c] [--weights W.safetensors] [--embed-weights] [--blas openblas|none] [--dump=PASS] [--no-validate]",
+      "Emits specialised C for the spec into DIR: NAME.h (the API), NAME.c (inference: libc and libm only,\n"
+      "or cblas with --blas openblas), NAME_load.c (safetensors loader, links libhepnc), NAME_entry.c (generic\n"
+      "entry point) and, with --embed-weights, NAME_weights.c (the folded weights as static const data).\n"
+      "The output is parsed with libclang and must produce no diagnostic.\n"
+      "  -o DIR            output directory (created if needed)\n"
+      "  --target c        the C target (cuda comes with the CUDA backend)\n"
+      "  --weights W       weights file, needed for --embed-weights (checked against the spec)\n"
+      "  --embed-weights   write NAME_weights.c\n"
+      "  --blas B          openblas: linear layers through cblas_sgemm; none (default): generated loops\n"
+      "  --dump=PASS       print the IR after PASS to stdout (without -o: only print)\n"
+      "  --no-validate     skip the libclang check\n" },
+    { "infer", hn_cmd_infer, "hepnc infer SPEC --weights W.safetensors --data X.h5 --out SCORES.h5 [--batch N] [--blas openblas|none]",
+      "Builds the spec's code with the system compiler (cached by the hash of the generated code under\n"
+      "$HEPNC_CACHE, default ~/.cache/hepnc), runs it over an HDF5 dataset (layout: docs/data.md) and writes\n"
+      "one dataset per output, plus the labels when the input has them, to SCORES.h5 (atomically).\n"
+      "  --batch N   events per call (default 256)\n"
+      "  --blas B    openblas (default) or none\n" },
+    { "ops", hn_cmd_ops, "hepnc ops [--markdown]",
+      "Lists every op of the op table with its keys, types, defaults and weights (--markdown: the reference\n"
+      "section of docs/spec.md).\n" },
+};
+#define NCOMMANDS ((int)(sizeof commands / sizeof *commands))
+
+static const command *find(const char *name)
+{
+    for (int i = 0; i < NCOMMANDS; ++i)
+        if (strcmp(commands[i].name, name) == 0) return &commands[i];
+    return NULL;
+}
+
+void hn_print_help(const char *cmd)
+{
+    const command *c = cmd ? find(cmd) : NULL;
+    if (c) {
+        printf("usage: %s\n\n%s", c->usage, c->help);
+        return;
+    }
+    printf("hepnc %s — compiles collider-physics network specs (YAML) into specialised C.\n\n", HN_VERSION);
+    printf("usage: hepnc COMMAND [options]   (hepnc COMMAND --help for details)\n\n");
+    for (int i = 0; i < NCOMMANDS; ++i) printf("  %s\n", commands[i].usage);
+    printf("\nExit status: 0 success, 1 error in the input (with a message), 2 usage error.\n"
+           "Docs: docs/spec.md (the spec), docs/data.md (datasets), docs/api.md (generated code).\n");
+}
+
+int hn_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "hepnc %s: error: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    const command *c = find(cmd);
+    fprintf(stderr, "\nusage: %s\n", c ? c->usage : "hepnc --help");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        hn_print_help(NULL);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        hn_print_help(argc > 2 ? argv[2] : NULL);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("hepnc %s\n", HN_VERSION);
+        return 0;
+    }
+    const command *c = find(cmd);
+    if (!c) {
+        fprintf(stderr, "hepnc: error: unknown command '%s' (hepnc --help lists them)\n", cmd);
+        return 2;
+    }
+    for (int i = 2; i < argc; ++i)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            hn_print_help(cmd);
+            return 0;
+        }
+    return c->run(argc, argv);
+}

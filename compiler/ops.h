@@ -1,0 +1,92 @@
+/* ops.h — the op table: the single source of truth for every op hepnc knows.
+ *
+ * Each op is one entry in HN_OP_LIST and one file in compiler/ops/ that defines `hn_op_def_<name>`:
+ * its YAML attributes (schema, defaults, documentation), its shape rule and parameters, its
+ * lowering (for composite physics blocks), its C emission and its cost. The front-end, the passes,
+ * the emitter, `hepnc ops` and docs/spec.md all read this table; an op without an entry cannot
+ * parse, emit or be documented. */
+#ifndef HN_OPS_H
+#define HN_OPS_H
+
+#include "ir.h"
+
+#define HN_OP_LIST(X) \
+    X(linear)         \
+    X(layernorm)      \
+    X(batchnorm)      \
+    X(relu)           \
+    X(gelu)           \
+    X(softmax)        \
+    X(add)            \
+    X(concat)         \
+    X(slice)          \
+    X(flatten)        \
+    X(pool)           \
+    X(mlp)
+
+enum {
+#define HN_OP_ENUM(name) HN_OP_##name,
+    HN_OP_LIST(HN_OP_ENUM)
+#undef HN_OP_ENUM
+    HN_NUM_OPS
+};
+
+typedef enum {
+    HN_ATTR_INT,        /* a positive integer */
+    HN_ATTR_FLOAT,      /* a number */
+    HN_ATTR_BOOL,       /* true / false */
+    HN_ATTR_ENUM,       /* one of `choices` ("a|b|c") */
+    HN_ATTR_INTS,       /* a non-empty list of positive integers */
+    HN_ATTR_NAMES,      /* a list of names (feature names) */
+    HN_ATTR_TENSOR,     /* the name of one tensor (an input or a layer) */
+    HN_ATTR_TENSORS     /* a list of two or more tensor names */
+} hn_attr_type;
+
+typedef struct hn_attr_spec {
+    const char *key;
+    hn_attr_type type;
+    int required;
+    const char *def;            /* default as YAML text, NULL when none */
+    const char *choices;        /* HN_ATTR_ENUM: "a|b|c" */
+    const char *doc;
+} hn_attr_spec;
+
+typedef struct hn_emit hn_emit;
+
+typedef struct hn_op_def {
+    const char *name;
+    const char *summary;        /* one line, for docs/spec.md and `hepnc ops` */
+    const char *weights;        /* parameter names it reads, for the docs ("" when none) */
+    const hn_attr_spec *attrs;
+    int nattrs;
+    /* Primitive ops: the output shape from the inputs and attributes; declares parameters. */
+    int (*infer)(hn_graph *g, hn_node *n, hn_shape *out);
+    /* Composite ops: expands node `n` into primitive nodes; returns the output tensor or -1. */
+    int (*lower)(hn_graph *g, int n);
+    /* Writes the body of the node's kernel function. */
+    void (*emit)(hn_emit *e, const hn_node *n);
+    /* Multiply-accumulates (or comparable operations) per event, set axes at their max. */
+    long (*macs)(const hn_graph *g, const hn_node *n);
+} hn_op_def;
+
+#define HN_OP_DECL(name) extern const hn_op_def hn_op_def_##name;
+HN_OP_LIST(HN_OP_DECL)
+#undef HN_OP_DECL
+
+const hn_op_def *hn_op(int op);
+int hn_op_find(const char *name);           /* -1 when unknown */
+const char *const *hn_op_names(void);       /* HN_NUM_OPS names, for "did you mean" */
+
+/* Attribute access for op implementations (keys must exist in the op's schema). */
+const hn_attr_val *hn_attr(const hn_node *n, const char *key);
+long hn_attr_int(const hn_node *n, const char *key);
+double hn_attr_float(const hn_node *n, const char *key);
+const char *hn_attr_str(const hn_node *n, const char *key);
+
+/* Shape rules shared by several ops. */
+const hn_shape *hn_in_shape(const hn_graph *g, const hn_node *n, int k);
+int hn_last_dim(const hn_shape *s);
+/* Declares parameter "<node>.<suffix>" of the given shape and attaches it to the node. */
+int hn_node_param(hn_graph *g, hn_node *n, const char *suffix, int rank, int64_t d0, int64_t d1);
+
+#endif

@@ -1,0 +1,91 @@
+/* fold.c — batchnorm folded into a neighbouring linear, exactly as inference computes it:
+ *   BN before linear:  W'[o][i] = W[o][i]·s[i],  b'[o] = b[o] + Σ_i W[o][i]·(β[i] − μ[i]·s[i])
+ *   BN after linear:   W'[o][i] = s[o]·W[o][i],  b'[o] = s[o]·(b[o] − μ[o]) + β[o]
+ * with s = γ/√(var + eps). The arithmetic runs at load time (runtime/fold.c) on the parameters read
+ * from the weights file, so the IR only records the recipe and declares the derived parameters. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../ops.h"
+#include "passes.h"
+
+static int only_consumer(const hn_graph *g, int tensor)
+{
+    int first;
+    return hn_graph_consumers(g, tensor, &first) == 1 ? first : -1;
+}
+
+static void record_fold(hn_graph *g, int bn, int lin, int before)
+{
+    hn_node *B = &g->nodes[bn], *L = &g->nodes[lin];
+    hn_fold f;
+    memset(&f, 0, sizeof f);
+    f.before = before;
+    f.bn_gamma = B->param[0];
+    f.bn_beta = B->param[1];
+    f.bn_mean = B->param[2];
+    f.bn_var = B->param[3];
+    f.eps = (float)hn_attr_float(B, "eps");
+    f.w = L->param[0];
+    f.b = L->nparam > 1 ? L->param[1] : -1;
+
+    char name[HN_NAME + 16];
+    const hn_param *w = &g->params[f.w];
+    int64_t wdim[2] = { w->dim[0], w->dim[1] }, bdim[1] = { w->dim[0] };
+    snprintf(name, sizeof name, "%s.folded", g->params[f.w].name);
+    f.out_w = hn_graph_add_param(g, name, 2, wdim, 0);
+    snprintf(name, sizeof name, "%s.bias.folded", g->nodes[lin].name);
+    f.out_b = hn_graph_add_param(g, name, 1, bdim, 0);
+
+    if (g->nfolds == g->cap_folds) {
+        g->cap_folds = g->cap_folds ? 2 * g->cap_folds : 8;
+        g->folds = realloc(g->folds, sizeof *g->folds * (size_t)g->cap_folds);
+        if (!g->folds) { fputs("hepnc: out of memory\n", stderr); exit(1); }
+    }
+    g->folds[g->nfolds++] = f;
+    L = &g->nodes[lin];
+    L->param[0] = f.out_w;
+    L->param[1] = f.out_b;
+    L->nparam = 2;
+    char note[sizeof L->note];
+    snprintf(note, sizeof note, "%s[batchnorm '%s' folded %s]", L->note, g->nodes[bn].layer,
+             before ? "into its inputs" : "into its outputs");
+    memcpy(L->note, note, sizeof L->note);
+    g->nodes[bn].dead = 1;
+}
+
+/* batchnorm → linear: the linear reads the batchnorm's input instead. */
+static int fold_before(hn_graph *g, int bn)
+{
+    int t = g->nodes[bn].out;
+    if (g->tensors[t].output >= 0) return 0;
+    int lin = only_consumer(g, t);
+    if (lin < 0 || g->nodes[lin].op != HN_OP_linear) return 0;
+    g->nodes[lin].in[0] = g->nodes[bn].in[0];
+    record_fold(g, bn, lin, 1);
+    return 1;
+}
+
+/* linear → batchnorm: the linear writes the batchnorm's output instead. */
+static int fold_after(hn_graph *g, int bn)
+{
+    int x = g->nodes[bn].in[0];
+    int lin = g->tensors[x].producer;
+    if (lin < 0 || g->nodes[lin].op != HN_OP_linear || g->nodes[lin].act != HN_ACT_NONE) return 0;
+    if (g->tensors[x].output >= 0 || only_consumer(g, x) != bn) return 0;
+    int y = g->nodes[bn].out;
+    g->nodes[lin].out = y;
+    g->tensors[y].producer = lin;
+    g->tensors[x].producer = -1;
+    record_fold(g, bn, lin, 0);
+    return 1;
+}
+
+int hn_pass_fold(hn_graph *g)
+{
+    for (int i = 0; i < g->nnodes; ++i) {
+        if (g->nodes[i].dead || g->nodes[i].op != HN_OP_batchnorm) continue;
+        if (!fold_before(g, i)) fold_after(g, i);
+    }
+    return 0;
+}

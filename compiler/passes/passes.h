@@ -1,0 +1,19 @@
+/* passes.h — the pass pipeline over the graph IR. Each pass leaves an IR that hn_pass_check accepts. */
+#ifndef HN_PASSES_H
+#define HN_PASSES_H
+
+#include <stdio.h>
+
+#include "../ir.h"
+
+int hn_pass_check(hn_graph *g);     /* structural and shape invariants */
+int hn_pass_fold(hn_graph *g);      /* batchnorm into a neighbouring linear */
+int hn_pass_fuse(hn_graph *g);      /* relu/gelu into the producing linear's epilogue */
+int hn_pass_plan(hn_graph *g);      /* liveness and workspace offsets */
+
+/* Runs the whole pipeline. When dump_after names a pass ("lower", "fold", "fuse", "plan"), the IR
+ * after it is printed to `dump`. Returns -1 if a pass fails or its result does not check. */
+int hn_run_passes(hn_graph *g, const char *dump_after, FILE *dump);
+int hn_pass_known(const char *name);
+
+#endif

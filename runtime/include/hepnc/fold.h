@@ -1,0 +1,13 @@
+/* fold.h — batchnorm folded into a linear layer's weights, shared by generated loaders and by the
+ * compiler (for embedded weights), so that both fold with the same arithmetic. */
+#ifndef HEPNC_FOLD_H
+#define HEPNC_FOLD_H
+
+/* W is [out][in], b is [out] (NULL = zero bias). s = gamma / sqrt(var + eps) over the BN's channels.
+ * before = 1: the BN normalises the linear's inputs (in channels); 0: its outputs (out channels).
+ * Results go to W2 [out][in] and b2 [out]; computed in double, rounded once to float. */
+void hn_fold_batchnorm_linear(int before, int out, int in, const float *W, const float *b, const float *gamma,
+                              const float *beta, const float *mean, const float *var, float eps, float *W2,
+                              float *b2);
+
+#endif

@@ -1,0 +1,3 @@
+# Golden error messages of the spec front-end (tests/golden/run_errors.sh).
+add_test(NAME golden.errors COMMAND ${CMAKE_CURRENT_LIST_DIR}/run_errors.sh $<TARGET_FILE:hepnc>)
+set_tests_properties(golden.errors PROPERTIES LABELS quick)

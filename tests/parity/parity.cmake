@@ -1,0 +1,14 @@
+# Parity with the PyTorch fixtures, and rejection of bad weight files.
+add_executable(compare_outputs ${CMAKE_CURRENT_LIST_DIR}/compare_outputs.c)
+target_include_directories(compare_outputs PRIVATE ${HDF5_C_INCLUDE_DIRS} ${HDF5_INCLUDE_DIRS})
+target_link_libraries(compare_outputs PRIVATE ${HDF5_C_LIBRARIES} ${HDF5_LIBRARIES} m)
+set_target_properties(compare_outputs PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR})
+foreach(model pfn fcn)
+  add_test(NAME parity.${model}
+    COMMAND ${CMAKE_CURRENT_LIST_DIR}/run_parity.sh $<TARGET_FILE:hepnc> $<TARGET_FILE:compare_outputs> ${model}
+            ${CMAKE_BINARY_DIR}/parity)
+  set_tests_properties(parity.${model} PROPERTIES LABELS quick)
+endforeach()
+add_test(NAME parity.bad_weights COMMAND ${CMAKE_CURRENT_LIST_DIR}/bad_weights.sh $<TARGET_FILE:hepnc>
+         ${CMAKE_BINARY_DIR}/bad_weights)
+set_tests_properties(parity.bad_weights PROPERTIES LABELS quick)

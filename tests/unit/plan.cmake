@@ -1,0 +1,5 @@
+add_executable(test_plan ${CMAKE_CURRENT_LIST_DIR}/test_plan.c)
+target_link_libraries(test_plan PRIVATE hepnc_compiler)
+file(GLOB HN_PLAN_MODELS ${PROJECT_SOURCE_DIR}/models/*.yaml)
+add_test(NAME unit.plan COMMAND test_plan ${HN_PLAN_MODELS})
+set_tests_properties(unit.plan PROPERTIES LABELS quick)
