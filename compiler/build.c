@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "emit_c.h"
+#include "fsutil.h"
 
 #define CFLAGS "-O3 -march=native -std=c11 -fPIC -shared"
 
@@ -26,19 +27,6 @@ static void cache_root(char *dst, size_t n)
     if (env && *env) snprintf(dst, n, "%s", env);
     else if (xdg && *xdg) snprintf(dst, n, "%s/hepnc", xdg);
     else snprintf(dst, n, "%s/.cache/hepnc", home && *home ? home : "/tmp");
-}
-
-static int mkdirs(const char *path)
-{
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; ++p)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0777) && errno != EEXIST) return -1;
-            *p = '/';
-        }
-    return mkdir(buf, 0777) && errno != EEXIST ? -1 : 0;
 }
 
 static uint64_t hash_files(char files[][512], int n, uint64_t h)
@@ -61,10 +49,10 @@ static int run_compiler(const char *dir, const char *name, int use_cblas)
     const char *cc = getenv("CC");
     char cmd[4096];
     snprintf(cmd, sizeof cmd,
-             "cd '%s' && %s " CFLAGS " -I. -I'%s' %s%s%s %s.c %s_load.c %s_entry.c -o model.so.tmp -lm 2> build.log"
+             "cd '%s' && %s " CFLAGS " -I. -I'%s' %s%s%s %s.c %s_load.c %s_entry.c -o model.so.tmp %s -lm 2> build.log"
              " && mv model.so.tmp model.so",
              dir, cc && *cc ? cc : "cc", hn_runtime_include_dir(), use_cblas ? "-I'" : "",
-             use_cblas ? hn_cblas_include_dir() : "", use_cblas ? "'" : "", name, name, name);
+             use_cblas ? hn_cblas_include_dir() : "", use_cblas ? "'" : "", name, name, name, use_cblas ? "-lopenblas" : "");
     int rc = system(cmd);
     if (rc != 0) {
         char log[1200];
@@ -94,7 +82,7 @@ int hn_build_and_open(const hn_model_build *mb, int use_cblas, hn_loaded_model *
     char root[700], tmp[900], final[900], files[8][512];
     int nfiles = 0;
     cache_root(root, sizeof root);
-    if (mkdirs(root)) return hn_error_plain("%s: error: cannot create the build cache: %s", root, strerror(errno));
+    if (hn_mkdirs(root)) return hn_error_plain("%s: error: cannot create the build cache: %s", root, strerror(errno));
     snprintf(tmp, sizeof tmp, "%s/.tmp-%s-%ld", root, mb->graph.name, (long)getpid());
     remove_tree(tmp);
     hn_codegen_options co = { .use_cblas = use_cblas, .validate = 0 };

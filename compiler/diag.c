@@ -162,5 +162,6 @@ const char *hn_closest(const char *word, const char *const *candidates, int n)
         int d = edit_distance(word, candidates[i]);
         if (d < best_d) { best_d = d; best = candidates[i]; }
     }
-    return best_d <= limit && best_d > 0 ? best : NULL;
+    if (best && best_d == 0 && strcmp(best, word) == 0) return NULL;   /* identical: nothing to suggest */
+    return best_d <= limit ? best : NULL;                             /* 0 here: differs only in case */
 }

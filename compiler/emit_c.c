@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "emit.h"
+#include "fsutil.h"
 #include "ops.h"
 #include "templates.h"
 
@@ -238,7 +239,7 @@ static void emit_loader(FILE *f, const gen *G)
     char file[HN_NAME + 16];
     snprintf(file, sizeof file, "%s_load.c", G->lower);
     banner(f, G, file, "reads the weights from a safetensors file and folds batchnorms.");
-    fprintf(f, "#include <stdlib.h>\n#include <string.h>\n\n#include <hepnc/fold.h>\n#include <hepnc/weights.h>\n\n");
+    fprintf(f, "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n#include <hepnc/fold.h>\n#include <hepnc/weights.h>\n\n");
     fprintf(f, "#include \"%s.h\"\n\n", G->lower);
     fprintf(f, "/* Every tensor the spec reads from the file: name, offset in the blob, shape. */\n");
     fprintf(f, "static const struct { const char *name; size_t offset; int ndim; int64_t shape[4]; } file_params[] = {\n");
@@ -391,7 +392,7 @@ int hn_emit_c(const hn_graph *g, const hn_emit_options *opt, const char *dir, ch
     gen G = { .g = g, .opt = opt };
     snprintf(G.lower, sizeof G.lower, "%s", g->name);
     for (int i = 0; G.lower[i]; ++i) G.upper[i] = (char)toupper((unsigned char)G.lower[i]);
-    if (mkdir(dir, 0777) && errno != EEXIST)
+    if (hn_mkdirs(dir))
         return hn_error_plain("%s: error: cannot create the directory: %s", dir, strerror(errno));
     struct { const char *suffix; emit_fn fn; } outs[] = {
         { ".h", emit_header }, { ".c", emit_source }, { "_load.c", emit_loader }, { "_entry.c", emit_entry },

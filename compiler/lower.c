@@ -68,8 +68,8 @@ static int parse_name(const hn_ast *a, const char *what, char *dst, size_t n)
     if (expect_kind(a, HN_AST_SCALAR, what)) return -1;
     if (!is_identifier(a->text))
         return hn_error(a->loc, "%s must be a name (letters, digits, '_'), not '%s'", what, a->text);
-    if (strlen(a->text) >= n)
-        return hn_error(a->loc, "%s '%s' is too long", what, a->text);
+    if (strlen(a->text) > 63 || strlen(a->text) >= n)
+        return hn_error(a->loc, "%s '%s' is too long (at most 63 characters)", what, a->text);
     snprintf(dst, n, "%s", a->text);
     return 0;
 }

@@ -23,8 +23,12 @@ static int yaml_failure(parse_ctx *c)
 {
     yaml_parser_t *p = &c->parser;
     const char *what = p->problem ? p->problem : "malformed YAML";
-    if (p->context)
-        return hn_error(mark_loc(c, p->problem_mark), "malformed YAML: %s %s", what, p->context);
+    if (p->context) {
+        hn_error(mark_loc(c, p->problem_mark), "malformed YAML: %s %s", what, p->context);
+        if (p->context_mark.line != p->problem_mark.line || p->context_mark.column != p->problem_mark.column)
+            hn_note(mark_loc(c, p->context_mark), "the construct that is not closed starts here");
+        return -1;
+    }
     return hn_error(mark_loc(c, p->problem_mark), "malformed YAML: %s", what);
 }
 

@@ -26,12 +26,16 @@ static int lower(hn_graph *g, int node)
         g->nodes[lin].attr[1].set = 1;
         g->nodes[lin].attr[1].i = dims->ints[i];
         int has_act = strcmp(act, "none") != 0;
-        x = hn_finish_node(g, lin, last && !has_act ? composite.name : name);
+        /* the linear's own tensor is "<name>.<i>.linear" when an activation follows, so that after
+           fusion the fused kernel writes "<name>.<i>" (or "<name>" for the last layer) */
+        char pre[HN_NAME + 8];
+        snprintf(pre, sizeof pre, "%s.linear", name);
+        x = hn_finish_node(g, lin, !has_act ? (last ? composite.name : name) : pre);
         if (x < 0) return -1;
         if (!has_act) continue;
         snprintf(act_name, sizeof act_name, "%s.%s", name, act);
         int a = hn_new_node(g, strcmp(act, "relu") == 0 ? HN_OP_relu : HN_OP_gelu, act_name, &composite, &x, 1);
-        x = hn_finish_node(g, a, last ? composite.name : act_name);
+        x = hn_finish_node(g, a, last ? composite.name : name);
         if (x < 0) return -1;
     }
     return x;
