@@ -35,14 +35,16 @@ static void record_fold(hn_graph *g, int bn, int lin, int before)
     f.w = L->param[0];
     f.b = L->nparam > 1 ? L->param[1] : -1;
 
-    char name[HN_NAME + 16];
-    const hn_param *w = &g->params[f.w];
-    int64_t wdim[2] = { w->dim[0], w->dim[1] }, bdim[1] = { w->dim[0] };
-    snprintf(name, sizeof name, "%s.folded", g->params[f.w].name);
-    f.out_w = hn_graph_add_param(g, name, 2, wdim, 0);
-    snprintf(name, sizeof name, "%s.bias.folded", g->nodes[lin].name);
-    f.out_b = hn_graph_add_param(g, name, 1, bdim, 0);
-
+    /* folded in place: the loader overwrites the linear's weights and bias after reading them, so the
+       blob holds no second copy; a linear without bias gets a derived one */
+    f.out_w = f.w;
+    f.out_b = f.b;
+    if (f.b < 0) {
+        char name[HN_NAME + 16];
+        int64_t bdim[1] = { g->params[f.w].dim[0] };
+        snprintf(name, sizeof name, "%s.bias.folded", g->nodes[lin].name);
+        f.out_b = hn_graph_add_param(g, name, 1, bdim, 0);
+    }
     if (g->nfolds == g->cap_folds) {
         g->cap_folds = g->cap_folds ? 2 * g->cap_folds : 8;
         g->folds = realloc(g->folds, sizeof *g->folds * (size_t)g->cap_folds);

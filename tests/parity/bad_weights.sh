@@ -5,6 +5,7 @@ hepnc=$1 work=$2
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 mkdir -p "$work"
+export HEPNC_CACHE=$work/cache
 pass=0 fail=0
 expect() {   # expect NAME PATTERN -- command...
   local name=$1 pattern=$2; shift 3
