@@ -254,19 +254,26 @@ static void emit_loader(FILE *f, const gen *G)
     }
     if (!nfile) fprintf(f, "    { \"\", 0, 0, { 0 } },\n");
     fprintf(f, "};\n\n");
-    fprintf(f, "static void fold(float *P)\n{\n    (void)P;\n");
+    fprintf(f, "/* Parameter transformations done once at load time (compiler/passes/fold.c). */\n");
+    fprintf(f, "static int fold(float *P)\n{\n    (void)P;\n");
     for (int i = 0; i < g->nfolds; ++i) {
         const hn_fold *x = &g->folds[i];
         const hn_param *w = &g->params[x->w];
+        if (x->kind == HN_FOLD_HEADSCALE) {
+            fprintf(f, "    if (hn_fold_headscale(%d, %lld, %lld, P + %ld, P + %ld, P + %ld)) return 1;   /* %s */\n",
+                    x->heads, (long long)w->dim[0], (long long)w->dim[1], w->offset, g->params[x->b].offset,
+                    g->params[x->bn_gamma].offset, g->params[x->bn_gamma].name);
+            continue;
+        }
         char bias[48] = "NULL";
         if (x->b >= 0) snprintf(bias, sizeof bias, "P + %ld", g->params[x->b].offset);
         fprintf(f, "    hn_fold_batchnorm_linear(%d, %lld, %lld, P + %ld, %s, P + %ld, P + %ld, P + %ld, P + %ld, %.9gf,\n"
                    "                             P + %ld, P + %ld);   /* %s */\n",
                 x->before, (long long)w->dim[0], (long long)w->dim[1], w->offset, bias, g->params[x->bn_gamma].offset,
                 g->params[x->bn_beta].offset, g->params[x->bn_mean].offset, g->params[x->bn_var].offset, x->eps,
-                g->params[x->out_w].offset, g->params[x->out_b].offset, g->params[x->out_w].name);
+                g->params[x->out_w].offset, g->params[x->out_b].offset, g->params[x->bn_gamma].name);
     }
-    fprintf(f, "}\n\n");
+    fprintf(f, "    return 0;\n}\n\n");
     fprintf(f, "int %s_load(%s_model *m, const char *weights_path, char *err, size_t errlen)\n{\n", G->lower, G->lower);
     fprintf(f, "    hn_weights *w = hn_weights_open(weights_path, err, errlen);\n    if (!w) return 1;\n");
     fprintf(f, "    float *P = calloc(%s_PARAM_FLOATS + 1, sizeof(float));\n", G->upper);
@@ -275,7 +282,9 @@ static void emit_loader(FILE *f, const gen *G)
     fprintf(f, "        if (hn_weights_copy_f32(w, file_params[i].name, file_params[i].ndim, file_params[i].shape,\n"
                "                                P + file_params[i].offset, err, errlen)) {\n"
                "            hn_weights_close(w);\n            free(P);\n            return 1;\n        }\n");
-    fprintf(f, "    hn_weights_close(w);\n    fold(P);\n    m->params = P;\n    m->owner = P;\n    return 0;\n}\n\n");
+    fprintf(f, "    hn_weights_close(w);\n"
+               "    if (fold(P)) { free(P); snprintf(err, errlen, \"out of memory\"); return 1; }\n"
+               "    m->params = P;\n    m->owner = P;\n    return 0;\n}\n\n");
     fprintf(f, "void %s_release(%s_model *m)\n{\n    free(m->owner);\n    m->owner = NULL;\n    m->params = NULL;\n}\n",
             G->lower, G->lower);
 }

@@ -44,6 +44,7 @@ int hn_graph_add_tensor(hn_graph *g, const char *name, hn_shape shape, hn_loc lo
     t->producer = t->input = t->output = -1;
     t->first_use = t->last_use = -1;
     t->offset = -1;
+    t->vectors_of = -1;
     return g->ntensors++;
 }
 
@@ -75,6 +76,13 @@ int hn_graph_add_param(hn_graph *g, const char *name, int rank, const int64_t *d
     p->offset = g->param_floats;
     g->param_floats += (p->size + 15) / 16 * 16;     /* 64-byte aligned blocks */
     return g->nparams++;
+}
+
+int hn_graph_add_fold(hn_graph *g, const hn_fold *f)
+{
+    GROW(g->folds, g->nfolds, g->cap_folds);
+    g->folds[g->nfolds] = *f;
+    return g->nfolds++;
 }
 
 int hn_graph_find_tensor(const hn_graph *g, const char *name)

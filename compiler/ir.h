@@ -40,6 +40,7 @@ typedef struct hn_tensor {
     char features[HN_MAX_LIST][48];  /* inputs: feature names */
     int nfeatures;
     int masked;                 /* set input with a run-time count */
+    int vectors_of;             /* a set's 4-vectors (px, py, pz, E): index in g->inputs of the set; else -1 */
 } hn_tensor;
 
 typedef struct hn_attr_val {
@@ -61,8 +62,15 @@ typedef struct hn_param {
     int from_file;              /* 1: read from the weights file; 0: derived by a fold at load time */
 } hn_param;
 
-/* A batchnorm folded into a linear at load time (runtime/fold.c does the arithmetic). */
+/* A parameter transformation applied at load time (runtime/fold.c does the arithmetic). */
+typedef enum {
+    HN_FOLD_BATCHNORM,          /* a batchnorm folded into a linear */
+    HN_FOLD_HEADSCALE,          /* ParT's per-head scale (and channel permutation) folded into out_proj */
+} hn_fold_kind;
+
 typedef struct hn_fold {
+    hn_fold_kind kind;
+    int heads;                  /* HN_FOLD_HEADSCALE: number of heads; bn_gamma holds the scale c[heads] */
     int before;                 /* 1: BN feeds the linear (scale its inputs); 0: BN follows it */
     int bn_mean, bn_var, bn_gamma, bn_beta;   /* param indices */
     float eps;
@@ -83,6 +91,7 @@ typedef struct hn_node {
     int nparam;
     int act;                    /* fused activation epilogue (HN_ACT_*) */
     int dead;                   /* removed by a pass */
+    char param_prefix[HN_NAME]; /* parameters are named "<prefix>.<suffix>" (default: the node's name) */
     char note[160];             /* what passes did to it, printed in dumps and generated comments */
 } hn_node;
 
@@ -109,6 +118,7 @@ int hn_graph_add_node(hn_graph *g, int op, const char *name, hn_loc loc);
 int hn_graph_add_param(hn_graph *g, const char *name, int rank, const int64_t *dim, int from_file);
 int hn_graph_find_tensor(const hn_graph *g, const char *name);
 int hn_graph_consumers(const hn_graph *g, int tensor, int *first_consumer);
+int hn_graph_add_fold(hn_graph *g, const hn_fold *f);
 
 long hn_shape_elems(const hn_shape *s);        /* per event, set axes at their max */
 long hn_shape_row_elems(const hn_shape *s);    /* elements per set row (per event when nset == 0) */

@@ -52,7 +52,7 @@ int hn_node_param(hn_graph *g, hn_node *n, const char *suffix, int rank, int64_t
 {
     char name[HN_NAME];
     int64_t dim[2] = { d0, d1 };
-    snprintf(name, sizeof name, "%s.%s", n->name, suffix);
+    snprintf(name, sizeof name, "%s.%s", n->param_prefix[0] ? n->param_prefix : n->name, suffix);
     int p = hn_graph_add_param(g, name, rank, dim, 1);
     n->param[n->nparam++] = p;
     return p;

@@ -7,17 +7,24 @@
 #include <hepnc/fold.h>
 #include <hepnc/weights.h>
 
-static void apply_folds(const hn_graph *g, float *P)
+static int apply_folds(const hn_graph *g, float *P)
 {
     for (int i = 0; i < g->nfolds; ++i) {
         const hn_fold *x = &g->folds[i];
         const hn_param *w = &g->params[x->w];
+        if (x->kind == HN_FOLD_HEADSCALE) {
+            if (hn_fold_headscale(x->heads, (int)w->dim[0], (int)w->dim[1], P + w->offset, P + g->params[x->b].offset,
+                                  P + g->params[x->bn_gamma].offset))
+                return -1;
+            continue;
+        }
         hn_fold_batchnorm_linear(x->before, (int)w->dim[0], (int)w->dim[1], P + w->offset,
                                  x->b >= 0 ? P + g->params[x->b].offset : NULL, P + g->params[x->bn_gamma].offset,
                                  P + g->params[x->bn_beta].offset, P + g->params[x->bn_mean].offset,
                                  P + g->params[x->bn_var].offset, x->eps, P + g->params[x->out_w].offset,
                                  P + g->params[x->out_b].offset);
     }
+    return 0;
 }
 
 float *hn_params_load(const hn_graph *g, const char *weights_path)
@@ -46,6 +53,6 @@ float *hn_params_load(const hn_graph *g, const char *weights_path)
             }
     }
     hn_weights_close(w);
-    apply_folds(g, P);
+    if (apply_folds(g, P)) { free(P); hn_error_plain("hepnc: error: out of memory"); return NULL; }
     return P;
 }

@@ -3,6 +3,8 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 void hn_fold_batchnorm_linear(int before, int out, int in, const float *W, const float *b, const float *gamma,
                               const float *beta, const float *mean, const float *var, float eps, float *W2,
@@ -23,4 +25,21 @@ void hn_fold_batchnorm_linear(int before, int out, int in, const float *W, const
             b2[o] = (float)(s * (bias - mean[o]) + beta[o]);
         }
     }
+}
+
+int hn_fold_headscale(int heads, int out, int in, float *W, float *b, const float *c)
+{
+    int d = out / heads;
+    float *copy = malloc(sizeof(float) * (size_t)out * (size_t)(in + 1));
+    if (!copy) return -1;
+    memcpy(copy, W, sizeof(float) * (size_t)out * (size_t)in);
+    memcpy(copy + (size_t)out * in, b, sizeof(float) * (size_t)out);
+    for (int h = 0; h < heads; ++h)
+        for (int t = 0; t < d; ++t) {
+            int from = h * d + t, to = t * heads + h;
+            for (int i = 0; i < in; ++i) W[(size_t)to * in + i] = c[h] * copy[(size_t)from * in + i];
+            b[to] = c[h] * copy[(size_t)out * in + from];
+        }
+    free(copy);
+    return 0;
 }

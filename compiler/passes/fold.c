@@ -45,12 +45,8 @@ static void record_fold(hn_graph *g, int bn, int lin, int before)
         snprintf(name, sizeof name, "%s.bias.folded", g->nodes[lin].name);
         f.out_b = hn_graph_add_param(g, name, 1, bdim, 0);
     }
-    if (g->nfolds == g->cap_folds) {
-        g->cap_folds = g->cap_folds ? 2 * g->cap_folds : 8;
-        g->folds = realloc(g->folds, sizeof *g->folds * (size_t)g->cap_folds);
-        if (!g->folds) { fputs("hepnc: out of memory\n", stderr); exit(1); }
-    }
-    g->folds[g->nfolds++] = f;
+    f.kind = HN_FOLD_BATCHNORM;
+    hn_graph_add_fold(g, &f);
     L = &g->nodes[lin];
     L->param[0] = f.out_w;
     L->param[1] = f.out_b;

@@ -11,3 +11,11 @@ void hn_fold_batchnorm_linear(int before, int out, int in, const float *W, const
                               float *b2);
 
 #endif
+
+#ifndef HEPNC_FOLD_HEADSCALE
+#define HEPNC_FOLD_HEADSCALE
+/* ParT's head scale (weaver-core 0.4: einsum('tbhd,h->tbdh') after out_proj) folded into out_proj, in
+ * place: row h·d+t of W (and b) becomes row t·heads+h, scaled by c[h]; d = out/heads.
+ * Returns 0, or -1 when the temporary copy cannot be allocated (load time only). */
+int hn_fold_headscale(int heads, int out, int in, float *W, float *b, const float *c);
+#endif
