@@ -1,34 +1,57 @@
-/* norm.h — normalisations over the last axis. y may alias x. */
+/* norm.h — normalisations over the last axis. */
 #ifndef HN_K_NORM_H
 #define HN_K_NORM_H
 
-/* PyTorch LayerNorm: (x − mean)/√(var + eps)·γ + β with the biased variance; two passes. */
+/* Dependencies, for inclusion on its own; when pasted after them (generated code) the guards skip this. */
+#ifndef HN_K_COMMON_H
+#include "common.h"
+#endif
+
+/* PyTorch nn.LayerNorm(dim) over the last axis, per row r < rows:
+ *   μ = (1/dim)·Σ_i x[r][i],   σ² = (1/dim)·Σ_i (x[r][i] − μ)²   (biased variance),
+ *   y[r][i] = (x[r][i] − μ)/√(σ² + eps)·γ[i] + β[i].
+ * Layout: x, y [rows][dim]; gamma, beta [dim]. Two passes (mean, then the variance about it) in float,
+ * so no cancellation when |μ| ≫ σ. y may alias x (each row is read fully before it is written, and
+ * element i is written after its last read). rows may be 0; dim ≥ 1. */
 static HN_K_UNUSED void hn_k_layernorm(const float *x, int rows, int dim, const float *gamma, const float *beta,
                                        float eps, float *y)
 {
     for (int r = 0; r < rows; ++r) {
         const float *xr = x + (size_t)r * dim;
         float *yr = y + (size_t)r * dim;
-        float mean = 0.0f;
-        for (int i = 0; i < dim; ++i) mean += xr[i];
-        mean /= (float)dim;
-        float var = 0.0f;
-        for (int i = 0; i < dim; ++i) var += (xr[i] - mean) * (xr[i] - mean);
-        var /= (float)dim;
-        float inv = 1.0f / sqrtf(var + eps);
+        float sum = 0.0f;
+        for (int i = 0; i < dim; ++i) sum += xr[i];
+        const float mean = sum / (float)dim;
+        float ss = 0.0f;
+        for (int i = 0; i < dim; ++i) {
+            float d = xr[i] - mean;
+            ss += d * d;
+        }
+        const float inv = 1.0f / sqrtf(ss / (float)dim + eps);
         for (int i = 0; i < dim; ++i) yr[i] = (xr[i] - mean) * inv * gamma[i] + beta[i];
     }
 }
 
-/* Eval-mode BatchNorm1d over the last axis: (x − μ)/√(σ² + eps)·γ + β with the running statistics. */
+/* Eval-mode nn.BatchNorm1d(dim) over the last axis, with the running statistics:
+ *   y[r][i] = (x[r][i] − mean[i])·s[i] + beta[i],   s[i] = gamma[i]/√(var[i] + eps).
+ * Layout: x, y [rows][dim]; mean, var, gamma, beta [dim]. The scales s are computed once per call for
+ * a chunk of up to 64 features at a time (a stack array: no allocation), not once per element. y may
+ * alias x (elementwise). rows may be 0. */
 static HN_K_UNUSED void hn_k_batchnorm(const float *x, int rows, int dim, const float *mean, const float *var,
                                        const float *gamma, const float *beta, float eps, float *y)
 {
-    for (int r = 0; r < rows; ++r)
-        for (int i = 0; i < dim; ++i) {
-            size_t k = (size_t)r * dim + i;
-            y[k] = (x[k] - mean[i]) / sqrtf(var[i] + eps) * gamma[i] + beta[i];
+    enum { CHUNK = 64 };
+    float s[CHUNK];
+    if (rows <= 0) return;
+    for (int i0 = 0; i0 < dim; i0 += CHUNK) {
+        const int n = hn_k_min(CHUNK, dim - i0);
+        for (int k = 0; k < n; ++k) s[k] = gamma[i0 + k] / sqrtf(var[i0 + k] + eps);
+        for (int r = 0; r < rows; ++r) {
+            const float *xr = x + (size_t)r * dim + i0;
+            float *yr = y + (size_t)r * dim + i0;
+            for (int k = 0; k < n; ++k) yr[k] = (xr[k] - mean[i0 + k]) * s[k] + beta[i0 + k];
         }
+    }
 }
 
 #endif
