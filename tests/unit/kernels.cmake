@@ -8,9 +8,17 @@ add_test(NAME unit.kernels COMMAND test_kernels)
 set_tests_properties(unit.kernels PROPERTIES LABELS quick ENVIRONMENT "OPENBLAS_NUM_THREADS=1")
 
 # Each template compiles on its own (it includes what it needs behind guards), as C11 with warnings as
-# errors, with and without HN_USE_CBLAS; and pasted in the emitter's order into one translation unit
-# with no include path (the guards must skip every #include "…", as in generated code).
+# errors, with and without HN_USE_CBLAS; and all of them pasted in the emitter's order (read from
+# compiler/embed_templates.cmake, so templates added there are covered) into one translation unit with
+# no include path (the guards must skip every #include "…", as in generated code).
 set(HN_K_TEMPLATES common activations linear norm softmax pool elementwise)
+set(HN_K_PASTED ${HN_K_TEMPLATES})
+file(STRINGS ${PROJECT_SOURCE_DIR}/compiler/embed_templates.cmake order_line REGEX "^set\\(ORDER ")
+if(order_line)
+  string(REGEX REPLACE "^set\\(ORDER ([^)]*)\\).*" "\\1" order "${order_line}")
+  string(REPLACE ".h" "" order "${order}")
+  separate_arguments(HN_K_PASTED UNIX_COMMAND "${order}")
+endif()
 set(HN_K_FLAGS -std=c11 -Wall -Wextra -Werror -Wpedantic -fsyntax-only)
 set(HN_K_COMPILERS ${CMAKE_C_COMPILER})
 find_program(HN_K_CLANG NAMES clang clang-14)
@@ -29,7 +37,7 @@ foreach(cc ${HN_K_COMPILERS})
                          PROPERTIES LABELS quick)
   endforeach()
   set(pasted "")
-  foreach(t ${HN_K_TEMPLATES})
+  foreach(t ${HN_K_PASTED})
     string(APPEND pasted " '${PROJECT_SOURCE_DIR}/templates/c/${t}.h'")
   endforeach()
   add_test(NAME unit.kernels.compile.pasted.${cc_name}
