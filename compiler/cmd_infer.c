@@ -47,12 +47,17 @@ static int read_inputs(hn_dataset *ds, const hn_model_entry *m, int64_t first, i
 {
     for (int i = 0; i < m->ninputs; ++i) {
         const hn_io_desc *d = &m->inputs[i];
+        if (d->vectors_of >= 0) {       /* the 4-vectors of a set: /<set>/vectors */
+            if (hn_dataset_read_vectors(ds, m->inputs[d->vectors_of].name, d->max, first, count, b->x[i], err, errlen))
+                return -1;
+            continue;
+        }
         int rc = d->is_set ? hn_dataset_read_set(ds, d->name, d->max, d->width, d->features, first, count, b->x[i],
                                                  b->n[i], err, errlen)
                            : hn_dataset_read_global(ds, d->name, d->width, d->features, first, count, b->x[i], err,
                                                     errlen);
         if (rc) return -1;
-        if (d->is_set && !d->masked)
+        if (d->is_set && !d->masked && d->vectors_of < 0)
             for (int k = 0; k < count; ++k)
                 if (b->n[i][k] != d->max) {
                     snprintf(err, errlen, "event %lld of input '%s' has %d rows, but the spec declares it fixed-size "

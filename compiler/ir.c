@@ -57,6 +57,7 @@ int hn_graph_add_node(hn_graph *g, int op, const char *name, hn_loc loc)
     snprintf(n->name, sizeof n->name, "%s", name);
     n->loc = loc;
     n->out = -1;
+    n->fused_from = -1;
     return g->nnodes++;
 }
 

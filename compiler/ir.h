@@ -15,7 +15,7 @@
 #define HN_NAME 96
 #define HN_MAX_ATTRS 12
 #define HN_MAX_IN 8
-#define HN_MAX_PARAMS 8
+#define HN_MAX_PARAMS 64
 #define HN_MAX_LIST 64
 
 typedef struct hn_shape {
@@ -92,6 +92,7 @@ typedef struct hn_node {
     int act;                    /* fused activation epilogue (HN_ACT_*) */
     int dead;                   /* removed by a pass */
     char param_prefix[HN_NAME]; /* parameters are named "<prefix>.<suffix>" (default: the node's name) */
+    int fused_from;             /* node whose computation this one absorbed (pair_embed ← pair_features), or -1 */
     char note[160];             /* what passes did to it, printed in dumps and generated comments */
 } hn_node;
 

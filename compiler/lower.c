@@ -104,14 +104,35 @@ static const hn_ast *require(const hn_ast *map, const char *key, const char *whe
 
 /* ---- inputs ---------------------------------------------------------------------------------- */
 
+/* A set's 4-vectors (px, py, pz, E per row) are an input tensor of their own, "<set>_p4", bounded by
+ * the set's run-time count. */
+static int add_vectors_input(hn_graph *g, const char *set_name, int set, hn_loc loc)
+{
+    if (g->ninputs == 16) return hn_error(loc, "at most 16 inputs (4-vectors count as one) are supported");
+    char name[HN_NAME + 8];
+    snprintf(name, sizeof name, "%s_p4", set_name);
+    if (hn_graph_find_tensor(g, name) >= 0) return hn_error(loc, "'%s' is already defined", name);
+    hn_shape s = { .rank = 2, .dim = { g->tensors[g->inputs[set]].shape.dim[0], 4 }, .nset = 1, .set = set };
+    int t = hn_graph_add_tensor(g, name, s, loc);
+    hn_tensor *tt = &g->tensors[t];
+    tt->role = HN_T_INPUT;
+    tt->input = g->ninputs;
+    tt->vectors_of = set;
+    static const char *const comps[4] = { "px", "py", "pz", "E" };
+    for (int i = 0; i < 4; ++i) snprintf(tt->features[i], sizeof tt->features[i], "%s", comps[i]);
+    tt->nfeatures = 4;
+    g->inputs[g->ninputs++] = t;
+    return 0;
+}
+
 static int lower_input(hn_graph *g, const hn_ast *key, const hn_ast *def)
 {
     char name[HN_NAME], where[HN_NAME + 16];
     if (parse_name(key, "an input name", name, sizeof name)) return -1;
     snprintf(where, sizeof where, "input '%s'", name);
     if (expect_kind(def, HN_AST_MAP, where)) return -1;
-    static const char *const keys[] = { "features", "max", "mask" };
-    if (check_keys(def, keys, 3, where)) return -1;
+    static const char *const keys[] = { "features", "max", "mask", "vectors" };
+    if (check_keys(def, keys, 4, where)) return -1;
     if (hn_graph_find_tensor(g, name) >= 0)
         return hn_error(key->loc, "input '%s' is defined twice", name);
 
@@ -121,11 +142,14 @@ static int lower_input(hn_graph *g, const hn_ast *key, const hn_ast *def)
     if (feats->n > HN_MAX_LIST) return hn_error(feats->loc, "at most %d features are supported", HN_MAX_LIST);
 
     hn_shape s = { .rank = 1, .dim = { feats->n }, .nset = 0, .set = -1 };
-    long max = 0, mask = 0;
+    long max = 0, mask = 0, vectors = 0;
     const hn_ast *max_ast = hn_ast_get(def, "max"), *mask_ast = hn_ast_get(def, "mask");
+    const hn_ast *vec_ast = hn_ast_get(def, "vectors");
     if (max_ast && parse_int(max_ast, "'max'", &max)) return -1;
     if (mask_ast && parse_bool(mask_ast, "'mask'", &mask)) return -1;
+    if (vec_ast && parse_bool(vec_ast, "'vectors'", &vectors)) return -1;
     if (mask && !max) return hn_error(mask_ast->loc, "'mask' needs 'max': only a set input has a run-time size");
+    if (vectors && !max) return hn_error(vec_ast->loc, "'vectors' needs 'max': 4-vectors belong to a set's rows");
     if (max) {
         s.rank = 2;
         s.dim[0] = (int)max;
@@ -149,7 +173,9 @@ static int lower_input(hn_graph *g, const hn_ast *key, const hn_ast *def)
         snprintf(tt->features[i], sizeof tt->features[i], "%s", f->text);
     }
     tt->nfeatures = feats->n;
+    int set = g->ninputs;
     g->inputs[g->ninputs++] = t;
+    if (vectors) return add_vectors_input(g, name, set, key->loc);
     return 0;
 }
 
@@ -329,6 +355,24 @@ int hn_new_node(hn_graph *g, int op, const char *name, const hn_node *from, cons
     }
     return idx;
 }
+
+void hn_node_set_int(hn_node *n, const char *key, long value)
+{
+    hn_attr_val *v = (hn_attr_val *)hn_attr(n, key);
+    v->set = 1;
+    v->i = value;
+}
+
+int hn_lower_node(hn_graph *g, int op, const char *name, const hn_node *from, const int *in, int nin,
+                  const char *key1, long v1, const char *key2, long v2)
+{
+    int node = hn_new_node(g, op, name, from, in, nin);
+    if (key1) hn_node_set_int(&g->nodes[node], key1, v1);
+    if (key2) hn_node_set_int(&g->nodes[node], key2, v2);
+    return hn_finish_node(g, node, name);
+}
+
+void hn_param_rename(hn_graph *g, int p, const char *name) { snprintf(g->params[p].name, HN_NAME, "%s", name); }
 
 int hn_finish_node(hn_graph *g, int node, const char *tensor)
 {

@@ -22,7 +22,16 @@
     X(slice)          \
     X(flatten)        \
     X(pool)           \
-    X(mlp)
+    X(pair_features)  \
+    X(pair_embed)     \
+    X(attention)      \
+    X(residual)       \
+    X(class_token)    \
+    X(cls_attention)  \
+    X(mlp)            \
+    X(embed)          \
+    X(particle_attention) \
+    X(class_attention)
 
 enum {
 #define HN_OP_ENUM(name) HN_OP_##name,

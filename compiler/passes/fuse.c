@@ -5,8 +5,27 @@
 #include "../ops.h"
 #include "passes.h"
 
+/* pair_features read only by a pair_embed: the pair_embed computes the features itself, tile by
+ * tile, so the [n, n, C] tensor is never stored. */
+static void fuse_pair_features(hn_graph *g)
+{
+    for (int i = 0; i < g->nnodes; ++i) {
+        hn_node *e = &g->nodes[i];
+        if (e->dead || e->op != HN_OP_pair_embed) continue;
+        int pf = g->tensors[e->in[0]].producer, first;
+        if (pf < 0 || g->nodes[pf].op != HN_OP_pair_features) continue;
+        if (g->tensors[e->in[0]].output >= 0 || hn_graph_consumers(g, e->in[0], &first) != 1) continue;
+        g->tensors[e->in[0]].producer = -1;
+        e->in[0] = g->nodes[pf].in[0];
+        e->fused_from = pf;
+        g->nodes[pf].dead = 1;
+        snprintf(e->note, sizeof e->note, "[pair_features '%s' fused: computed per tile of pairs]", g->nodes[pf].name);
+    }
+}
+
 int hn_pass_fuse(hn_graph *g)
 {
+    fuse_pair_features(g);
     for (int i = 0; i < g->nnodes; ++i) {
         hn_node *a = &g->nodes[i];
         if (a->dead || (a->op != HN_OP_relu && a->op != HN_OP_gelu)) continue;

@@ -41,6 +41,17 @@ static HN_K_UNUSED void hn_k_gather_cols(const float *x, int rows, int in_stride
     }
 }
 
+/* y[r][i] = a[r][i] + s[i]·x[r][i]: a residual connection with a learnt per-channel scale (ParT's
+ * w_resid). rows may be 0; y may alias a or x. */
+static HN_K_UNUSED void hn_k_scaled_add(const float *a, const float *x, int rows, int dim, const float *s, float *y)
+{
+    for (int r = 0; r < rows; ++r)
+        for (int i = 0; i < dim; ++i) {
+            size_t k = (size_t)r * dim + i;
+            y[k] = a[k] + s[i] * x[k];
+        }
+}
+
 /* y[k] = +0.0f for k < count. */
 static HN_K_UNUSED void hn_k_zero(float *y, size_t count)
 {

@@ -16,6 +16,7 @@ typedef struct hn_io_desc {
     int width;                  /* features per row */
     int nfeatures;
     const char *const *features;   /* feature names (inputs), NULL for outputs */
+    int vectors_of;             /* 4-vectors (px, py, pz, E) of the rows of input `vectors_of`; else -1 */
 } hn_io_desc;
 
 typedef struct hn_model_entry {
@@ -35,7 +36,7 @@ typedef struct hn_model_entry {
                  float *const *outputs, void *workspace);
 } hn_model_entry;
 
-#define HN_MODEL_ABI 1
+#define HN_MODEL_ABI 2
 
 /* Return codes of generated infer functions. */
 #define HN_OK 0
