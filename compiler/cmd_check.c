@@ -9,9 +9,12 @@
 
 static void print_summary(const hn_graph *g)
 {
-    long weights = 0, macs = 0;
-    for (int p = 0; p < g->nparams; ++p)
-        if (g->params[p].from_file) weights += g->params[p].size;
+    long weights = 0, stats = 0, macs = 0;
+    for (int p = 0; p < g->nparams; ++p) {
+        if (!g->params[p].from_file) continue;
+        if (strstr(g->params[p].name, "running_")) stats += g->params[p].size;
+        else weights += g->params[p].size;
+    }
     for (int i = 0; i < g->nnodes; ++i)
         if (!g->nodes[i].dead) macs += hn_op(g->nodes[i].op)->macs(g, &g->nodes[i]);
     printf("model %s: ok\n", g->name);
@@ -19,14 +22,15 @@ static void print_summary(const hn_graph *g)
         const hn_tensor *t = &g->tensors[g->inputs[i]];
         printf("  input  %-12s ", t->name);
         hn_shape_print(stdout, &t->shape, g);
-        printf("%s\n", t->shape.nset ? (t->masked ? "  (masked set)" : "  (fixed-size list)") : "");
+        printf("%s\n", t->vectors_of >= 0 ? "  (4-vectors of the set's rows)"
+                       : t->shape.nset ? (t->masked ? "  (masked set)" : "  (fixed-size list)") : "");
     }
     for (int o = 0; o < g->noutputs; ++o) {
         printf("  output %-12s ", g->output_names[o]);
         hn_shape_print(stdout, &g->tensors[g->outputs[o]].shape, g);
         putchar('\n');
     }
-    printf("  parameters       %ld\n", weights);
+    printf("  parameters       %ld (+ %ld batchnorm statistics)\n", weights, stats);
     printf("  MACs per event   %ld (at the maximum set sizes)\n", macs);
     printf("  workspace        %ld bytes per event (%s_WORKSPACE_BYTES(batch) = batch * %ld)\n",
            g->workspace_floats * 4, g->name, g->workspace_floats * 4);

@@ -14,6 +14,7 @@ static const char *type_name(hn_attr_type t)
     case HN_ATTR_BOOL: return "true | false";
     case HN_ATTR_ENUM: return "one of";
     case HN_ATTR_INTS: return "list of positive integers";
+    case HN_ATTR_FLOATS: return "list of numbers";
     case HN_ATTR_NAMES: return "list of names";
     case HN_ATTR_TENSOR: return "tensor name";
     case HN_ATTR_TENSORS: return "list of tensor names";

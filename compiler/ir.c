@@ -45,6 +45,7 @@ int hn_graph_add_tensor(hn_graph *g, const char *name, hn_shape shape, hn_loc lo
     t->first_use = t->last_use = -1;
     t->offset = -1;
     t->vectors_of = -1;
+    t->standardized = -1;
     return g->ntensors++;
 }
 
@@ -152,6 +153,9 @@ static void dump_attrs(FILE *f, const hn_node *n)
         case HN_ATTR_FLOAT: fprintf(f, "%g", v->f); break;
         case HN_ATTR_INTS:
             for (int k = 0; k < v->nints; ++k) fprintf(f, "%s%d", k ? "," : "", v->ints[k]);
+            break;
+        case HN_ATTR_FLOATS:
+            for (int k = 0; k < v->nfloats; ++k) fprintf(f, "%s%g", k ? "," : "", v->floats[k]);
             break;
         default: fputs(v->s, f); break;
         }

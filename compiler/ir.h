@@ -40,6 +40,7 @@ typedef struct hn_tensor {
     char features[HN_MAX_LIST][48];  /* inputs: feature names */
     int nfeatures;
     int masked;                 /* set input with a run-time count */
+    int standardized;           /* inputs with `preprocess`: the standardised tensor layers read; else -1 */
     int vectors_of;             /* a set's 4-vectors (px, py, pz, E): index in g->inputs of the set; else -1 */
 } hn_tensor;
 
@@ -50,6 +51,8 @@ typedef struct hn_attr_val {
     char s[512];                /* enum value, or names joined by newlines */
     int ints[HN_MAX_LIST];
     int nints;
+    float floats[HN_MAX_LIST];
+    int nfloats;
     hn_loc loc;
 } hn_attr_val;
 

@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +48,10 @@ static int parse_int(const hn_ast *a, const char *what, long *out)
 static int parse_float(const hn_ast *a, const char *what, double *out)
 {
     if (expect_kind(a, HN_AST_SCALAR, what)) return -1;
+    if (a->plain && (!strcmp(a->text, ".inf") || !strcmp(a->text, "+.inf") || !strcmp(a->text, "-.inf"))) {
+        *out = a->text[0] == '-' ? -HUGE_VAL : HUGE_VAL;
+        return 0;
+    }
     char *end;
     double v = strtod(a->text, &end);
     if (!a->plain || *a->text == '\0' || *end != '\0')
@@ -125,14 +130,79 @@ static int add_vectors_input(hn_graph *g, const char *set_name, int set, hn_loc 
     return 0;
 }
 
+/* One feature's standardisation, weaver's manual form: [center, scale] or {center, scale, min, max};
+ * min/max default to -5/5 as in weaver's data configs. */
+static int parse_preprocess_entry(const hn_ast *v, float *c, float *s, float *lo, float *hi)
+{
+    double x[4] = { 0, 1, -5, 5 };
+    if (v->kind == HN_AST_SEQ) {
+        if (v->n != 2) return hn_error(v->loc, "a preprocess entry is [center, scale] or {center, scale, min, max}");
+        if (parse_float(v->items[0], "'center'", &x[0]) || parse_float(v->items[1], "'scale'", &x[1])) return -1;
+    } else if (v->kind == HN_AST_MAP) {
+        static const char *const keys[] = { "center", "scale", "min", "max" };
+        if (check_keys(v, keys, 4, "a preprocess entry")) return -1;
+        for (int k = 0; k < 4; ++k) {
+            const hn_ast *e = hn_ast_get(v, keys[k]);
+            if (e && parse_float(e, keys[k], &x[k])) return -1;
+        }
+        if (!hn_ast_get(v, "center") || !hn_ast_get(v, "scale"))
+            return hn_error(v->loc, "a preprocess entry needs 'center' and 'scale'");
+    } else {
+        return hn_error(v->loc, "a preprocess entry is [center, scale] or {center, scale, min, max}");
+    }
+    if (x[2] > x[3]) return hn_error(v->loc, "'min' is above 'max'");
+    *c = (float)x[0], *s = (float)x[1], *lo = (float)x[2], *hi = (float)x[3];
+    return 0;
+}
+
+/* `preprocess:` of an input becomes a standardize node right after it; every layer that names the
+ * input reads the standardised tensor (lower_ctx's resolve maps it). */
+static int add_preprocess(hn_graph *g, int input, const hn_ast *pre)
+{
+    hn_tensor *t = &g->tensors[input];
+    if (expect_kind(pre, HN_AST_MAP, "'preprocess'")) return -1;
+    int node = hn_new_node(g, HN_OP_standardize, "", NULL, &input, 1);
+    hn_node *n = &g->nodes[node];
+    snprintf(n->name, sizeof n->name, "%s.standardized", t->name);
+    snprintf(n->layer, sizeof n->layer, "%s", t->name);
+    n->loc = pre->loc;
+    hn_attr_val *c = (hn_attr_val *)hn_attr(n, "center"), *s = (hn_attr_val *)hn_attr(n, "scale");
+    hn_attr_val *lo = (hn_attr_val *)hn_attr(n, "min"), *hi = (hn_attr_val *)hn_attr(n, "max");
+    for (int f = 0; f < t->nfeatures; ++f) {
+        c->floats[f] = 0.0f, s->floats[f] = 1.0f, lo->floats[f] = -INFINITY, hi->floats[f] = INFINITY;
+    }
+    c->nfloats = s->nfloats = lo->nfloats = hi->nfloats = t->nfeatures;
+    c->set = s->set = lo->set = hi->set = 1;
+    for (int i = 0; i < pre->n; ++i) {
+        const char *feat = pre->keys[i]->text;
+        int f = -1;
+        for (int k = 0; k < t->nfeatures; ++k)
+            if (!strcmp(t->features[k], feat)) f = k;
+        if (f < 0) {
+            const char *cands[HN_MAX_LIST];
+            for (int k = 0; k < t->nfeatures; ++k) cands[k] = t->features[k];
+            const char *near = hn_closest(feat, cands, t->nfeatures);
+            if (near) return hn_error(pre->keys[i]->loc, "'%s' is not a feature of '%s'; did you mean '%s'?", feat, t->name, near);
+            return hn_error(pre->keys[i]->loc, "'%s' is not a feature of '%s'", feat, t->name);
+        }
+        if (parse_preprocess_entry(pre->items[i], &c->floats[f], &s->floats[f], &lo->floats[f], &hi->floats[f])) return -1;
+    }
+    char name[HN_NAME + 16];
+    snprintf(name, sizeof name, "%s.standardized", t->name);
+    int out = hn_finish_node(g, node, name);
+    if (out < 0) return -1;
+    g->tensors[input].standardized = out;
+    return 0;
+}
+
 static int lower_input(hn_graph *g, const hn_ast *key, const hn_ast *def)
 {
     char name[HN_NAME], where[HN_NAME + 16];
     if (parse_name(key, "an input name", name, sizeof name)) return -1;
     snprintf(where, sizeof where, "input '%s'", name);
     if (expect_kind(def, HN_AST_MAP, where)) return -1;
-    static const char *const keys[] = { "features", "max", "mask", "vectors" };
-    if (check_keys(def, keys, 4, where)) return -1;
+    static const char *const keys[] = { "features", "max", "mask", "vectors", "preprocess" };
+    if (check_keys(def, keys, 5, where)) return -1;
     if (hn_graph_find_tensor(g, name) >= 0)
         return hn_error(key->loc, "input '%s' is defined twice", name);
 
@@ -175,8 +245,9 @@ static int lower_input(hn_graph *g, const hn_ast *key, const hn_ast *def)
     tt->nfeatures = feats->n;
     int set = g->ninputs;
     g->inputs[g->ninputs++] = t;
-    if (vectors) return add_vectors_input(g, name, set, key->loc);
-    return 0;
+    if (vectors && add_vectors_input(g, name, set, key->loc)) return -1;
+    const hn_ast *pre = hn_ast_get(def, "preprocess");
+    return pre ? add_preprocess(g, t, pre) : 0;
 }
 
 static int lower_inputs(hn_graph *g, const hn_ast *inputs)
@@ -263,7 +334,8 @@ static int resolve_tensor(lower_ctx *c, const hn_ast *ref, int from_layer)
         if (c->layers[L].state == 0 && lower_layer(c, L)) return -1;
         return c->layers[L].tensor;
     }
-    if (t >= 0 && c->g->tensors[t].role == HN_T_INPUT) return t;
+    if (t >= 0 && c->g->tensors[t].role == HN_T_INPUT)
+        return c->g->tensors[t].standardized >= 0 ? c->g->tensors[t].standardized : t;
     const char *cands[256];
     int n = 0;
     for (int k = 0; k < c->g->ninputs && n < 256; ++k) cands[n++] = c->g->tensors[c->g->inputs[k]].name;
@@ -319,6 +391,15 @@ static int parse_attr(const hn_attr_spec *s, const hn_ast *a, hn_attr_val *v)
             long x;
             if (parse_int(a->items[k], what, &x)) return -1;
             v->ints[v->nints++] = (int)x;
+        }
+        return 0;
+    case HN_ATTR_FLOATS:
+        if (expect_kind(a, HN_AST_SEQ, what)) return -1;
+        if (a->n == 0 || a->n > HN_MAX_LIST) return hn_error(a->loc, "%s must list 1 to %d numbers", what, HN_MAX_LIST);
+        for (int k = 0; k < a->n; ++k) {
+            double x;
+            if (parse_float(a->items[k], what, &x)) return -1;
+            v->floats[v->nfloats++] = (float)x;
         }
         return 0;
     case HN_ATTR_NAMES:

@@ -22,6 +22,7 @@
     X(slice)          \
     X(flatten)        \
     X(pool)           \
+    X(standardize)    \
     X(pair_features)  \
     X(pair_embed)     \
     X(attention)      \
@@ -46,6 +47,7 @@ typedef enum {
     HN_ATTR_BOOL,       /* true / false */
     HN_ATTR_ENUM,       /* one of `choices` ("a|b|c") */
     HN_ATTR_INTS,       /* a non-empty list of positive integers */
+    HN_ATTR_FLOATS,     /* a non-empty list of numbers (.inf and -.inf allowed) */
     HN_ATTR_NAMES,      /* a list of names (feature names) */
     HN_ATTR_TENSOR,     /* the name of one tensor (an input or a layer) */
     HN_ATTR_TENSORS     /* a list of two or more tensor names */

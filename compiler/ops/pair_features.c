@@ -40,7 +40,7 @@ static int infer(hn_graph *g, hn_node *n, hn_shape *out)
 {
     const hn_tensor *t = &g->tensors[n->in[0]];
     int p4 = -1;
-    if (t->role == HN_T_INPUT && t->shape.nset == 1)
+    if (t->shape.nset == 1 && t->shape.rank == 2)
         for (int i = 0; i < g->ninputs; ++i)
             if (g->tensors[g->inputs[i]].vectors_of == t->shape.set) p4 = g->inputs[i];
     if (p4 < 0)

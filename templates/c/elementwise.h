@@ -52,6 +52,19 @@ static HN_K_UNUSED void hn_k_scaled_add(const float *a, const float *x, int rows
         }
 }
 
+/* y[r][f] = min(max((x[r][f] − c[f])·s[f], lo[f]), hi[f]): weaver's manual standardisation (c = 0,
+ * s = 1, lo = −inf, hi = +inf leave a feature untouched). y may alias x. */
+static HN_K_UNUSED void hn_k_standardize(const float *x, int rows, int dim, const float *c, const float *s,
+                                         const float *lo, const float *hi, float *y)
+{
+    for (int r = 0; r < rows; ++r)
+        for (int f = 0; f < dim; ++f) {
+            size_t k = (size_t)r * dim + f;
+            float v = (x[k] - c[f]) * s[f];
+            y[k] = v < lo[f] ? lo[f] : v > hi[f] ? hi[f] : v;
+        }
+}
+
 /* y[k] = +0.0f for k < count. */
 static HN_K_UNUSED void hn_k_zero(float *y, size_t count)
 {
