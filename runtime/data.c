@@ -1,20 +1,34 @@
-/* data.c — see hepnc/data.h. HDF5's own error printing is silenced; every failure is reported with
- * the file, the dataset and what was expected. */
+/* data.c — HDF5 datasets in the layout of docs/data.md, and the outputs file; see hepnc/data.h.
+ * HDF5's own error printing is silenced; every failure is reported with the file, the dataset and
+ * what was expected. */
 #include "hepnc/data.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <hdf5.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#define PATH_LEN 512
+
 struct hn_dataset {
     char *path;
     hid_t file;
-    int64_t events;             /* -1 until known */
+    int64_t events;
+    char events_from[PATH_LEN];   /* the dataset E was first read from */
 };
+
+/* An open dataset with its extents and element class. */
+typedef struct {
+    hid_t id;
+    int rank;
+    hsize_t dims[H5S_MAX_RANK];
+    H5T_class_t cls;
+} ds_info;
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -28,61 +42,168 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 
 static void quiet_hdf5(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
+/* H5Lexists needs every parent to exist: check level by level. */
 static int exists(hid_t file, const char *path)
 {
-    /* H5Lexists needs every parent to exist: check level by level */
-    char buf[512];
+    char buf[PATH_LEN];
     snprintf(buf, sizeof buf, "%s", path);
     for (char *p = buf + 1;; ++p) {
         char c = *p;
-        if (c == '/' || c == '\0') {
-            *p = '\0';
-            if (H5Lexists(file, buf, H5P_DEFAULT) <= 0) return 0;
-            if (c == '\0') return 1;
-            *p = c;
-        }
+        if (c != '/' && c != '\0') continue;
+        *p = '\0';
+        if (H5Lexists(file, buf, H5P_DEFAULT) <= 0) return 0;
+        if (c == '\0') return 1;
+        *p = c;
     }
 }
 
-/* Events from the first group with features, or /labels. */
-static int64_t count_events(hid_t file)
+static const char *class_name(H5T_class_t c)
 {
-    const char *probe = H5Lexists(file, "/labels", H5P_DEFAULT) > 0 ? "/labels" : NULL;
-    char found[512] = "";
-    if (!probe) {
-        H5G_info_t info;
-        if (H5Gget_info(file, &info) < 0) return -1;
-        for (hsize_t i = 0; i < info.nlinks && !found[0]; ++i) {
-            char name[256];
-            if (H5Lget_name_by_idx(file, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name, H5P_DEFAULT) < 0) continue;
-            char path[300];
-            snprintf(path, sizeof path, "/%s/features", name);
-            if (exists(file, path)) snprintf(found, sizeof found, "%s", path);
-        }
-        if (!found[0]) return -1;
-        probe = found;
+    switch (c) {
+    case H5T_INTEGER: return "integer";
+    case H5T_FLOAT: return "floating-point";
+    case H5T_STRING: return "string";
+    case H5T_BITFIELD: return "bitfield";
+    case H5T_OPAQUE: return "opaque";
+    case H5T_COMPOUND: return "compound";
+    case H5T_ENUM: return "enum (bool)";
+    case H5T_ARRAY: return "array";
+    case H5T_VLEN: return "variable-length";
+    default: return "unknown";
     }
-    hid_t ds = H5Dopen2(file, probe, H5P_DEFAULT);
-    hid_t sp = H5Dget_space(ds);
-    hsize_t dims[8];
-    int rank = H5Sget_simple_extent_dims(sp, dims, NULL);
-    H5Sclose(sp);
-    H5Dclose(ds);
-    return rank >= 1 ? (int64_t)dims[0] : -1;
+}
+
+static void dims_text(int rank, const hsize_t *dims, char *dst, size_t n)
+{
+    size_t used = (size_t)snprintf(dst, n, "[");
+    for (int i = 0; i < rank && used < n; ++i)
+        used += (size_t)snprintf(dst + used, n - used, "%s%llu", i ? ", " : "", (unsigned long long)dims[i]);
+    if (used < n) snprintf(dst + used, n - used, "]");
+}
+
+/* ---- opening datasets --------------------------------------------------------------------------- */
+
+static void close_ds(ds_info *f)
+{
+    if (f->id >= 0) H5Dclose(f->id);
+    f->id = -1;
+}
+
+static int open_ds(const hn_dataset *d, const char *path, ds_info *f, char *err, size_t errlen)
+{
+    f->id = -1;
+    if (!exists(d->file, path)) return fail(err, errlen, "%s: dataset %s is missing (docs/data.md)", d->path, path);
+    f->id = H5Dopen2(d->file, path, H5P_DEFAULT);
+    if (f->id < 0) return fail(err, errlen, "%s: %s is not a dataset (docs/data.md)", d->path, path);
+    hid_t space = H5Dget_space(f->id), type = H5Dget_type(f->id);
+    f->rank = H5Sget_simple_extent_ndims(space);
+    if (f->rank > 0) H5Sget_simple_extent_dims(space, f->dims, NULL);
+    f->cls = H5Tget_class(type);
+    H5Tclose(type);
+    H5Sclose(space);
+    if (f->rank < 1) {
+        close_ds(f);
+        return fail(err, errlen, "%s: dataset %s is a scalar, expected an array with one row per event", d->path, path);
+    }
+    return 0;
+}
+
+/* Checks rank, trailing extents (-1 = any) and the event count. `what` describes the expected layout. */
+static int check_shape(const hn_dataset *d, const char *path, const ds_info *f, int rank, const int64_t *trailing,
+                       const char *what, char *err, size_t errlen)
+{
+    int ok = f->rank == rank && (int64_t)f->dims[0] == d->events;
+    for (int i = 1; ok && i < rank; ++i) ok = trailing[i - 1] < 0 || (int64_t)f->dims[i] == trailing[i - 1];
+    if (ok) return 0;
+    char want[160], have[160];
+    size_t used = (size_t)snprintf(want, sizeof want, "[%lld", (long long)d->events);
+    for (int i = 1; i < rank && used < sizeof want; ++i)
+        used += trailing[i - 1] < 0 ? (size_t)snprintf(want + used, sizeof want - used, ", *")
+                                    : (size_t)snprintf(want + used, sizeof want - used, ", %lld", (long long)trailing[i - 1]);
+    if (used < sizeof want) snprintf(want + used, sizeof want - used, "]");
+    dims_text(f->rank, f->dims, have, sizeof have);
+    return fail(err, errlen, "%s: dataset %s has shape %s, expected %s (%s)", d->path, path, have, want, what);
+}
+
+/* Opens path and checks its shape and that its element class is one of `classes` (terminated by -1). */
+static int open_checked(const hn_dataset *d, const char *path, int rank, const int64_t *trailing, const char *what,
+                        const H5T_class_t *classes, ds_info *f, char *err, size_t errlen)
+{
+    if (open_ds(d, path, f, err, errlen)) return -1;
+    if (check_shape(d, path, f, rank, trailing, what, err, errlen)) { close_ds(f); return -1; }
+    for (const H5T_class_t *c = classes; *c != H5T_NO_CLASS; ++c)
+        if (f->cls == *c) return 0;
+    char want[128] = "";
+    for (const H5T_class_t *c = classes; *c != H5T_NO_CLASS; ++c)
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%s%s", c == classes ? "" : " or ", class_name(*c));
+    int rc = fail(err, errlen, "%s: dataset %s has %s elements, expected %s", d->path, path, class_name(f->cls), want);
+    close_ds(f);
+    return rc;
+}
+
+static const H5T_class_t NUMBERS[] = { H5T_FLOAT, H5T_INTEGER, H5T_NO_CLASS };
+static const H5T_class_t MASKS[] = { H5T_INTEGER, H5T_ENUM, H5T_FLOAT, H5T_BITFIELD, H5T_NO_CLASS };
+static const H5T_class_t INTEGERS[] = { H5T_INTEGER, H5T_NO_CLASS };
+
+/* ---- the file and its event count --------------------------------------------------------------- */
+
+/* Records the first extent of path as E, or checks it against E. Absent datasets are skipped. */
+static int note_events(hn_dataset *d, const char *path, char *err, size_t errlen)
+{
+    if (!exists(d->file, path)) return 0;
+    ds_info f;
+    if (open_ds(d, path, &f, err, errlen)) return -1;
+    close_ds(&f);
+    if (d->events < 0) {
+        d->events = (int64_t)f.dims[0];
+        snprintf(d->events_from, sizeof d->events_from, "%s", path);
+        return 0;
+    }
+    if ((int64_t)f.dims[0] == d->events) return 0;
+    return fail(err, errlen, "%s: dataset %s has %llu events but %s has %lld; every dataset needs one row per event",
+                d->path, path, (unsigned long long)f.dims[0], d->events_from, (long long)d->events);
+}
+
+/* E from /labels and every /<g>/{features,mask,vectors}; they must agree. */
+static int scan_events(hn_dataset *d, char *err, size_t errlen)
+{
+    H5G_info_t info;
+    if (H5Gget_info(d->file, &info) < 0) return fail(err, errlen, "%s: cannot list the file's root group", d->path);
+    int features = 0;
+    for (hsize_t i = 0; i < info.nlinks; ++i) {
+        char name[256], path[PATH_LEN];
+        ssize_t len = H5Lget_name_by_idx(d->file, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name, H5P_DEFAULT);
+        if (len < 0 || (size_t)len >= sizeof name) continue;
+        static const char *const parts[] = { "features", "mask", "vectors" };
+        for (int k = 0; k < 3; ++k) {
+            snprintf(path, sizeof path, "/%s/%s", name, parts[k]);
+            if (k == 0 && exists(d->file, path)) ++features;
+            if (note_events(d, path, err, errlen)) return -1;
+        }
+    }
+    if (note_events(d, "/labels", err, errlen)) return -1;
+    if (!features)
+        return fail(err, errlen, "%s: no input found: expected datasets /<input>/features (docs/data.md)", d->path);
+    return 0;
 }
 
 hn_dataset *hn_dataset_open(const char *path, char *err, size_t errlen)
 {
     quiet_hdf5();
+    if (!path) { fail(err, errlen, "(null): no data file given"); return NULL; }
     if (access(path, R_OK) != 0) { fail(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return NULL; }
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0) { fail(err, errlen, "%s: not an HDF5 file (or unreadable)", path); return NULL; }
     hn_dataset *d = calloc(1, sizeof *d);
-    d->path = strdup(path);
+    if (!d || !(d->path = strdup(path))) {
+        fail(err, errlen, "%s: out of memory", path);
+        free(d);
+        H5Fclose(file);
+        return NULL;
+    }
     d->file = file;
-    d->events = count_events(file);
-    if (d->events < 0) {
-        fail(err, errlen, "%s: no input found: expected /<input>/features datasets (docs/data.md)", path);
+    d->events = -1;
+    if (scan_events(d, err, errlen)) {
         hn_dataset_close(d);
         return NULL;
     }
@@ -99,257 +220,378 @@ void hn_dataset_close(hn_dataset *d)
 
 int64_t hn_dataset_events(const hn_dataset *d) { return d->events; }
 
-/* Opens `path`, checks its rank and the trailing extents (0 = any) and the event count. */
-static hid_t open_checked(hn_dataset *d, const char *path, int rank, const hsize_t *trailing, hsize_t *dims, char *err,
-                          size_t errlen)
-{
-    if (!exists(d->file, path)) { fail(err, errlen, "%s: dataset %s is missing (docs/data.md)", d->path, path); return -1; }
-    hid_t ds = H5Dopen2(d->file, path, H5P_DEFAULT);
-    if (ds < 0) { fail(err, errlen, "%s: %s is not a dataset", d->path, path); return -1; }
-    hid_t sp = H5Dget_space(ds);
-    int r = H5Sget_simple_extent_ndims(sp);
-    if (r > 0 && r <= 8) H5Sget_simple_extent_dims(sp, dims, NULL);
-    H5Sclose(sp);
-    int ok = r == rank;
-    for (int i = 1; ok && i < rank; ++i) ok = !trailing[i - 1] || dims[i] == trailing[i - 1];
-    if (!ok) {
-        char want[128] = "[E", have[128] = "[";
-        for (int i = 1; i < rank; ++i) {
-            char t[24];
-            if (trailing[i - 1]) snprintf(t, sizeof t, ", %llu", (unsigned long long)trailing[i - 1]);
-            else snprintf(t, sizeof t, ", *");
-            strcat(want, t);
-        }
-        for (int i = 0; i < r && i < 8; ++i) {
-            char t[24];
-            snprintf(t, sizeof t, "%s%llu", i ? ", " : "", (unsigned long long)dims[i]);
-            strcat(have, t);
-        }
-        fail(err, errlen, "%s: dataset %s has shape %s], expected %s]", d->path, path, have, want);
-        H5Dclose(ds);
-        return -1;
-    }
-    if ((int64_t)dims[0] != d->events) {
-        fail(err, errlen, "%s: dataset %s has %llu events, the file's other datasets %lld", d->path, path,
-             (unsigned long long)dims[0], (long long)d->events);
-        H5Dclose(ds);
-        return -1;
-    }
-    return ds;
-}
+int hn_dataset_has_labels(const hn_dataset *d) { return exists(d->file, "/labels"); }
 
-/* Reads a hyperslab [first, first+count) × all trailing extents as `type` into buf. */
-static int read_rows(hid_t ds, int rank, const hsize_t *dims, int64_t first, int count, hid_t type, void *buf)
-{
-    hsize_t start[8] = { (hsize_t)first }, block[8];
-    memcpy(block, dims, sizeof(hsize_t) * (size_t)rank);
-    block[0] = (hsize_t)count;
-    hid_t file_space = H5Dget_space(ds);
-    H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, NULL, block, NULL);
-    hid_t mem_space = H5Screate_simple(rank, block, NULL);
-    herr_t rc = H5Dread(ds, type, mem_space, file_space, H5P_DEFAULT, buf);
-    H5Sclose(mem_space);
-    H5Sclose(file_space);
-    return rc < 0 ? -1 : 0;
-}
+/* ---- reading ------------------------------------------------------------------------------------ */
 
-static int check_range(hn_dataset *d, int64_t first, int count, char *err, size_t errlen)
+static int check_request(const hn_dataset *d, const char *in, int64_t first, int count, const void *out, char *err,
+                         size_t errlen)
 {
-    if (first < 0 || count < 0 || first + count > d->events)
-        return fail(err, errlen, "%s: events %lld..%lld are out of range (the file has %lld)", d->path,
-                    (long long)first, (long long)(first + count - 1), (long long)d->events);
+    if (in && (!*in || strlen(in) > 200 || strchr(in, '/')))
+        return fail(err, errlen, "%s: invalid input name '%s'", d->path, in);
+    if (first < 0 || count < 0 || first > d->events - count)
+        return fail(err, errlen, "%s: events %lld..%lld are out of range (the file has %lld)", d->path, (long long)first,
+                    (long long)first + count - 1, (long long)d->events);
+    if (count && !out) return fail(err, errlen, "%s: no output buffer given", d->path);
     return 0;
 }
 
-/* Compares the `names` attribute of a features dataset with the spec's feature names. */
-static int check_names(hn_dataset *d, hid_t ds, const char *path, int nfeat, const char *const *names, char *err,
-                       size_t errlen)
+/* Reads rows [first, first+count) of f, the leading `take` extents of each trailing dimension, as `type`
+ * into buf laid out as [count][mem[0]][mem[1]]… (mem[i] >= take[i]; the rest of buf is untouched). */
+static int read_rows(const ds_info *f, int64_t first, int count, const hsize_t *take, const hsize_t *mem, hid_t type,
+                     void *buf)
 {
-    if (!names || H5Aexists(ds, "names") <= 0) return 0;
-    hid_t attr = H5Aopen(ds, "names", H5P_DEFAULT);
+    if (!count) return 0;
+    hsize_t fstart[H5S_MAX_RANK] = { (hsize_t)first }, zero[H5S_MAX_RANK] = { 0 };
+    hsize_t block[H5S_MAX_RANK] = { (hsize_t)count }, mdims[H5S_MAX_RANK] = { (hsize_t)count };
+    for (int i = 1; i < f->rank; ++i) {
+        block[i] = take[i - 1];
+        mdims[i] = mem[i - 1];
+    }
+    for (int i = 0; i < f->rank; ++i)
+        if (!block[i]) return 0;
+    hid_t fs = H5Dget_space(f->id), ms = H5Screate_simple(f->rank, mdims, NULL);
+    herr_t rc = H5Sselect_hyperslab(fs, H5S_SELECT_SET, fstart, NULL, block, NULL);
+    if (rc >= 0) rc = H5Sselect_hyperslab(ms, H5S_SELECT_SET, zero, NULL, block, NULL);
+    if (rc >= 0) rc = H5Dread(f->id, type, ms, fs, H5P_DEFAULT, buf);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    return rc < 0 ? -1 : 0;
+}
+
+/* The `names` attribute as nfeat strings (vlen or fixed), compared in order with the spec's names. */
+static int compare_names(const hn_dataset *d, const char *path, hid_t attr, hid_t type, hid_t space, int nfeat,
+                         const char *const *names, char *err, size_t errlen)
+{
+    int variable = H5Tis_variable_str(type) > 0;
+    size_t width = H5Tget_size(type);
+    char **values = calloc((size_t)nfeat, sizeof *values);
+    char *fixed = variable ? NULL : calloc((size_t)nfeat, width + 1);
+    hid_t mem = H5Tcopy(H5T_C_S1);
+    H5Tset_size(mem, variable ? H5T_VARIABLE : width + 1);
+    int rc = (!values || (!variable && !fixed)) ? fail(err, errlen, "%s: out of memory", d->path) : 0;
+    if (!rc && H5Aread(attr, mem, variable ? (void *)values : (void *)fixed) < 0)
+        rc = fail(err, errlen, "%s: cannot read the attribute names of %s", d->path, path);
+    for (int i = 0; !rc && !variable && i < nfeat; ++i) values[i] = fixed + (size_t)i * (width + 1);
+    for (int i = 0; !rc && i < nfeat; ++i)
+        if (!values[i] || strcmp(values[i], names[i]) != 0)
+            rc = fail(err, errlen, "%s: %s feature %d is named '%s' in the file, the spec expects '%s' (same "
+                      "features, same order)", d->path, path, i, values[i] ? values[i] : "", names[i]);
+    if (variable && values) H5Dvlen_reclaim(mem, space, H5P_DEFAULT, values);
+    H5Tclose(mem);
+    free(fixed);
+    free(values);
+    return rc;
+}
+
+static int check_names(const hn_dataset *d, const ds_info *f, const char *path, int nfeat, const char *const *names,
+                       char *err, size_t errlen)
+{
+    if (!names || H5Aexists(f->id, "names") <= 0) return 0;
+    hid_t attr = H5Aopen(f->id, "names", H5P_DEFAULT);
     hid_t type = H5Aget_type(attr), space = H5Aget_space(attr);
     hssize_t n = H5Sget_simple_extent_npoints(space);
-    int rc = 0;
-    if (n != nfeat) {
-        rc = fail(err, errlen, "%s: %s has %lld features, the spec lists %d", d->path, path, (long long)n, nfeat);
-    } else if (H5Tget_class(type) == H5T_STRING) {
-        char **values = calloc((size_t)n, sizeof *values);
-        char *fixed = NULL;
-        int variable = H5Tis_variable_str(type) > 0;
-        size_t width = H5Tget_size(type);
-        hid_t mem = H5Tcopy(H5T_C_S1);
-        if (variable) {
-            H5Tset_size(mem, H5T_VARIABLE);
-            H5Aread(attr, mem, values);
-        } else {
-            H5Tset_size(mem, width + 1);
-            fixed = calloc((size_t)n, width + 1);
-            H5Aread(attr, mem, fixed);
-            for (hssize_t i = 0; i < n; ++i) values[i] = fixed + (size_t)i * (width + 1);
-        }
-        for (int i = 0; i < nfeat && !rc; ++i)
-            if (!values[i] || strcmp(values[i], names[i]) != 0)
-                rc = fail(err, errlen, "%s: %s feature %d is '%s', the spec expects '%s' (same features, same order)",
-                          d->path, path, i, values[i] ? values[i] : "", names[i]);
-        if (variable) H5Dvlen_reclaim(mem, space, H5P_DEFAULT, values);
-        H5Tclose(mem);
-        free(fixed);
-        free(values);
-    }
+    int rc;
+    if (H5Tget_class(type) != H5T_STRING)
+        rc = fail(err, errlen, "%s: the attribute names of %s holds %s values, expected strings", d->path, path,
+                  class_name(H5Tget_class(type)));
+    else if (n != nfeat)
+        rc = fail(err, errlen, "%s: the attribute names of %s has %lld names for %d features", d->path, path,
+                  (long long)n, nfeat);
+    else
+        rc = compare_names(d, path, attr, type, space, nfeat, names, err, errlen);
     H5Tclose(type);
     H5Sclose(space);
     H5Aclose(attr);
     return rc;
 }
 
-/* Real rows of each event from the mask (prefix check), or all M when there is no mask. */
-static int read_counts(hn_dataset *d, const char *in, hsize_t m, int64_t first, int count, int32_t *n, char *err,
-                       size_t errlen)
+/* Whether element i of a mask buffer is nonzero: floats as doubles, everything else bytewise. */
+static int mask_set(const unsigned char *buf, size_t i, size_t size, int is_float)
 {
-    char path[300];
+    if (is_float) {
+        double v;
+        memcpy(&v, buf + i * sizeof v, sizeof v);
+        return v != 0.0;
+    }
+    for (size_t b = 0; b < size; ++b)
+        if (buf[i * size + b]) return 1;
+    return 0;
+}
+
+/* Real rows per event from a mask buffer [count][m]; a real row after padding is an error. */
+static int prefix_counts(const hn_dataset *d, const char *path, const unsigned char *buf, size_t size, int is_float,
+                         hsize_t m, int64_t first, int count, int max, int32_t *n, char *err, size_t errlen)
+{
+    for (int k = 0; k < count; ++k) {
+        size_t row = (size_t)k * m;
+        hsize_t real = 0;
+        while (real < m && mask_set(buf, row + real, size, is_float)) ++real;
+        for (hsize_t j = real + 1; j < m; ++j)
+            if (mask_set(buf, row + j, size, is_float))
+                return fail(err, errlen, "%s: %s of event %lld marks slot %llu real after padding at slot %llu; real "
+                            "rows must come first in each event", d->path, path, (long long)(first + k),
+                            (unsigned long long)j, (unsigned long long)real);
+        n[k] = (int32_t)(real < (hsize_t)max ? real : (hsize_t)max);
+    }
+    return 0;
+}
+
+/* n[k] for set input `in` whose rows have extent m: from /<in>/mask, or m without one; capped at max. */
+static int read_counts(const hn_dataset *d, const char *in, hsize_t m, int64_t first, int count, int max, int32_t *n,
+                       char *err, size_t errlen)
+{
+    char path[PATH_LEN];
     snprintf(path, sizeof path, "/%s/mask", in);
     if (!exists(d->file, path)) {
-        for (int k = 0; k < count; ++k) n[k] = (int32_t)m;
+        for (int k = 0; k < count; ++k) n[k] = (int32_t)(m < (hsize_t)max ? m : (hsize_t)max);
         return 0;
     }
-    hsize_t trailing[1] = { m }, dims[8];
-    hid_t ds = open_checked(d, path, 2, trailing, dims, err, errlen);
-    if (ds < 0) return -1;
-    float *mask = malloc(sizeof(float) * (size_t)count * m + 1);
-    int rc = read_rows(ds, 2, dims, first, count, H5T_NATIVE_FLOAT, mask);
-    H5Dclose(ds);
-    if (rc) { free(mask); return fail(err, errlen, "%s: cannot read %s", d->path, path); }
-    for (int k = 0; k < count && !rc; ++k) {
-        hsize_t real = 0;
-        while (real < m && mask[(size_t)k * m + real] != 0.0f) ++real;
-        for (hsize_t j = real; j < m && !rc; ++j)
-            if (mask[(size_t)k * m + j] != 0.0f)
-                rc = fail(err, errlen, "%s: %s of event %lld marks slot %llu real after padding at slot %llu; real "
-                          "rows must come first", d->path, path, (long long)(first + k), (unsigned long long)j,
-                          (unsigned long long)real);
-        n[k] = (int32_t)real;
-    }
-    free(mask);
+    ds_info f;
+    int64_t trailing[1] = { (int64_t)m };
+    if (open_checked(d, path, 2, trailing, "a mask: [events, rows] like the features", MASKS, &f, err, errlen))
+        return -1;
+    int is_float = f.cls == H5T_FLOAT;
+    hid_t ftype = H5Dget_type(f.id);
+    hid_t mtype = is_float ? H5Tcopy(H5T_NATIVE_DOUBLE) : H5Tget_native_type(ftype, H5T_DIR_ASCEND);
+    size_t size = H5Tget_size(mtype);
+    unsigned char *buf = malloc(size * (size_t)count * m + 1);
+    int rc = buf ? 0 : fail(err, errlen, "%s: out of memory reading %s", d->path, path);
+    if (!rc && read_rows(&f, first, count, &m, &m, mtype, buf))
+        rc = fail(err, errlen, "%s: cannot read %s (events %lld..%lld)", d->path, path, (long long)first,
+                  (long long)first + count - 1);
+    if (!rc) rc = prefix_counts(d, path, buf, size, is_float, m, first, count, max, n, err, errlen);
+    free(buf);
+    H5Tclose(mtype);
+    H5Tclose(ftype);
+    close_ds(&f);
     return rc;
+}
+
+/* Zeroes rows n[k]..max-1 of every event of x [count][max][width]. */
+static void zero_padding(float *x, const int32_t *n, int count, int max, int width)
+{
+    for (int k = 0; k < count; ++k) {
+        size_t row = (size_t)width, event = (size_t)max * row;
+        memset(x + (size_t)k * event + (size_t)n[k] * row, 0, sizeof(float) * ((size_t)(max - n[k]) * row));
+    }
+}
+
+/* Reads the leading min(M, max) rows of a [E, M, width] dataset into out [count][max][width]. */
+static int read_set_rows(const hn_dataset *d, const char *path, const ds_info *f, int64_t first, int count, int max,
+                         int width, float *out, char *err, size_t errlen)
+{
+    hsize_t take[2] = { f->dims[1] < (hsize_t)max ? f->dims[1] : (hsize_t)max, (hsize_t)width };
+    hsize_t mem[2] = { (hsize_t)max, (hsize_t)width };
+    if (read_rows(f, first, count, take, mem, H5T_NATIVE_FLOAT, out))
+        return fail(err, errlen, "%s: cannot read %s (events %lld..%lld)", d->path, path, (long long)first,
+                    (long long)first + count - 1);
+    return 0;
 }
 
 int hn_dataset_read_set(hn_dataset *d, const char *in, int max, int nfeat, const char *const *names, int64_t first,
                         int count, float *x, int32_t *n, char *err, size_t errlen)
 {
-    if (check_range(d, first, count, err, errlen)) return -1;
-    char path[300];
+    if (check_request(d, in ? in : "", first, count, x, err, errlen)) return -1;
+    if (count && !n) return fail(err, errlen, "%s: input %s: no buffer for the counts", d->path, in);
+    if (max < 1 || nfeat < 1)
+        return fail(err, errlen, "%s: input %s: max (%d) and the feature count (%d) must be positive", d->path, in, max,
+                    nfeat);
+    char path[PATH_LEN];
     snprintf(path, sizeof path, "/%s/features", in);
-    hsize_t trailing[2] = { 0, (hsize_t)nfeat }, dims[8];
-    hid_t ds = open_checked(d, path, 3, trailing, dims, err, errlen);
-    if (ds < 0) return -1;
-    if (check_names(d, ds, path, nfeat, names, err, errlen)) { H5Dclose(ds); return -1; }
-    hsize_t m = dims[1];
-    float *buf = malloc(sizeof(float) * (size_t)count * m * (size_t)nfeat + 1);
-    int rc = read_rows(ds, 3, dims, first, count, H5T_NATIVE_FLOAT, buf);
-    H5Dclose(ds);
-    if (rc) { free(buf); return fail(err, errlen, "%s: cannot read %s", d->path, path); }
-    if (read_counts(d, in, m, first, count, n, err, errlen)) { free(buf); return -1; }
-    for (int k = 0; k < count; ++k) {
-        if (n[k] > max) n[k] = max;                       /* keep the first max rows */
-        size_t keep = (size_t)n[k] * (size_t)nfeat, all = (size_t)max * (size_t)nfeat;
-        memcpy(x + (size_t)k * all, buf + (size_t)k * m * (size_t)nfeat, sizeof(float) * keep);
-        memset(x + (size_t)k * all + keep, 0, sizeof(float) * (all - keep));
-    }
-    free(buf);
+    ds_info f;
+    int64_t trailing[2] = { -1, nfeat };
+    if (open_checked(d, path, 3, trailing, "a set input: [events, rows, features]", NUMBERS, &f, err, errlen))
+        return -1;
+    int rc = check_names(d, &f, path, nfeat, names, err, errlen);
+    if (!rc) rc = read_set_rows(d, path, &f, first, count, max, nfeat, x, err, errlen);
+    hsize_t m = f.dims[1];
+    close_ds(&f);
+    if (!rc) rc = read_counts(d, in, m, first, count, max, n, err, errlen);
+    if (!rc) zero_padding(x, n, count, max, nfeat);
+    return rc;
+}
+
+/* The vectors' row extent must equal the features' when both exist: rows are matched by index. */
+static int check_rows_match(const hn_dataset *d, const char *in, const char *vpath, hsize_t m, char *err, size_t errlen)
+{
+    char path[PATH_LEN];
+    snprintf(path, sizeof path, "/%s/features", in);
+    if (!exists(d->file, path)) return 0;
+    ds_info f;
+    if (open_ds(d, path, &f, err, errlen)) return -1;
+    close_ds(&f);
+    if (f.rank == 3 && f.dims[1] != m)
+        return fail(err, errlen, "%s: %s has %llu rows per event but %s has %llu; they must match row by row", d->path,
+                    vpath, (unsigned long long)m, path, (unsigned long long)f.dims[1]);
     return 0;
 }
 
 int hn_dataset_read_vectors(hn_dataset *d, const char *in, int max, int64_t first, int count, float *p4, char *err,
                             size_t errlen)
 {
-    if (check_range(d, first, count, err, errlen)) return -1;
-    char path[300];
+    if (check_request(d, in ? in : "", first, count, p4, err, errlen)) return -1;
+    if (max < 1) return fail(err, errlen, "%s: input %s: max (%d) must be positive", d->path, in, max);
+    char path[PATH_LEN];
     snprintf(path, sizeof path, "/%s/vectors", in);
-    hsize_t trailing[2] = { 0, 4 }, dims[8];
-    hid_t ds = open_checked(d, path, 3, trailing, dims, err, errlen);
-    if (ds < 0) return -1;
-    hsize_t m = dims[1];
-    float *buf = malloc(sizeof(float) * (size_t)count * m * 4 + 1);
-    int rc = read_rows(ds, 3, dims, first, count, H5T_NATIVE_FLOAT, buf);
-    H5Dclose(ds);
-    if (rc) { free(buf); return fail(err, errlen, "%s: cannot read %s", d->path, path); }
-    size_t rows = m < (hsize_t)max ? m : (size_t)max;
-    for (int k = 0; k < count; ++k) {
-        memcpy(p4 + (size_t)k * max * 4, buf + (size_t)k * m * 4, sizeof(float) * rows * 4);
-        memset(p4 + (size_t)k * max * 4 + rows * 4, 0, sizeof(float) * ((size_t)max - rows) * 4);
-    }
-    free(buf);
-    return 0;
+    ds_info f;
+    int64_t trailing[2] = { -1, 4 };
+    if (open_checked(d, path, 3, trailing, "4-vectors: [events, rows, 4] as px, py, pz, E", NUMBERS, &f, err, errlen))
+        return -1;
+    hsize_t m = f.dims[1];
+    int rc = check_rows_match(d, in, path, m, err, errlen);
+    if (!rc) rc = read_set_rows(d, path, &f, first, count, max, 4, p4, err, errlen);
+    close_ds(&f);
+    int32_t *n = rc ? NULL : malloc(sizeof *n * (size_t)count + 1);
+    if (!rc && !n) rc = fail(err, errlen, "%s: out of memory reading %s", d->path, path);
+    if (!rc) rc = read_counts(d, in, m, first, count, max, n, err, errlen);
+    if (!rc) zero_padding(p4, n, count, max, 4);
+    free(n);
+    return rc;
 }
 
 int hn_dataset_read_global(hn_dataset *d, const char *in, int nfeat, const char *const *names, int64_t first,
                            int count, float *x, char *err, size_t errlen)
 {
-    if (check_range(d, first, count, err, errlen)) return -1;
-    char path[300];
+    if (check_request(d, in ? in : "", first, count, x, err, errlen)) return -1;
+    if (nfeat < 1) return fail(err, errlen, "%s: input %s: the feature count (%d) must be positive", d->path, in, nfeat);
+    char path[PATH_LEN];
     snprintf(path, sizeof path, "/%s/features", in);
-    hsize_t trailing[1] = { (hsize_t)nfeat }, dims[8];
-    hid_t ds = open_checked(d, path, 2, trailing, dims, err, errlen);
-    if (ds < 0) return -1;
-    int rc = check_names(d, ds, path, nfeat, names, err, errlen);
-    if (!rc && read_rows(ds, 2, dims, first, count, H5T_NATIVE_FLOAT, x)) rc = fail(err, errlen, "%s: cannot read %s", d->path, path);
-    H5Dclose(ds);
+    ds_info f;
+    int64_t trailing[1] = { nfeat };
+    if (open_checked(d, path, 2, trailing, "a per-event input: [events, features]", NUMBERS, &f, err, errlen))
+        return -1;
+    int rc = check_names(d, &f, path, nfeat, names, err, errlen);
+    hsize_t w = (hsize_t)nfeat;
+    if (!rc && read_rows(&f, first, count, &w, &w, H5T_NATIVE_FLOAT, x))
+        rc = fail(err, errlen, "%s: cannot read %s (events %lld..%lld)", d->path, path, (long long)first,
+                  (long long)first + count - 1);
+    close_ds(&f);
     return rc;
 }
 
-int hn_dataset_has_labels(const hn_dataset *d) { return H5Lexists(d->file, "/labels", H5P_DEFAULT) > 0; }
-
 int hn_dataset_read_labels(hn_dataset *d, int64_t first, int count, int32_t *labels, char *err, size_t errlen)
 {
-    if (check_range(d, first, count, err, errlen)) return -1;
-    hsize_t dims[8];
-    hid_t ds = open_checked(d, "/labels", 1, NULL, dims, err, errlen);
-    if (ds < 0) return -1;
-    int rc = read_rows(ds, 1, dims, first, count, H5T_NATIVE_INT32, labels);
-    H5Dclose(ds);
-    return rc ? fail(err, errlen, "%s: cannot read /labels", d->path) : 0;
+    if (check_request(d, NULL, first, count, labels, err, errlen)) return -1;
+    ds_info f;
+    if (open_checked(d, "/labels", 1, NULL, "class indices: [events]", INTEGERS, &f, err, errlen)) return -1;
+    int rc = read_rows(&f, first, count, NULL, NULL, H5T_NATIVE_INT32, labels);
+    close_ds(&f);
+    return rc ? fail(err, errlen, "%s: cannot read /labels (events %lld..%lld)", d->path, (long long)first,
+                     (long long)first + count - 1)
+              : 0;
 }
 
-/* ---- outputs --------------------------------------------------------------------------------- */
+/* ---- the outputs file --------------------------------------------------------------------------- */
+
+/* One dataset of the outputs file and which of its rows have been written. */
+typedef struct {
+    hid_t id;
+    char *name;
+    int width;                  /* 0: a 1-D dataset (labels) */
+    unsigned char *done;        /* one bit per event */
+    int64_t ndone;
+} out_set;
 
 struct hn_scores_file {
-    char *path, *tmp;
+    char *path;
+    char *tmp;
     hid_t file;
-    int nout;
-    hid_t sets[16];
-    int widths[16];
-    hid_t labels;
     int64_t events;
+    int nout;
+    out_set *outs;
+    out_set labels;             /* id < 0 until the first labels are written */
 };
 
-hn_scores_file *hn_scores_create(const char *path, int64_t events, int nout, const char *const *names,
-                                 const int *widths, char *err, size_t errlen)
+static int create_set(hn_scores_file *s, out_set *o, const char *name, int width, hid_t type, char *err, size_t errlen)
+{
+    hsize_t dims[2] = { (hsize_t)s->events, (hsize_t)width };
+    o->width = width;
+    o->name = strdup(name);
+    o->done = calloc((size_t)(s->events / 8) + 1, 1);
+    if (!o->name || !o->done) return fail(err, errlen, "%s: out of memory", s->path);
+    hid_t space = H5Screate_simple(width ? 2 : 1, dims, NULL);
+    char p[PATH_LEN];
+    snprintf(p, sizeof p, "/%s", name);
+    o->id = H5Dcreate2(s->file, p, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Sclose(space);
+    return o->id < 0 ? fail(err, errlen, "%s: cannot create dataset /%s", s->path, name) : 0;
+}
+
+static void free_set(out_set *o)
+{
+    if (o->id >= 0) H5Dclose(o->id);
+    o->id = -1;
+    free(o->name);
+    free(o->done);
+    o->name = NULL;
+    o->done = NULL;
+}
+
+/* Marks rows [first, first+count) written. */
+static void mark_rows(out_set *o, int64_t first, int count)
+{
+    for (int64_t r = first; r < first + count; ++r) {
+        unsigned char bit = (unsigned char)(1u << (r & 7));
+        if (!(o->done[r >> 3] & bit)) ++o->ndone;
+        o->done[r >> 3] |= bit;
+    }
+}
+
+static int check_scores_args(const char *path, int64_t events, int nout, const char *const *names, const int *widths,
+                             char *err, size_t errlen)
+{
+    if (events < 0 || nout < 0 || (nout && (!names || !widths)))
+        return fail(err, errlen, "%s: invalid outputs (%lld events, %d outputs)", path, (long long)events, nout);
+    for (int o = 0; o < nout; ++o) {
+        if (!names[o] || !*names[o] || strchr(names[o], '/') || strlen(names[o]) > 200 || !strcmp(names[o], "labels"))
+            return fail(err, errlen, "%s: output %d has an unusable name '%s'", path, o, names[o] ? names[o] : "");
+        if (widths[o] < 1) return fail(err, errlen, "%s: output '%s' has width %d", path, names[o], widths[o]);
+        for (int p = 0; p < o; ++p)
+            if (!strcmp(names[p], names[o])) return fail(err, errlen, "%s: output '%s' is given twice", path, names[o]);
+    }
+    return 0;
+}
+
+/* Creates "path.tmp.<pid>.<k>" exclusively as an HDF5 file; its name goes to s->tmp. */
+static hid_t create_tmp_h5(hn_scores_file *s)
+{
+    static atomic_uint serial;
+    size_t len = strlen(s->path) + 48;
+    if (!(s->tmp = malloc(len))) return -1;
+    for (int tries = 0; tries < 100; ++tries) {
+        snprintf(s->tmp, len, "%s.tmp.%ld.%u", s->path, (long)getpid(), atomic_fetch_add(&serial, 1));
+        hid_t file = H5Fcreate(s->tmp, H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
+        if (file >= 0 || access(s->tmp, F_OK) != 0) return file;
+    }
+    return -1;
+}
+
+hn_scores_file *hn_scores_create(const char *path, int64_t events, int nout, const char *const *out_names,
+                                 const int *out_widths, char *err, size_t errlen)
 {
     quiet_hdf5();
-    if (nout > 16) { fail(err, errlen, "%s: at most 16 outputs", path); return NULL; }
+    if (!path) { fail(err, errlen, "(null): no output path given"); return NULL; }
+    if (check_scores_args(path, events, nout, out_names, out_widths, err, errlen)) return NULL;
     hn_scores_file *s = calloc(1, sizeof *s);
-    s->path = strdup(path);
-    s->tmp = malloc(strlen(path) + 32);
-    sprintf(s->tmp, "%s.tmp.%ld", path, (long)getpid());
+    if (!s || !(s->path = strdup(path)) || !(s->outs = calloc((size_t)nout + 1, sizeof *s->outs))) {
+        fail(err, errlen, "%s: out of memory", path);
+        if (s) free(s->path);
+        free(s);
+        return NULL;
+    }
     s->events = events;
-    s->labels = -1;
-    s->file = H5Fcreate(s->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    s->labels.id = -1;
+    for (int o = 0; o < nout; ++o) s->outs[o].id = -1;
+    s->file = create_tmp_h5(s);
     if (s->file < 0) {
-        fail(err, errlen, "%s: cannot create the output file (is the directory writable?)", path);
-        free(s->tmp); free(s->path); free(s);
+        fail(err, errlen, "%s: cannot create a temporary output file next to it (is the directory writable?)", path);
+        hn_scores_close(s, 0, NULL, 0);
         return NULL;
     }
     for (int o = 0; o < nout; ++o) {
-        hsize_t dims[2] = { (hsize_t)events, (hsize_t)widths[o] };
-        hid_t space = H5Screate_simple(2, dims, NULL);
-        char p[300];
-        snprintf(p, sizeof p, "/%s", names[o]);
-        s->sets[o] = H5Dcreate2(s->file, p, H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        s->widths[o] = widths[o];
-        H5Sclose(space);
         s->nout = o + 1;
-        if (s->sets[o] < 0) {
-            fail(err, errlen, "%s: cannot create dataset %s", path, p);
+        if (create_set(s, &s->outs[o], out_names[o], out_widths[o], H5T_IEEE_F32LE, err, errlen)) {
             hn_scores_close(s, 0, NULL, 0);
             return NULL;
         }
@@ -359,51 +601,107 @@ hn_scores_file *hn_scores_create(const char *path, int64_t events, int nout, con
 
 static int write_rows(hid_t ds, int64_t first, int count, int width, hid_t type, const void *rows)
 {
-    int rank = width ? 2 : 1;
+    if (!count) return 0;
     hsize_t start[2] = { (hsize_t)first, 0 }, block[2] = { (hsize_t)count, (hsize_t)width };
-    hid_t fs = H5Dget_space(ds);
-    H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, block, NULL);
-    hid_t ms = H5Screate_simple(rank, block, NULL);
-    herr_t rc = H5Dwrite(ds, type, ms, fs, H5P_DEFAULT, rows);
+    int rank = width ? 2 : 1;
+    hid_t fs = H5Dget_space(ds), ms = H5Screate_simple(rank, block, NULL);
+    herr_t rc = H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, block, NULL);
+    if (rc >= 0) rc = H5Dwrite(ds, type, ms, fs, H5P_DEFAULT, rows);
     H5Sclose(ms);
     H5Sclose(fs);
     return rc < 0 ? -1 : 0;
 }
 
-int hn_scores_write(hn_scores_file *s, int out, int64_t first, int count, const float *rows, char *err, size_t errlen)
+static int check_rows(const hn_scores_file *s, const char *name, int64_t first, int count, const void *rows, char *err,
+                      size_t errlen)
 {
-    if (out < 0 || out >= s->nout || first < 0 || first + count > s->events)
-        return fail(err, errlen, "%s: write outside the output (output %d, events %lld+%d)", s->path, out,
-                    (long long)first, count);
-    if (write_rows(s->sets[out], first, count, s->widths[out], H5T_NATIVE_FLOAT, rows))
-        return fail(err, errlen, "%s: cannot write (disk full?)", s->path);
+    if (first < 0 || count < 0 || first > s->events - count)
+        return fail(err, errlen, "%s: /%s: events %lld..%lld are outside the file's %lld", s->path, name,
+                    (long long)first, (long long)first + count - 1, (long long)s->events);
+    if (count && !rows) return fail(err, errlen, "%s: /%s: no rows given", s->path, name);
     return 0;
 }
 
-int hn_scores_write_labels(hn_scores_file *s, int64_t first, int count, const int32_t *labels, char *err, size_t errlen)
+int hn_scores_write(hn_scores_file *s, int out_index, int64_t first, int count, const float *rows, char *err,
+                    size_t errlen)
 {
-    if (s->labels < 0) {
-        hsize_t dims[1] = { (hsize_t)s->events };
-        hid_t space = H5Screate_simple(1, dims, NULL);
-        s->labels = H5Dcreate2(s->file, "/labels", H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        H5Sclose(space);
-        if (s->labels < 0) return fail(err, errlen, "%s: cannot create /labels", s->path);
-    }
-    if (first < 0 || first + count > s->events) return fail(err, errlen, "%s: labels out of range", s->path);
-    if (write_rows(s->labels, first, count, 0, H5T_NATIVE_INT32, labels))
-        return fail(err, errlen, "%s: cannot write /labels", s->path);
+    if (out_index < 0 || out_index >= s->nout)
+        return fail(err, errlen, "%s: there is no output %d (the file has %d)", s->path, out_index, s->nout);
+    out_set *o = &s->outs[out_index];
+    if (check_rows(s, o->name, first, count, rows, err, errlen)) return -1;
+    if (write_rows(o->id, first, count, o->width, H5T_NATIVE_FLOAT, rows))
+        return fail(err, errlen, "%s: cannot write /%s (disk full?)", s->tmp, o->name);
+    mark_rows(o, first, count);
     return 0;
+}
+
+int hn_scores_set_names(hn_scores_file *s, int out_index, const char *const *column_names, char *err, size_t errlen)
+{
+    if (out_index < 0 || out_index >= s->nout)
+        return fail(err, errlen, "%s: there is no output %d (the file has %d)", s->path, out_index, s->nout);
+    out_set *o = &s->outs[out_index];
+    for (int i = 0; i < o->width; ++i)
+        if (!column_names || !column_names[i])
+            return fail(err, errlen, "%s: /%s: column name %d is missing", s->path, o->name, i);
+    hsize_t n = (hsize_t)o->width;
+    hid_t type = H5Tcopy(H5T_C_S1), space = H5Screate_simple(1, &n, NULL);
+    H5Tset_size(type, H5T_VARIABLE);
+    if (H5Aexists(o->id, "names") > 0) H5Adelete(o->id, "names");
+    hid_t attr = H5Acreate2(o->id, "names", type, space, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = attr < 0 ? -1 : H5Awrite(attr, type, column_names);
+    if (attr >= 0) H5Aclose(attr);
+    H5Sclose(space);
+    H5Tclose(type);
+    return rc < 0 ? fail(err, errlen, "%s: cannot write the attribute names of /%s", s->path, o->name) : 0;
+}
+
+int hn_scores_write_labels(hn_scores_file *s, int64_t first, int count, const int32_t *labels, char *err,
+                           size_t errlen)
+{
+    if (check_rows(s, "labels", first, count, labels, err, errlen)) return -1;
+    if (s->labels.id < 0 && create_set(s, &s->labels, "labels", 0, H5T_STD_I32LE, err, errlen)) {
+        free_set(&s->labels);
+        return -1;
+    }
+    if (write_rows(s->labels.id, first, count, 0, H5T_NATIVE_INT32, labels))
+        return fail(err, errlen, "%s: cannot write /labels (disk full?)", s->tmp);
+    mark_rows(&s->labels, first, count);
+    return 0;
+}
+
+/* Every output (and /labels, once begun) has all its rows. */
+static int check_complete(const hn_scores_file *s, char *err, size_t errlen)
+{
+    for (int o = 0; o <= s->nout; ++o) {
+        const out_set *set = o < s->nout ? &s->outs[o] : &s->labels;
+        if (set->id >= 0 && set->ndone != s->events)
+            return fail(err, errlen, "%s: /%s has %lld of %lld events written; the file is not complete and was not "
+                        "kept", s->path, set->name, (long long)set->ndone, (long long)s->events);
+    }
+    return 0;
+}
+
+static int sync_path(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
 }
 
 int hn_scores_close(hn_scores_file *s, int commit, char *err, size_t errlen)
 {
-    int rc = 0;
-    for (int o = 0; o < s->nout; ++o)
-        if (s->sets[o] >= 0) H5Dclose(s->sets[o]);
-    if (s->labels >= 0) H5Dclose(s->labels);
-    if (H5Fclose(s->file) < 0) { rc = fail(err, errlen, "%s: cannot finish the file", s->path); commit = 0; }
-    if (commit && rename(s->tmp, s->path)) { rc = fail(err, errlen, "%s: cannot write: %s", s->path, strerror(errno)); commit = 0; }
-    if (!commit) unlink(s->tmp);
+    if (!s) return 0;
+    int rc = commit ? check_complete(s, err, errlen) : 0;
+    for (int o = 0; o < s->nout; ++o) free_set(&s->outs[o]);
+    if (s->labels.id >= 0 || s->labels.name) free_set(&s->labels);
+    if (s->file >= 0 && H5Fclose(s->file) < 0 && !rc)
+        rc = fail(err, errlen, "%s: cannot finish the file (disk full?)", s->path);
+    if (commit && !rc && (sync_path(s->tmp) || rename(s->tmp, s->path)))
+        rc = fail(err, errlen, "%s: cannot write: %s", s->path, strerror(errno));
+    if ((!commit || rc) && s->file >= 0) unlink(s->tmp);
+    free(s->outs);
     free(s->tmp);
     free(s->path);
     free(s);
