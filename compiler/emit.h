@@ -30,6 +30,8 @@ const char *hn_emit_param(hn_emit *e, int p);
 void hn_emit_param_decl(hn_emit *e, const char *var, int p);
 /* The count expression of event b for a tensor: "n[b]" for a masked set, its max otherwise. */
 const char *hn_emit_rows(hn_emit *e, const hn_tensor *t);
+/* A C float literal that reads back to exactly x ("%.9g" round-trips every float; inf as INFINITY). */
+const char *hn_c_float(float x, char buf[48]);
 /* Sanitised C identifier for a spec name ("phi.0" → "phi_0"). */
 void hn_c_ident(char *dst, size_t n, const char *name);
 

@@ -268,12 +268,12 @@ static void emit_loader(FILE *f, const gen *G)
                     g->params[x->bn_gamma].offset, g->params[x->bn_gamma].name);
             continue;
         }
-        char bias[48] = "NULL";
+        char bias[48] = "NULL", eps[48];
         if (x->b >= 0) snprintf(bias, sizeof bias, "P + %ld", g->params[x->b].offset);
-        fprintf(f, "    hn_fold_batchnorm_linear(%d, %lld, %lld, P + %ld, %s, P + %ld, P + %ld, P + %ld, P + %ld, %.9gf,\n"
+        fprintf(f, "    hn_fold_batchnorm_linear(%d, %lld, %lld, P + %ld, %s, P + %ld, P + %ld, P + %ld, P + %ld, %s,\n"
                    "                             P + %ld, P + %ld);   /* %s */\n",
                 x->before, (long long)w->dim[0], (long long)w->dim[1], w->offset, bias, g->params[x->bn_gamma].offset,
-                g->params[x->bn_beta].offset, g->params[x->bn_mean].offset, g->params[x->bn_var].offset, x->eps,
+                g->params[x->bn_beta].offset, g->params[x->bn_mean].offset, g->params[x->bn_var].offset, hn_c_float(x->eps, eps),
                 g->params[x->out_w].offset, g->params[x->out_b].offset, g->params[x->bn_gamma].name);
     }
     fprintf(f, "    return 0;\n}\n\n");
@@ -294,19 +294,10 @@ static void emit_loader(FILE *f, const gen *G)
 
 /* ---- <name>_weights.c ------------------------------------------------------------------------ */
 
-/* A C float literal that reads back to exactly x ("%.9g" round-trips every float). */
-static const char *float_literal(float x, char buf[40])
-{
-    snprintf(buf, 40, "%.9g", x);
-    if (!strpbrk(buf, ".en")) strcat(buf, ".0");
-    strcat(buf, "f");
-    return buf;
-}
-
 static void emit_weights(FILE *f, const gen *G)
 {
     const hn_graph *g = G->g;
-    char lit[40];
+    char lit[48];
     char file[HN_NAME + 16];
     snprintf(file, sizeof file, "%s_weights.c", G->lower);
     banner(f, G, file, "the folded parameter blob as static const data (no file, no allocation).");
@@ -316,7 +307,7 @@ static void emit_weights(FILE *f, const gen *G)
         const hn_param *q = &g->params[p];
         fprintf(f, "    /* %s */\n    [%ld] =", q->name, q->offset);      /* designated: the blob has gaps */
         for (long i = 0; i < q->size; ++i)
-            fprintf(f, "%s%s,", i % 8 == 0 && i ? "\n     " : " ", float_literal(G->opt->embedded[q->offset + i], lit));
+            fprintf(f, "%s%s,", i % 8 == 0 && i ? "\n     " : " ", hn_c_float(G->opt->embedded[q->offset + i], lit));
         fputc('\n', f);
     }
     fprintf(f, "};\n\nint %s_embedded(%s_model *m)\n{\n    m->params = blob;\n    m->owner = NULL;\n    return 0;\n}\n",

@@ -1,5 +1,6 @@
 /* emit_util.c — small helpers shared by the op emitters (emit.h). */
 #include <ctype.h>
+#include <math.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -50,6 +51,18 @@ const char *hn_emit_rows(hn_emit *e, const hn_tensor *t)
     else
         snprintf(s, 128, "%d", t->shape.nset > 0 ? t->shape.dim[0] : 1);
     return s;
+}
+
+const char *hn_c_float(float x, char buf[48])
+{
+    if (isinf(x)) {
+        snprintf(buf, 48, "%sINFINITY", x < 0 ? "-" : "");
+        return buf;
+    }
+    snprintf(buf, 48, "%.9g", x);
+    if (!strpbrk(buf, ".en")) strcat(buf, ".0");
+    strcat(buf, "f");
+    return buf;
 }
 
 void hn_c_ident(char *dst, size_t n, const char *name)

@@ -25,10 +25,11 @@ static void emit(hn_emit *e, const hn_node *n)
     hn_emit_param_decl(e, "beta", n->param[1]);
     hn_emit_param_decl(e, "mean", n->param[2]);
     hn_emit_param_decl(e, "var", n->param[3]);
+    char eps[48];
     hn_rowloop r;
     hn_emit_rows_begin(e, n, &r);
-    hn_emit_line(e, r.indent, "hn_k_batchnorm(%s, %s, %d, mean, var, gamma, beta, %.9gf, %s);", r.x[0], r.rows,
-                 hn_last_dim(&e->g->tensors[n->out].shape), hn_attr_float(n, "eps"), r.y);
+    hn_emit_line(e, r.indent, "hn_k_batchnorm(%s, %s, %d, mean, var, gamma, beta, %s, %s);", r.x[0], r.rows,
+                 hn_last_dim(&e->g->tensors[n->out].shape), hn_c_float((float)hn_attr_float(n, "eps"), eps), r.y);
     hn_emit_rows_end(e, &r);
 }
 

@@ -32,9 +32,8 @@ static void emit_list(hn_emit *e, const char *name, const hn_attr_val *v)
     char line[2048];
     int used = snprintf(line, sizeof line, "static const float %s[%d] = {", name, v->nfloats);
     for (int k = 0; k < v->nfloats && used < (int)sizeof line - 32; ++k) {
-        float x = v->floats[k];
-        if (isinf(x)) used += snprintf(line + used, sizeof line - (size_t)used, "%s%sINFINITY", k ? ", " : " ", x < 0 ? "-" : "");
-        else used += snprintf(line + used, sizeof line - (size_t)used, "%s%.9gf", k ? ", " : " ", x);
+        char lit[48];
+        used += snprintf(line + used, sizeof line - (size_t)used, "%s%s", k ? ", " : " ", hn_c_float(v->floats[k], lit));
     }
     snprintf(line + used, sizeof line - (size_t)used, " };");
     hn_emit_line(e, 1, "%s", line);
