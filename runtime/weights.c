@@ -294,7 +294,7 @@ static float bf16_to_float(uint16_t h)
 static int convert_to_f32(const char *dtype, const unsigned char *src, size_t count, float *dst)
 {
     if (!strcmp(dtype, "F32")) {
-        memcpy(dst, src, count * 4);
+        if (count) memcpy(dst, src, count * 4);
     } else if (!strcmp(dtype, "F64")) {
         for (size_t i = 0; i < count; ++i) { double d; memcpy(&d, src + 8 * i, 8); dst[i] = (float)d; }
     } else if (!strcmp(dtype, "F16") || !strcmp(dtype, "BF16")) {
