@@ -1,7 +1,8 @@
 /* pair_embed — ParT's interaction bias U: per pair, batchnorm of the pair features, then a stack of
  * 1×1 convolutions (linear maps per pair) each with batchnorm and GELU, the last one to one value per
  * head (weaver-core 0.4 PairEmbed, use_pre_activation_pair = False: the final GELU is kept).
- * Output [n, n, heads], symmetric, only for real pairs, each unordered pair computed once.
+ * Output [n, n, heads], stored heads-major ([heads][max][max]: each head's bias one contiguous matrix
+ * for the attention GEMMs), symmetric, only for real pairs, each unordered pair computed once.
  * Weights follow weaver's nn.Sequential: <name>.embed.0 (input batchnorm), <name>.embed.{3k+1}
  * (conv, [out, in]) and <name>.embed.{3k+2} (batchnorm, folded into the conv at load time). */
 #include <string.h>

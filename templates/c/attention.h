@@ -1,7 +1,9 @@
 /* attention.h — multi-head attention over one event's real rows, bias and mask fused:
- *   out_i,h = Σ_j softmax_j((q_i,h/√d)·k_j,h + U[i][j][h]) v_j,h     over keys j < n only
+ *   out_i,h = Σ_j softmax_j((q_i,h/√d)·k_j,h + U[h][i][j]) v_j,h     over keys j < n only
  * qkv is [n][3D] (q | k | v, head h in columns h·d … h·d+d−1 of each), out is [n][D]. U is
- * [max][max][heads] (NULL: no bias); padded keys are never read, so they cost nothing. */
+ * [heads][max][max] (NULL: no bias); padded keys are never read, so they cost nothing.
+ * With HN_USE_CBLAS each head is two GEMMs (S = U + QKᵀ/√d, O = softmax(S)·V) on an n×n score matrix
+ * kept on the stack (n ≤ max, 64 KiB at max 128); otherwise one query row at a time. */
 #ifndef HN_K_ATTENTION_H
 #define HN_K_ATTENTION_H
 
@@ -9,82 +11,108 @@
 #ifndef HN_K_COMMON_H
 #include "common.h"
 #endif
+#ifndef HN_K_ACTIVATIONS_H
+#include "activations.h"
+#endif
+#ifndef HN_K_LINEAR_H
+#include "linear.h"
+#endif
 #ifndef HN_K_NORM_H
 #include "norm.h"
 #endif
 
+/* Softmax of each of `rows` rows of s (length n, row stride ld), in place, with the vectorisable exp. */
+static HN_K_UNUSED void hn_k_softmax_rows(float *s, int rows, int n, int ld)
+{
+    for (int i = 0; i < rows; ++i) {
+        float *r = s + (size_t)i * ld, m = -INFINITY, sum = 0.0f;
+        for (int j = 0; j < n; ++j) m = r[j] > m ? r[j] : m;
+        for (int j = 0; j < n; ++j) { r[j] = hn_k_expf(r[j] - m); sum += r[j]; }
+        float inv = 1.0f / sum;
+        for (int j = 0; j < n; ++j) r[j] *= inv;
+    }
+}
+
 static HN_K_UNUSED void hn_k_attention(const float *qkv, int n, int heads, int head_dim, const float *U, int max,
                                        float *out)
 {
-    int D = heads * head_dim;
+    int D = heads * head_dim, ld = 3 * D;
     float scale = 1.0f / sqrtf((float)head_dim);
-    float s[n > 0 ? n : 1], q[head_dim > 0 ? head_dim : 1];
+    if (n <= 0) return;
+#ifdef HN_USE_CBLAS
+    float S[n * n];
+    for (int h = 0; h < heads; ++h) {
+        for (int i = 0; i < n; ++i) {
+            if (U) memcpy(S + (size_t)i * n, U + ((size_t)h * max + i) * max, sizeof(float) * (size_t)n);
+            else memset(S + (size_t)i * n, 0, sizeof(float) * (size_t)n);
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, head_dim, scale, qkv + h * head_dim, ld,
+                    qkv + D + h * head_dim, ld, 1.0f, S, n);
+        hn_k_softmax_rows(S, n, n, n);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, head_dim, n, 1.0f, S, n, qkv + 2 * D + h * head_dim,
+                    ld, 0.0f, out + h * head_dim, D);
+    }
+#else
+    float s[n], q[head_dim];
     for (int i = 0; i < n; ++i)
         for (int h = 0; h < heads; ++h) {
-            const float *qi = qkv + (size_t)i * 3 * D + h * head_dim;
+            const float *qi = qkv + (size_t)i * ld + h * head_dim;
             for (int t = 0; t < head_dim; ++t) q[t] = qi[t] * scale;     /* PyTorch scales q first */
-            float m = -INFINITY;
+            const float *u = U ? U + ((size_t)h * max + i) * max : NULL;
             for (int j = 0; j < n; ++j) {
-                const float *kj = qkv + (size_t)j * 3 * D + D + h * head_dim;
+                const float *kj = qkv + (size_t)j * ld + D + h * head_dim;
                 float dot = 0.0f;
                 for (int t = 0; t < head_dim; ++t) dot += q[t] * kj[t];
-                if (U) dot += U[((size_t)i * max + j) * heads + h];
-                s[j] = dot;
-                m = dot > m ? dot : m;
+                s[j] = u ? dot + u[j] : dot;
             }
-            float sum = 0.0f;
-            for (int j = 0; j < n; ++j) { s[j] = expf(s[j] - m); sum += s[j]; }
-            float inv = 1.0f / sum;
+            hn_k_softmax_rows(s, 1, n, n);
             float *oi = out + (size_t)i * D + h * head_dim;
             for (int t = 0; t < head_dim; ++t) oi[t] = 0.0f;
             for (int j = 0; j < n; ++j) {
-                const float *vj = qkv + (size_t)j * 3 * D + 2 * D + h * head_dim;
-                float p = s[j] * inv;
-                for (int t = 0; t < head_dim; ++t) oi[t] += p * vj[t];
+                const float *vj = qkv + (size_t)j * ld + 2 * D + h * head_dim;
+                for (int t = 0; t < head_dim; ++t) oi[t] += s[j] * vj[t];
             }
         }
+#endif
 }
 
 /* Class attention (CaiT, as ParT's class blocks): one query, the raw class token c, attends to the
  * layer-normalised class token and the event's n real rows X:
  *   keys/values = W_{k,v}·LN([c; X]) + b,   query = W_q·c + b_q
- * W is in_proj [3D][D], b [3D]; ln_g/ln_b the LayerNorm's affine. Online softmax (one pass over the
- * keys, no score buffer); out is [D], the concatenated heads (before out_proj). */
+ * W is in_proj [3D][D], b [3D]; ln_g/ln_b the LayerNorm's affine (eps 1e-5, as weaver). All keys and
+ * values in one GEMM; scratch (n+1)·3·D floats on the stack (200 KiB at n = 128, D = 128); out is
+ * [D], the concatenated heads (before out_proj). */
 static HN_K_UNUSED void hn_k_class_attention(const float *c, const float *X, int n, int D, int heads,
                                              const float *W, const float *b, const float *ln_g, const float *ln_b,
                                              float *out)
 {
-    int d = D / heads;
+    int d = D / heads, keys = n + 1;
     float scale = 1.0f / sqrtf((float)d);
-    float q[D], u[D], kv[2 * D], m[heads], l[heads];
-    for (int o = 0; o < D; ++o) {
-        float acc = 0.0f;
-        for (int i = 0; i < D; ++i) acc += c[i] * W[(size_t)o * D + i];
-        q[o] = (acc + b[o]) * scale;
-    }
-    for (int h = 0; h < heads; ++h) { m[h] = -INFINITY; l[h] = 0.0f; }
-    for (int o = 0; o < D; ++o) out[o] = 0.0f;
-    for (int j = -1; j < n; ++j) {                     /* key -1 is the class token itself */
-        const float *row = j < 0 ? c : X + (size_t)j * D;
-        hn_k_layernorm(row, 1, D, ln_g, ln_b, 1e-5f, u);
-        for (int o = 0; o < 2 * D; ++o) {
-            const float *w = W + (size_t)(D + o) * D;
-            float acc = 0.0f;
-            for (int i = 0; i < D; ++i) acc += u[i] * w[i];
-            kv[o] = acc + b[D + o];
+    float q[D], u[keys * D], kv[keys * 2 * D], s[keys];
+    hn_k_linear(c, 1, D, W, b, D, HN_ACT_NONE, q);                 /* the raw token's query */
+    for (int o = 0; o < D; ++o) q[o] *= scale;
+    hn_k_layernorm(c, 1, D, ln_g, ln_b, 1e-5f, u);                  /* key 0: the token, normalised */
+    hn_k_layernorm(X, n, D, ln_g, ln_b, 1e-5f, u + D);              /* keys 1..n: the particles */
+#ifdef HN_USE_CBLAS
+    hn_k_linear_cblas(u, keys, D, W + (size_t)D * D, b + D, 2 * D, HN_ACT_NONE, kv);
+#else
+    hn_k_linear(u, keys, D, W + (size_t)D * D, b + D, 2 * D, HN_ACT_NONE, kv);
+#endif
+    for (int h = 0; h < heads; ++h) {
+        for (int j = 0; j < keys; ++j) {
+            const float *k = kv + (size_t)j * 2 * D + h * d;
+            float dot = 0.0f;
+            for (int t = 0; t < d; ++t) dot += q[h * d + t] * k[t];
+            s[j] = dot;
         }
-        for (int h = 0; h < heads; ++h) {
-            float s = 0.0f;
-            for (int t = 0; t < d; ++t) s += q[h * d + t] * kv[h * d + t];
-            float m_new = s > m[h] ? s : m[h];
-            float rescale = expf(m[h] - m_new), p = expf(s - m_new);
-            l[h] = l[h] * rescale + p;
-            for (int t = 0; t < d; ++t) out[h * d + t] = out[h * d + t] * rescale + p * kv[D + h * d + t];
-            m[h] = m_new;
+        hn_k_softmax_rows(s, 1, keys, keys);
+        float *o = out + h * d;
+        for (int t = 0; t < d; ++t) o[t] = 0.0f;
+        for (int j = 0; j < keys; ++j) {
+            const float *v = kv + (size_t)j * 2 * D + D + h * d;
+            for (int t = 0; t < d; ++t) o[t] += s[j] * v[t];
         }
     }
-    for (int h = 0; h < heads; ++h)
-        for (int t = 0; t < d; ++t) out[h * d + t] /= l[h];
 }
 
 #endif

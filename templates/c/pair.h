@@ -75,9 +75,11 @@ static inline HN_K_UNUSED void hn_k_pair_features(const float *p4, const float *
 /* ParT's pair embedding for one event, only for its real pairs and each unordered pair once: the
  * features (computed from p4, or read from pairs [max][max][nfeat] when p4 is NULL), an input
  * batchnorm, then nlayers of linear + GELU (the pair MLP's batchnorms are folded into W and B at load
- * time), 64 pairs at a time so the (pairs × width) intermediates never exist whole. The result goes to
- * U[a][b][h] and U[b][a][h] for a, b < n; dims[0] = nfeat, dims[nlayers] = heads. */
-#define HN_PAIR_TILE 64
+ * time), 128 pairs at a time so the (pairs × width) intermediates never exist whole (cblas_sgemm per
+ * tile with HN_USE_CBLAS, the loop kernel otherwise). The result goes to U[h][a][b] and U[h][b][a]
+ * (heads-major, so each head's bias is one contiguous [max][max] matrix for the attention GEMMs) for
+ * a, b < n; dims[0] = nfeat, dims[nlayers] = heads. */
+#define HN_PAIR_TILE 128
 static HN_K_UNUSED void hn_k_pair_embed(const float *p4, const float *pairs, int n, int max, int nfeat,
                                         const int *sel, const float *bn_mean, const float *bn_var,
                                         const float *bn_gamma, const float *bn_beta, int nlayers, const int *dims,
@@ -107,7 +109,11 @@ static HN_K_UNUSED void hn_k_pair_embed(const float *p4, const float *pairs, int
             float *cur = buf_a, *nxt = buf_b;
             hn_k_batchnorm(cur, t, nfeat, bn_mean, bn_var, bn_gamma, bn_beta, 1e-5f, cur);
             for (int l = 0; l < nlayers; ++l) {
+#ifdef HN_USE_CBLAS
+                hn_k_linear_cblas(cur, t, dims[l], W[l], B[l], dims[l + 1], HN_ACT_GELU, nxt);
+#else
                 hn_k_linear(cur, t, dims[l], W[l], B[l], dims[l + 1], HN_ACT_GELU, nxt);
+#endif
                 float *swap = cur;
                 cur = nxt;
                 nxt = swap;
@@ -115,8 +121,8 @@ static HN_K_UNUSED void hn_k_pair_embed(const float *p4, const float *pairs, int
             for (int r = 0; r < t; ++r)
                 for (int h = 0; h < heads; ++h) {
                     float v = cur[(size_t)r * heads + h];
-                    U[((size_t)ia[r] * max + ib[r]) * heads + h] = v;
-                    U[((size_t)ib[r] * max + ia[r]) * heads + h] = v;
+                    U[((size_t)h * max + ia[r]) * max + ib[r]] = v;
+                    U[((size_t)h * max + ib[r]) * max + ia[r]] = v;
                 }
             t = 0;
         }
