@@ -229,6 +229,9 @@ static void emit_source(FILE *f, const gen *G)
     for (int i = 0; i < hn_num_c_templates; ++i)
         fprintf(f, "/* ---- templates/c/%s ---- */\n%s\n", hn_c_templates[i].file, hn_c_templates[i].text);
     fprintf(f, "#ifdef HN_USE_CBLAS\n#define HN_LINEAR hn_k_linear_cblas\n#else\n#define HN_LINEAR hn_k_linear\n#endif\n\n");
+    fprintf(f, "/* Events are independent: built with OpenMP (-fopenmp), per-event loops share the threads. */\n"
+               "#ifdef _OPENMP\n#define HN_EVENT_LOOP _Pragma(\"omp parallel for schedule(dynamic, 1)\")\n"
+               "#else\n#define HN_EVENT_LOOP\n#endif\n\n");
     for (int i = 0; i < G->g->nnodes; ++i)
         if (!G->g->nodes[i].dead) emit_kernel(f, G, &G->g->nodes[i]);
     emit_infer(f, G);

@@ -98,7 +98,7 @@ void hn_emit_rows_begin(hn_emit *e, const hn_node *n, hn_rowloop *r)
         snprintf(r->rows, sizeof r->rows, "n[b] * %ld", rows_per_particle);
     r->indent = 2;
     r->looped = 1;
-    hn_emit_line(e, 1, "for (int b = 0; b < batch; ++b) {   /* each event's real rows only */");
+    hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b) {   /* each event's real rows only */");
 }
 
 void hn_emit_rows_end(hn_emit *e, const hn_rowloop *r)

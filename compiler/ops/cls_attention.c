@@ -33,7 +33,7 @@ static void emit(hn_emit *e, const hn_node *n)
     hn_emit_param_decl(e, "ln_b", n->param[1]);
     hn_emit_param_decl(e, "W", n->param[2]);
     hn_emit_param_decl(e, "bias", n->param[3]);
-    hn_emit_line(e, 1, "for (int b = 0; b < batch; ++b)");
+    hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)");
     hn_emit_line(e, 2, "hn_k_class_attention(x0 + (size_t)b * %d, x1 + (size_t)b * %d, %s, %d, %d, W, bias, ln_g, ln_b, "
                  "y + (size_t)b * %d);", D, max * D, hn_emit_rows(e, &e->g->tensors[n->in[1]]), D,
                  (int)hn_attr_int(n, "heads"), D);

@@ -95,7 +95,7 @@ static void emit(hn_emit *e, const hn_node *n)
     hn_emit_line(e, 1, "const float *const W[%d] = { %s };   /* convolutions, batchnorms folded in */", layers, wl);
     hn_emit_line(e, 1, "const float *const B[%d] = { %s };", layers, bl);
     hn_emit_line(e, 1, "(void)sel;");
-    hn_emit_line(e, 1, "for (int b = 0; b < batch; ++b)");
+    hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)");
     if (fused)
         hn_emit_line(e, 2, "hn_k_pair_embed(x0 + (size_t)b * %d * 4, NULL, n[b], %d, %d, sel, bn_mean, bn_var, bn_gamma, "
                      "bn_beta, %d, dims, W, B, y + (size_t)b * %d * %d * %d);", max, max, nfeat, layers, max, max, heads);

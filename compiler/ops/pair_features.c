@@ -64,7 +64,7 @@ static void emit(hn_emit *e, const hn_node *n)
         strcat(list, item);
     }
     hn_emit_line(e, 1, "static const int sel[%d] = { %s };", count, list);
-    hn_emit_line(e, 1, "for (int b = 0; b < batch; ++b) {");
+    hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b) {");
     hn_emit_line(e, 2, "const float *v = x0 + (size_t)b * %d * 4;", max);
     hn_emit_line(e, 2, "float *f = y + (size_t)b * %d * %d * %d;", max, max, count);
     hn_emit_line(e, 2, "int m = n[b] > 0 ? n[b] : 1;");

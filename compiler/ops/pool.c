@@ -24,7 +24,7 @@ static void emit(hn_emit *e, const hn_node *n)
 {
     const hn_tensor *in = &e->g->tensors[n->in[0]];
     int width = hn_last_dim(&in->shape);
-    hn_emit_line(e, 1, "for (int b = 0; b < batch; ++b)");
+    hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)");
     hn_emit_line(e, 2, "hn_k_pool_%s(x0 + (size_t)b * %ld, %s, %d, y + (size_t)b * %d);", hn_attr_str(n, "mode"),
                  hn_shape_elems(&in->shape), hn_emit_rows(e, in), width, width);
 }
