@@ -44,14 +44,14 @@ static uint64_t hash_files(char files[][512], int n, uint64_t h)
     return h;
 }
 
-static int run_compiler(const char *dir, const char *name, int use_cblas)
+static int run_compiler(const char *dir, const char *name, int use_cblas, const char *extra)
 {
     const char *cc = getenv("CC");
     char cmd[4096];
     snprintf(cmd, sizeof cmd,
-             "cd '%s' && %s " CFLAGS " -I. -I'%s' %s%s%s %s.c %s_load.c %s_entry.c -o model.so.tmp %s -lm 2> build.log"
+             "cd '%s' && %s " CFLAGS " %s -I. -I'%s' %s%s%s %s.c %s_load.c %s_entry.c -o model.so.tmp %s -lm 2> build.log"
              " && mv model.so.tmp model.so",
-             dir, cc && *cc ? cc : "cc", hn_runtime_include_dir(), use_cblas ? "-I'" : "",
+             dir, cc && *cc ? cc : "cc", extra, hn_runtime_include_dir(), use_cblas ? "-I'" : "",
              use_cblas ? hn_cblas_include_dir() : "", use_cblas ? "'" : "", name, name, name, use_cblas ? "-lopenblas" : "");
     int rc = system(cmd);
     if (rc != 0) {
@@ -78,6 +78,11 @@ static int remove_tree(const char *dir)
 
 int hn_build_and_open(const hn_model_build *mb, int use_cblas, hn_loaded_model *out)
 {
+    return hn_build_and_open_with(mb, use_cblas, "", out);
+}
+
+int hn_build_and_open_with(const hn_model_build *mb, int use_cblas, const char *extra, hn_loaded_model *out)
+{
     memset(out, 0, sizeof *out);
     char root[700], tmp[900], final[900], files[8][512];
     int nfiles = 0;
@@ -90,6 +95,7 @@ int hn_build_and_open(const hn_model_build *mb, int use_cblas, hn_loaded_model *
     const char *cc = getenv("CC");
     uint64_t h = hn_fnv1a(CFLAGS, strlen(CFLAGS), HN_FNV_OFFSET);
     if (cc) h = hn_fnv1a(cc, strlen(cc), h);
+    h = hn_fnv1a(extra, strlen(extra), h);
     h = hash_files(files, nfiles, h);
     snprintf(final, sizeof final, "%s/%s-%016llx", root, mb->graph.name, (unsigned long long)h);
     snprintf(out->so_path, sizeof out->so_path, "%s/model.so", final);
@@ -97,7 +103,7 @@ int hn_build_and_open(const hn_model_build *mb, int use_cblas, hn_loaded_model *
         out->cached = 1;
         remove_tree(tmp);
     } else {
-        if (run_compiler(tmp, mb->graph.name, use_cblas)) return -1;
+        if (run_compiler(tmp, mb->graph.name, use_cblas, extra)) return -1;
         remove_tree(final);                      /* an incomplete entry from a killed build */
         if (rename(tmp, final)) {
             remove_tree(tmp);

@@ -15,6 +15,8 @@ typedef struct hn_loaded_model {
 } hn_loaded_model;
 
 int hn_build_and_open(const hn_model_build *mb, int use_cblas, hn_loaded_model *out);
+/* The same with extra compiler flags (e.g. "-DHN_TRACE" for hepnc compare); they enter the cache key. */
+int hn_build_and_open_with(const hn_model_build *mb, int use_cblas, const char *extra_cflags, hn_loaded_model *out);
 void hn_loaded_model_close(hn_loaded_model *m);
 
 #endif

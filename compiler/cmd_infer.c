@@ -9,65 +9,7 @@
 
 #include "build.h"
 #include "commands.h"
-
-typedef struct infer_buffers {
-    float *x[16];
-    int32_t *n[16];
-    float *y[16];
-    int32_t *labels;
-    void *workspace;
-} infer_buffers;
-
-static int alloc_buffers(const hn_model_entry *m, int batch, infer_buffers *b)
-{
-    memset(b, 0, sizeof *b);
-    for (int i = 0; i < m->ninputs; ++i) {
-        const hn_io_desc *d = &m->inputs[i];
-        b->x[i] = malloc(sizeof(float) * (size_t)batch * (size_t)d->max * (size_t)d->width);
-        b->n[i] = malloc(sizeof(int32_t) * (size_t)batch);
-        if (!b->x[i] || !b->n[i]) return -1;
-    }
-    for (int o = 0; o < m->noutputs; ++o)
-        if (!(b->y[o] = malloc(sizeof(float) * (size_t)batch * (size_t)m->outputs[o].width))) return -1;
-    b->labels = malloc(sizeof(int32_t) * (size_t)batch);
-    b->workspace = malloc(m->workspace_bytes(batch) + 64);
-    return b->labels && b->workspace ? 0 : -1;
-}
-
-static void free_buffers(const hn_model_entry *m, infer_buffers *b)
-{
-    for (int i = 0; i < m->ninputs; ++i) { free(b->x[i]); free(b->n[i]); }
-    for (int o = 0; o < m->noutputs; ++o) free(b->y[o]);
-    free(b->labels);
-    free(b->workspace);
-}
-
-static int read_inputs(hn_dataset *ds, const hn_model_entry *m, int64_t first, int count, infer_buffers *b,
-                       char *err, size_t errlen)
-{
-    for (int i = 0; i < m->ninputs; ++i) {
-        const hn_io_desc *d = &m->inputs[i];
-        if (d->vectors_of >= 0) {       /* the 4-vectors of a set: /<set>/vectors */
-            if (hn_dataset_read_vectors(ds, m->inputs[d->vectors_of].name, d->max, first, count, b->x[i], err, errlen))
-                return -1;
-            continue;
-        }
-        int rc = d->is_set ? hn_dataset_read_set(ds, d->name, d->max, d->width, d->features, first, count, b->x[i],
-                                                 b->n[i], err, errlen)
-                           : hn_dataset_read_global(ds, d->name, d->width, d->features, first, count, b->x[i], err,
-                                                    errlen);
-        if (rc) return -1;
-        if (d->is_set && !d->masked && d->vectors_of < 0)
-            for (int k = 0; k < count; ++k)
-                if (b->n[i][k] != d->max) {
-                    snprintf(err, errlen, "event %lld of input '%s' has %d rows, but the spec declares it fixed-size "
-                             "(%d rows, no mask): pad absent objects with zeros and drop the mask, or set 'mask: true'",
-                             (long long)(first + k), d->name, b->n[i][k], d->max);
-                    return -1;
-                }
-    }
-    return 0;
-}
+#include "infer_io.h"
 
 static double now(void)
 {
@@ -79,14 +21,14 @@ static double now(void)
 static int run(const hn_model_entry *m, void *model, hn_dataset *ds, hn_scores_file *sf, int batch)
 {
     char err[1024];
-    infer_buffers b;
+    hn_infer_buffers b;
     int64_t events = hn_dataset_events(ds);
-    int rc = alloc_buffers(m, batch, &b);
-    if (rc) { free_buffers(m, &b); return hn_error_plain("hepnc: error: out of memory for batch %d", batch); }
+    int rc = hn_alloc_buffers(m, batch, &b);
+    if (rc) { hn_free_buffers(m, &b); return hn_error_plain("hepnc: error: out of memory for batch %d", batch); }
     double t0 = now(), last = t0, compute = 0;
     for (int64_t first = 0; first < events && !rc; first += batch) {
         int count = (int)(events - first < batch ? events - first : batch);
-        if (read_inputs(ds, m, first, count, &b, err, sizeof err)) { rc = hn_error_plain("%s", err); break; }
+        if (hn_read_inputs(ds, m, first, count, &b, err, sizeof err)) { rc = hn_error_plain("%s", err); break; }
         double c0 = now();
         int status = m->infer(model, (const float *const *)b.x, (const int32_t *const *)b.n, count, b.y, b.workspace);
         compute += now() - c0;
@@ -107,7 +49,7 @@ static int run(const hn_model_entry *m, void *model, hn_dataset *ds, hn_scores_f
     if (!rc)
         fprintf(stderr, "hepnc infer: %lld events in %.3f s (model %.3f s, %.0f events/s), batch %d\n",
                 (long long)events, now() - t0, compute, compute > 0 ? (double)events / compute : 0.0, batch);
-    free_buffers(m, &b);
+    hn_free_buffers(m, &b);
     return rc;
 }
 

@@ -215,6 +215,9 @@ static void emit_infer(FILE *f, const gen *G)
         }
         tensor_var(g, n->out, var, sizeof var);
         fprintf(f, ", %s);\n", var);
+        const hn_tensor *o = &g->tensors[n->out];
+        fprintf(f, "    HN_TRACE_TENSOR(\"%s\", %s, %ld, %s, %d, %d);\n", o->name, var, hn_shape_elems(&o->shape), counts,
+                o->shape.nset, o->shape.nset ? o->shape.dim[0] : 1);
     }
     fprintf(f, "    return 0;\n}\n");
 }
@@ -229,6 +232,11 @@ static void emit_source(FILE *f, const gen *G)
     for (int i = 0; i < hn_num_c_templates; ++i)
         fprintf(f, "/* ---- templates/c/%s ---- */\n%s\n", hn_c_templates[i].file, hn_c_templates[i].text);
     fprintf(f, "#ifdef HN_USE_CBLAS\n#define HN_LINEAR hn_k_linear_cblas\n#else\n#define HN_LINEAR hn_k_linear\n#endif\n\n");
+    fprintf(f, "/* Built with -DHN_TRACE (hepnc compare), every layer's output is handed to the host's hn_trace. */\n"
+               "#ifdef HN_TRACE\nvoid hn_trace(const char *name, const float *data, int batch, long per_event, "
+               "const int32_t *counts, int nset, int rows);\n#define HN_TRACE_TENSOR(name, data, per_event, counts, nset, rows) "
+               "hn_trace(name, data, batch, per_event, counts, nset, rows)\n#else\n"
+               "#define HN_TRACE_TENSOR(name, data, per_event, counts, nset, rows) ((void)0)\n#endif\n\n");
     fprintf(f, "/* Events are independent: built with OpenMP (-fopenmp), per-event loops share the threads. */\n"
                "#ifdef _OPENMP\n#define HN_EVENT_LOOP _Pragma(\"omp parallel for schedule(dynamic, 1)\")\n"
                "#else\n#define HN_EVENT_LOOP\n#endif\n\n");

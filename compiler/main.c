@@ -35,6 +35,13 @@ static const command commands[] = {
       "one dataset per output, plus the labels when the input has them, to SCORES.h5 (atomically).\n"
       "  --batch N   events per call (default 256)\n"
       "  --blas B    openblas (default) or none\n" },
+    { "compare", hn_cmd_compare, "hepnc compare SPEC --weights W.safetensors --data X.h5 --reference REF.h5 [--events N] [--tol T]",
+      "Runs the spec's code with every layer's output traced and compares each, in graph order and over each\n"
+      "event's real rows, with the reference's /layers/<name> datasets (shape [events, ...], padding rows\n"
+      "ignored), e.g. dumped by PyTorch forward hooks. Prints max |diff| per layer and the first layer out of\n"
+      "tolerance; exit 1 when there is one. Layers fused away (a folded batchnorm) have no output to compare.\n"
+      "  --events N   the first N events (default 32)\n"
+      "  --tol T      absolute tolerance (default 1e-4)\n" },
     { "ops", hn_cmd_ops, "hepnc ops [--markdown]",
       "Lists every op of the op table with its keys, types, defaults and weights (--markdown: the reference\n"
       "section of docs/spec.md).\n" },

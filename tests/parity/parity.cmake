@@ -12,3 +12,6 @@ endforeach()
 add_test(NAME parity.bad_weights COMMAND ${CMAKE_CURRENT_LIST_DIR}/bad_weights.sh $<TARGET_FILE:hepnc>
          ${CMAKE_BINARY_DIR}/bad_weights)
 set_tests_properties(parity.bad_weights PROPERTIES LABELS quick)
+add_test(NAME parity.compare_tool COMMAND ${CMAKE_CURRENT_LIST_DIR}/compare_tool.sh $<TARGET_FILE:hepnc>
+         ${CMAKE_BINARY_DIR}/compare_tool)
+set_tests_properties(parity.compare_tool PROPERTIES LABELS quick)
