@@ -10,7 +10,9 @@ Random weights with every scale made non-trivial (batchnorm statistics, LayerNor
 w_resid, cls_token), realistic jets with 2 to 24 particles (tests/parity/gen_fixtures.make_jets), and
 both of weaver's paths: the training-time one (trimmer, lower-triangle pair path) gives /logits, the
 export one (for_inference=True: full P×P pairs, sign-based atan2, softmax) gives /scores.
-Writes tests/parity/part_small/{weights.safetensors, inputs.h5, expected.h5}.
+Writes tests/parity/part_small/{weights.safetensors, inputs.h5, expected.h5}; expected.h5 also holds
+/layers/<name> (embed, blocks.i, cls_blocks.i, norm, fc; batch-major, first 32 jets) from forward hooks
+on the export path, for `hepnc compare`.
 """
 import os
 import sys
@@ -70,10 +72,26 @@ def main():
     xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 2, 1)))           # (N, C, P)
     vt = torch.from_numpy(np.ascontiguousarray(p4.transpose(0, 2, 1)))          # (N, 4, P)
     mt = torch.from_numpy(mask[:, None, :].astype(np.float32)).bool()           # (N, 1, P)
+    layers = {}
+
+    def keep(name, to_batch_major):
+        def hook(module, args, output):
+            layers[name] = to_batch_major(output.detach()).numpy().astype(np.float32)
+        return hook
+
+    seq = lambda t: t.permute(1, 0, 2)                                       # (P, N, C) -> (N, P, C)
+    export.embed.register_forward_hook(keep("embed", seq))
+    for i, block in enumerate(export.blocks):
+        block.register_forward_hook(keep("blocks" if i == len(export.blocks) - 1 else f"blocks.{i}", seq))
+    for i, block in enumerate(export.cls_blocks):
+        last = i == len(export.cls_blocks) - 1
+        block.register_forward_hook(keep("cls_blocks" if last else f"cls_blocks.{i}", lambda t: t[0]))
+    export.norm.register_forward_hook(keep("norm", lambda t: t[0]))
+    export.fc.register_forward_hook(keep("fc", lambda t: t))
     with torch.no_grad():
         for _ in range(6):                 # past the trimmer's five untouched calls: the trimmed path
             logits = model(xt, v=vt, mask=mt)
-        scores = export(xt, v=vt, mask=mt)
+        scores = export(xt, v=vt, mask=mt)   # the export path, untrimmed, with the layer hooks
         logits64 = ParticleTransformer(**CONFIG, for_inference=False).double().eval()
         logits64.load_state_dict(model.state_dict())
         ref64 = logits64(xt.double(), v=vt.double(), mask=mt)
@@ -91,6 +109,8 @@ def main():
         dataset(f, "logits", logits.numpy())
         dataset(f, "scores", scores.numpy())
         dataset(f, "logits_f64", ref64.numpy())
+        for name, value in layers.items():   # per-layer outputs for `hepnc compare` (first 32 jets)
+            dataset(f, "layers/" + name, value[:32])
     spread = (logits.double() - ref64).abs().max().item()
     print(f"part_small: {len(x)} jets, n {counts.min()}..{counts.max()}, |logits| max {logits.abs().max():.3g}, "
           f"float32 vs float64 {spread:.2e}, export-path scores vs softmax(logits) "
