@@ -19,16 +19,26 @@ static HN_K_UNUSED void hn_k_layernorm(const float *x, int rows, int dim, const 
     for (int r = 0; r < rows; ++r) {
         const float *xr = x + (size_t)r * dim;
         float *yr = y + (size_t)r * dim;
-        float sum = 0.0f;
-        for (int i = 0; i < dim; ++i) sum += xr[i];
+        /* HN_K_LANES partial sums in a fixed order: the reductions vectorise and the result does not
+           depend on the batch */
+        float part[HN_K_LANES] = { 0.0f }, sum = 0.0f;
+        int i = 0;
+        for (; i + HN_K_LANES <= dim; i += HN_K_LANES)
+            for (int l = 0; l < HN_K_LANES; ++l) part[l] += xr[i + l];
+        for (; i < dim; ++i) sum += xr[i];
+        for (int l = 0; l < HN_K_LANES; ++l) sum += part[l];
         const float mean = sum / (float)dim;
-        float ss = 0.0f;
-        for (int i = 0; i < dim; ++i) {
-            float d = xr[i] - mean;
-            ss += d * d;
-        }
+        float sq[HN_K_LANES] = { 0.0f }, ss = 0.0f;
+        i = 0;
+        for (; i + HN_K_LANES <= dim; i += HN_K_LANES)
+            for (int l = 0; l < HN_K_LANES; ++l) {
+                float d = xr[i + l] - mean;
+                sq[l] += d * d;
+            }
+        for (; i < dim; ++i) ss += (xr[i] - mean) * (xr[i] - mean);
+        for (int l = 0; l < HN_K_LANES; ++l) ss += sq[l];
         const float inv = 1.0f / sqrtf(ss / (float)dim + eps);
-        for (int i = 0; i < dim; ++i) yr[i] = (xr[i] - mean) * inv * gamma[i] + beta[i];
+        for (i = 0; i < dim; ++i) yr[i] = (xr[i] - mean) * inv * gamma[i] + beta[i];
     }
 }
 
