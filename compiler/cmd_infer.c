@@ -5,6 +5,9 @@
 #include <string.h>
 #include <time.h>
 
+/* OpenBLAS's own control (the hepnc executable links OpenBLAS). */
+void openblas_set_num_threads(int num_threads);
+
 #include <hepnc/data.h>
 
 #include "build.h"
@@ -56,6 +59,7 @@ static int run(const hn_model_entry *m, void *model, hn_dataset *ds, hn_scores_f
 int hn_cmd_infer(int argc, char **argv)
 {
     const char *spec = NULL, *weights = NULL, *data = NULL, *out = NULL, *batch_s = "256", *blas = "openblas";
+    const char *threads_s = "1";
     for (int i = 2; i < argc; ++i) {
         const char *v;
         if (hn_opt(argc, argv, &i, "--weights", &v)) weights = v;
@@ -63,19 +67,27 @@ int hn_cmd_infer(int argc, char **argv)
         else if (hn_opt(argc, argv, &i, "--out", &v) || hn_opt(argc, argv, &i, "-o", &v)) out = v;
         else if (hn_opt(argc, argv, &i, "--batch", &v)) batch_s = v;
         else if (hn_opt(argc, argv, &i, "--blas", &v)) blas = v;
+        else if (hn_opt(argc, argv, &i, "--threads", &v)) threads_s = v;
         else if (argv[i][0] == '-') return hn_usage("infer", "unknown option '%s'", argv[i]);
         else if (!spec) spec = argv[i];
         else return hn_usage("infer", "unexpected argument '%s'", argv[i]);
     }
     if (!spec || !weights || !data || !out) return hn_usage("infer", "SPEC, --weights, --data and --out are required");
-    int batch = atoi(batch_s);
+    int batch = atoi(batch_s), threads = atoi(threads_s);
+    if (threads < 1 || threads > 256) return hn_usage("infer", "--threads must be 1 to 256");
     if (batch < 1) return hn_usage("infer", "--batch must be a positive integer");
     if (strcmp(blas, "openblas") && strcmp(blas, "none")) return hn_usage("infer", "--blas is openblas or none");
 
     hn_model_build mb;
     if (hn_frontend(&mb, spec, NULL)) { hn_model_build_free(&mb); return 1; }
     hn_loaded_model lm;
-    int rc = hn_build_and_open(&mb, strcmp(blas, "openblas") == 0, &lm);
+    /* threads > 1: events are spread over OpenMP threads (the generated per-event loops), each calling a
+       single-threaded BLAS, so the two kinds of threads do not oversubscribe the cores */
+    char nthreads[16];
+    snprintf(nthreads, sizeof nthreads, "%d", threads);
+    setenv("OMP_NUM_THREADS", nthreads, 1);
+    if (threads > 1) openblas_set_num_threads(1);
+    int rc = hn_build_and_open_with(&mb, strcmp(blas, "openblas") == 0, threads > 1 ? "-fopenmp" : "", &lm);
     hn_model_build_free(&mb);
     if (rc) { hn_loaded_model_close(&lm); return 1; }
     const hn_model_entry *m = lm.entry;

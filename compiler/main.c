@@ -29,12 +29,13 @@ static const command commands[] = {
       "  --blas B          openblas: linear layers through cblas_sgemm; none (default): generated loops\n"
       "  --dump=PASS       print the IR after PASS to stdout (without -o: only print)\n"
       "  --no-validate     skip the libclang check\n" },
-    { "infer", hn_cmd_infer, "hepnc infer SPEC --weights W.safetensors --data X.h5 --out SCORES.h5 [--batch N] [--blas openblas|none]",
+    { "infer", hn_cmd_infer, "hepnc infer SPEC --weights W.safetensors --data X.h5 --out SCORES.h5 [--batch N] [--blas openblas|none] [--threads T]",
       "Builds the spec's code with the system compiler (cached by the hash of the generated code under\n"
       "$HEPNC_CACHE, default ~/.cache/hepnc), runs it over an HDF5 dataset (layout: docs/data.md) and writes\n"
       "one dataset per output, plus the labels when the input has them, to SCORES.h5 (atomically).\n"
-      "  --batch N   events per call (default 256)\n"
-      "  --blas B    openblas (default) or none\n" },
+      "  --batch N     events per call (default 256)\n"
+      "  --blas B      openblas (default) or none\n"
+      "  --threads T   spread each batch's events over T OpenMP threads (default 1)\n" },
     { "compare", hn_cmd_compare, "hepnc compare SPEC --weights W.safetensors --data X.h5 --reference REF.h5 [--events N] [--tol T]",
       "Runs the spec's code with every layer's output traced and compares each, in graph order and over each\n"
       "event's real rows, with the reference's /layers/<name> datasets (shape [events, ...], padding rows\n"
