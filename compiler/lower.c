@@ -191,6 +191,9 @@ static int add_preprocess(hn_graph *g, int input, const hn_ast *pre)
     snprintf(name, sizeof name, "%s.standardized", t->name);
     int out = hn_finish_node(g, node, name);
     if (out < 0) return -1;
+    hn_tensor *o = &g->tensors[out];
+    o->nfeatures = g->tensors[input].nfeatures;        /* same features, so slices by name still work */
+    memcpy(o->features, g->tensors[input].features, sizeof o->features);
     g->tensors[input].standardized = out;
     return 0;
 }

@@ -29,6 +29,7 @@
     X(residual)       \
     X(class_token)    \
     X(cls_attention)  \
+    X(edge_conv)      \
     X(mlp)            \
     X(embed)          \
     X(particle_attention) \

@@ -3,13 +3,16 @@
 
     python3 tools/weaver_import.py STATE.pt -o W.safetensors      (needs PyTorch to read the .pt)
 
-hepnc's ParT ops name their weights after weaver's modules when the spec's layers are called embed,
-pair_embed, blocks, cls_blocks, norm and fc (models/part_*.yaml), so the mapping is small:
+hepnc's ParT and ParticleNet ops name their weights after weaver's modules when the spec's layers are
+called as in models/part_*.yaml (embed, pair_embed, blocks, cls_blocks, norm, fc) and
+models/particlenet_*.yaml (bn_fts, edge_conv<b>, fc, out), so the mapping is small:
   - a leading 'mod.' (weaver's wrapper) is dropped;
   - attn.in_proj_weight / in_proj_bias  -> attn.in_proj.weight / attn.in_proj.bias;
   - Conv1d weights [out, in, 1]         -> [out, in];
   - cls_token [1, 1, D]                 -> cls_blocks.cls_token [D];
   - fc.0.* (a head without hidden layers) -> fc.*;
+  - ParticleNet: edge_convs.<b>.* -> edge_conv<b>.*, Conv2d/Conv1d weights [out, in, 1(, 1)] -> [out, in],
+    fc.0.0.* (hidden layer) -> fc.0.*, fc.1.* (output layer) -> out.*;
   - num_batches_tracked is dropped.
 Every other key is kept as is; hepnc's loader then checks that every tensor the spec needs is present
 with the right shape, and names the first that is not.
@@ -22,6 +25,28 @@ import struct
 import sys
 
 import numpy as np
+
+
+def map_particlenet_state(state):
+    out = {}
+    for key, value in state.items():
+        value = value.detach().cpu().float().numpy() if hasattr(value, "numpy") else np.asarray(value, np.float32)
+        name = key[4:] if key.startswith("mod.") else key
+        if name.endswith("num_batches_tracked"):
+            continue
+        name = re.sub(r"^edge_convs\.(\d+)\.", r"edge_conv\1.", name)
+        if re.search(r"\.(convs\.\d+|sc)\.weight$", name):
+            value = value.reshape(value.shape[0], value.shape[1])
+        name = re.sub(r"^fc\.0\.0\.", "fc.0.", name)
+        name = re.sub(r"^fc\.1\.", "out.", name)
+        out[name] = np.ascontiguousarray(value, dtype=np.float32)
+    return out
+
+
+def map_state(state):
+    """ParticleNet or ParT, recognised by their keys."""
+    keys = [k[4:] if k.startswith("mod.") else k for k in state]
+    return map_particlenet_state(state) if any(k.startswith("edge_convs.") for k in keys) else map_part_state(state)
 
 
 def map_part_state(state):
@@ -69,7 +94,7 @@ def main():
     state = torch.load(args.state, map_location="cpu")
     if not isinstance(state, dict):
         sys.exit(f"{args.state}: not a state_dict")
-    write_safetensors(args.output, map_part_state(state))
+    write_safetensors(args.output, map_state(state))
     print(f"wrote {args.output}")
 
 

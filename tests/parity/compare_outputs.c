@@ -1,11 +1,14 @@
 /* compare_outputs.c — compares hepnc's outputs with a reference file, per event and per entry:
  *   compare_outputs ACTUAL.h5 EXPECTED.h5 DATASET TOLERANCE [DATASET TOLERANCE ...]
  * Prints the worst |Δ| of each dataset with its event and index, and fails if any entry exceeds the
- * tolerance (absolute). Both files hold float datasets of the same shape [E][K]. */
+ * tolerance: absolute, or with a trailing 'r' (e.g. 1e-4r) relative to max(1, |expected|), for outputs
+ * far above 1 where float32 itself resolves no better (one ulp at 700 is 6e-5). Both files hold float
+ * datasets of the same shape [E][K]. */
 #include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static float *read_2d(const char *path, const char *name, hsize_t dims[2])
 {
@@ -37,6 +40,7 @@ int main(int argc, char **argv)
     for (int a = 3; a < argc; a += 2) {
         const char *name = argv[a];
         double tol = atof(argv[a + 1]);
+        int relative = argv[a + 1][strlen(argv[a + 1]) - 1] == 'r';
         hsize_t da[2], de[2];
         float *x = read_2d(argv[1], name, da), *y = read_2d(argv[2], name, de);
         if (!x || !y || da[0] != de[0] || da[1] != de[1]) {
@@ -50,12 +54,14 @@ int main(int argc, char **argv)
         for (hsize_t e = 0; e < da[0]; ++e)
             for (hsize_t k = 0; k < da[1]; ++k) {
                 double d = fabs((double)x[e * da[1] + k] - (double)y[e * da[1] + k]);
-                if (!(d <= tol)) ++over;
+                double scale = relative && fabs((double)y[e * da[1] + k]) > 1.0 ? fabs((double)y[e * da[1] + k]) : 1.0;
+                if (!(d <= tol * scale)) ++over;
                 if (!(d <= worst)) { worst = d; we = e; wk = k; }
             }
-        printf("%s %s: %llu events x %llu, max |diff| %.3g at event %llu index %llu (%.9g vs %.9g), tolerance %g\n",
+        printf("%s %s: %llu events x %llu, max |diff| %.3g at event %llu index %llu (%.9g vs %.9g), tolerance %g%s\n",
                over ? "FAIL" : "ok", name, (unsigned long long)da[0], (unsigned long long)da[1], worst,
-               (unsigned long long)we, (unsigned long long)wk, x[we * da[1] + wk], y[we * da[1] + wk], tol);
+               (unsigned long long)we, (unsigned long long)wk, x[we * da[1] + wk], y[we * da[1] + wk], tol,
+               relative ? " x max(1, |expected|)" : "");
         if (over) { printf("     %llu entries over tolerance\n", (unsigned long long)over); failed = 1; }
         free(x);
         free(y);

@@ -15,3 +15,6 @@ set_tests_properties(parity.bad_weights PROPERTIES LABELS quick)
 add_test(NAME parity.compare_tool COMMAND ${CMAKE_CURRENT_LIST_DIR}/compare_tool.sh $<TARGET_FILE:hepnc>
          ${CMAKE_BINARY_DIR}/compare_tool)
 set_tests_properties(parity.compare_tool PROPERTIES LABELS quick)
+add_test(NAME parity.particlenet_trained COMMAND ${CMAKE_CURRENT_LIST_DIR}/run_particlenet.sh $<TARGET_FILE:hepnc>
+         $<TARGET_FILE:compare_outputs> ${CMAKE_BINARY_DIR}/parity_particlenet)
+set_tests_properties(parity.particlenet_trained PROPERTIES LABELS quick SKIP_RETURN_CODE 77)

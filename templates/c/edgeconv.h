@@ -1,0 +1,109 @@
+/* edgeconv.h — ParticleNet's EdgeConv block (weaver-core 0.4 EdgeConvBlock) for one event:
+ *   neighbours: the k nearest points by D_ij = −|p_i|² + 2 p_i·p_j − |p_j|² (torch.topk(k+1) order,
+ *               the first dropped); in a jet with n ≤ k the rest are padding points, whose features
+ *               are zero, exactly as weaver's shifted padding gives
+ *   edges:      e_ij = [x_i, x_j − x_i]  → three 1×1 convs, each with (folded) batchnorm and ReLU
+ *   output:     ReLU(shortcut(x_i) + mean_j h_ij), shortcut = conv + batchnorm (folded) or identity
+ * Only real points are computed. Points are processed 8 at a time (8·k edge rows per GEMM tile).
+ * x is [n][C], p [n][Pd] (coordinates), y [n][c3]. Scratch lives on the stack (VLAs, ≈ 200 KiB at
+ * k = 16, widths 256). */
+#ifndef HN_K_EDGECONV_H
+#define HN_K_EDGECONV_H
+
+/* Dependencies, for inclusion on its own; when pasted after them (generated code) the guards skip this. */
+#ifndef HN_K_COMMON_H
+#include "common.h"
+#endif
+#ifndef HN_K_ACTIVATIONS_H
+#include "activations.h"
+#endif
+#ifndef HN_K_LINEAR_H
+#include "linear.h"
+#endif
+
+#define HN_EDGE_TILE 8
+
+/* The k neighbours of point i (index, or −1 for a padding point) from the distance row d[0..n). */
+static HN_K_UNUSED void hn_k_knn_row(const float *d, int n, int k, int *nb)
+{
+    /* top k+1 by value, ties to the lower index (a stable selection); then drop the first */
+    int take = k + 1 < n ? k + 1 : n;
+    int best[take > 0 ? take : 1];
+    for (int t = 0; t < take; ++t) {
+        int arg = -1;
+        for (int j = 0; j < n; ++j) {
+            int used = 0;
+            for (int u = 0; u < t; ++u) used |= best[u] == j;
+            if (!used && (arg < 0 || d[j] > d[arg])) arg = j;
+        }
+        best[t] = arg;
+    }
+    for (int t = 0; t < k; ++t) nb[t] = t + 1 < take ? best[t + 1] : -1;
+}
+
+static HN_K_UNUSED void hn_k_edgeconv(const float *x, const float *p, int n, int C, int Pd, int k, int nlayers,
+                                      const int *dims, const float *const *W, const float *const *B,
+                                      const float *Wsc, const float *bsc, float *y)
+{
+    if (n <= 0) return;
+    int widest = 2 * C;
+    for (int l = 0; l < nlayers; ++l) widest = dims[l] > widest ? dims[l] : widest;
+    int cout = dims[nlayers - 1];
+    float sq[n], d[n];
+    int nb[HN_EDGE_TILE * k];
+    float bufa[HN_EDGE_TILE * k * widest], bufb[HN_EDGE_TILE * k * widest], sc[HN_EDGE_TILE * cout];
+    for (int i = 0; i < n; ++i) {
+        float s = 0.0f;
+        for (int c = 0; c < Pd; ++c) s += p[(size_t)i * Pd + c] * p[(size_t)i * Pd + c];
+        sq[i] = s;
+    }
+    for (int i0 = 0; i0 < n; i0 += HN_EDGE_TILE) {
+        int tp = n - i0 < HN_EDGE_TILE ? n - i0 : HN_EDGE_TILE, rows = tp * k;
+        for (int t = 0; t < tp; ++t) {             /* neighbours of each point of the tile */
+            int i = i0 + t;
+            for (int j = 0; j < n; ++j) {
+                float inner = 0.0f;
+                for (int c = 0; c < Pd; ++c) inner += p[(size_t)i * Pd + c] * p[(size_t)j * Pd + c];
+                d[j] = -sq[i] - (-2.0f * inner) - sq[j];          /* weaver's -xx - inner - xxᵀ */
+            }
+            hn_k_knn_row(d, n, k, nb + t * k);
+        }
+        for (int t = 0; t < tp; ++t)                /* edge features [x_i, x_j - x_i] */
+            for (int q = 0; q < k; ++q) {
+                const float *xi = x + (size_t)(i0 + t) * C;
+                float *e = bufa + ((size_t)t * k + q) * 2 * C;
+                int j = nb[t * k + q];
+                for (int c = 0; c < C; ++c) {
+                    e[c] = xi[c];
+                    e[C + c] = (j >= 0 ? x[(size_t)j * C + c] : 0.0f) - xi[c];
+                }
+            }
+        float *cur = bufa, *nxt = bufb;
+        int in = 2 * C;
+        for (int l = 0; l < nlayers; ++l) {
+#ifdef HN_USE_CBLAS
+            hn_k_linear_cblas(cur, rows, in, W[l], B[l], dims[l], HN_ACT_RELU, nxt);
+#else
+            hn_k_linear(cur, rows, in, W[l], B[l], dims[l], HN_ACT_RELU, nxt);
+#endif
+            float *swap = cur;
+            cur = nxt;
+            nxt = swap;
+            in = dims[l];
+        }
+        if (Wsc) hn_k_linear(x + (size_t)i0 * C, tp, C, Wsc, bsc, cout, HN_ACT_NONE, sc);
+        for (int t = 0; t < tp; ++t) {
+            float *yr = y + (size_t)(i0 + t) * cout;
+            for (int c = 0; c < cout; ++c) {
+                float mean = 0.0f;
+                for (int q = 0; q < k; ++q) mean += cur[((size_t)t * k + q) * cout + c];
+                mean /= (float)k;
+                float s = Wsc ? sc[(size_t)t * cout + c] : x[(size_t)(i0 + t) * C + c];
+                float v = s + mean;
+                yr[c] = v > 0.0f ? v : 0.0f;
+            }
+        }
+    }
+}
+
+#endif
