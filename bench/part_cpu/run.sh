@@ -57,6 +57,11 @@ for blas in openblas none; do
   cc $cflags -o "$out/harness-$blas" "$here/harness.c" "$gen/part_jetclass_kin.c" "$gen/part_jetclass_kin_load.c" \
      -I"$gen" $inc $libs
 done
+commit=$(git rev-parse --short HEAD)
+[ "${SKIP_BUILD:-0}" = 1 ] && commit="$commit (SKIP_BUILD: build/hepnc as found)"
+if [ -n "$(git status --porcelain -- compiler templates runtime models 2>/dev/null)" ]; then
+  commit="$commit + uncommitted changes in compiler/templates/runtime/models"
+fi
 build/hepnc check models/part_jetclass_kin.yaml | sed -n 's/^ *workspace */hepnc check: workspace /p'
 
 # 4. both sides, one after the other on an otherwise idle machine
@@ -79,11 +84,6 @@ echo "PyTorch (threads: $THREADS) ..." >&2
 
 # 5. the report
 load_after=$(cut -d" " -f1-3 /proc/loadavg)
-commit=$(git rev-parse --short HEAD)
-[ "${SKIP_BUILD:-0}" = 1 ] && commit="$commit (SKIP_BUILD: build/hepnc as found)"
-if [ -n "$(git status --porcelain -- compiler templates runtime models 2>/dev/null)" ]; then
-  commit="$commit + uncommitted changes in compiler/templates/runtime/models"
-fi
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 ncpu=$(nproc)
 (cd "$here" && COMMIT="$commit" CPU="$cpu, $ncpu CPUs" WORK="$work" LOAD="$load_before -> $load_after" "$PYTHON" - <<'PY'
