@@ -23,20 +23,18 @@
 
 #define HN_EDGE_TILE 8
 
-/* The k neighbours of point i (index, or −1 for a padding point) from the distance row d[0..n). */
+/* The k neighbours of point i (index, or −1 for a padding point) from the distance row d[0..n):
+ * the top k+1 by value kept sorted by insertion (ties to the lower index, a stable selection, one
+ * pass over the row), then the first dropped, as weaver's topk(k+1)[1:]. */
 static HN_K_UNUSED void hn_k_knn_row(const float *d, int n, int k, int *nb)
 {
-    /* top k+1 by value, ties to the lower index (a stable selection); then drop the first */
-    int take = k + 1 < n ? k + 1 : n;
-    int best[take > 0 ? take : 1];
-    for (int t = 0; t < take; ++t) {
-        int arg = -1;
-        for (int j = 0; j < n; ++j) {
-            int used = 0;
-            for (int u = 0; u < t; ++u) used |= best[u] == j;
-            if (!used && (arg < 0 || d[j] > d[arg])) arg = j;
-        }
-        best[t] = arg;
+    int take = k + 1 < n ? k + 1 : n, have = 0;
+    int best[k + 1];
+    for (int j = 0; j < n; ++j) {
+        if (have == take && !(d[j] > d[best[have - 1]])) continue;
+        int pos = have < take ? have++ : take - 1;         /* drop the last when full */
+        while (pos > 0 && d[j] > d[best[pos - 1]]) { best[pos] = best[pos - 1]; --pos; }
+        best[pos] = j;
     }
     for (int t = 0; t < k; ++t) nb[t] = t + 1 < take ? best[t + 1] : -1;
 }
