@@ -273,6 +273,11 @@ static void emit_loader(FILE *f, const gen *G)
     for (int i = 0; i < g->nfolds; ++i) {
         const hn_fold *x = &g->folds[i];
         const hn_param *w = &g->params[x->w];
+        if (x->kind == HN_FOLD_EDGE_SPLIT) {
+            fprintf(f, "    hn_fold_edge_split(%lld, %lld, P + %ld);   /* %s: [Wa | Wb] -> [Wa - Wb | Wb] */\n",
+                    (long long)w->dim[0], (long long)w->dim[1] / 2, w->offset, w->name);
+            continue;
+        }
         if (x->kind == HN_FOLD_HEADSCALE) {
             fprintf(f, "    if (hn_fold_headscale(%d, %lld, %lld, P + %ld, P + %ld, P + %ld)) return 1;   /* %s */\n",
                     x->heads, (long long)w->dim[0], (long long)w->dim[1], w->offset, g->params[x->b].offset,

@@ -69,6 +69,7 @@ typedef struct hn_param {
 typedef enum {
     HN_FOLD_BATCHNORM,          /* a batchnorm folded into a linear */
     HN_FOLD_HEADSCALE,          /* ParT's per-head scale (and channel permutation) folded into out_proj */
+    HN_FOLD_EDGE_SPLIT,         /* EdgeConv's first conv [Wa | Wb] -> [Wa - Wb | Wb] (per point, not per edge) */
 } hn_fold_kind;
 
 typedef struct hn_fold {

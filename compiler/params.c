@@ -12,6 +12,10 @@ static int apply_folds(const hn_graph *g, float *P)
     for (int i = 0; i < g->nfolds; ++i) {
         const hn_fold *x = &g->folds[i];
         const hn_param *w = &g->params[x->w];
+        if (x->kind == HN_FOLD_EDGE_SPLIT) {
+            hn_fold_edge_split((int)w->dim[0], (int)w->dim[1] / 2, P + w->offset);
+            continue;
+        }
         if (x->kind == HN_FOLD_HEADSCALE) {
             if (hn_fold_headscale(x->heads, (int)w->dim[0], (int)w->dim[1], P + w->offset, P + g->params[x->b].offset,
                                   P + g->params[x->bn_gamma].offset))

@@ -43,3 +43,9 @@ int hn_fold_headscale(int heads, int out, int in, float *W, float *b, const floa
     free(copy);
     return 0;
 }
+
+void hn_fold_edge_split(int out, int C, float *W)
+{
+    for (int o = 0; o < out; ++o)
+        for (int c = 0; c < C; ++c) W[(size_t)o * 2 * C + c] -= W[(size_t)o * 2 * C + C + c];
+}

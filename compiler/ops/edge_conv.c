@@ -54,6 +54,9 @@ static int infer(hn_graph *g, hn_node *n, hn_shape *out)
         bn_folded_conv(g, n, conv, bn, dims->ints[i], in);
         in = dims->ints[i];
     }
+    /* after its batchnorm fold, the first conv is split for the per-point form (templates/c/edgeconv.h) */
+    hn_fold split = { .kind = HN_FOLD_EDGE_SPLIT, .w = n->param[0], .b = -1, .out_w = n->param[0], .out_b = -1 };
+    hn_graph_add_fold(g, &split);
     if (C != in) bn_folded_conv(g, n, "sc", "sc_bn", in, C);
     *out = *x;
     out->dim[1] = in;

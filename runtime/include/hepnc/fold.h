@@ -19,3 +19,10 @@ void hn_fold_batchnorm_linear(int before, int out, int in, const float *W, const
  * Returns 0, or -1 when the temporary copy cannot be allocated (load time only). */
 int hn_fold_headscale(int heads, int out, int in, float *W, float *b, const float *c);
 #endif
+
+#ifndef HEPNC_FOLD_EDGE_SPLIT
+#define HEPNC_FOLD_EDGE_SPLIT
+/* EdgeConv's first convolution acts on [x_i, x_j − x_i]: W = [Wa | Wb] ([out][2C]) becomes
+ * [Wa − Wb | Wb] in place, so that W·e_ij = (Wa − Wb)·x_i + Wb·x_j is computed per point, not per edge. */
+void hn_fold_edge_split(int out, int C, float *W);
+#endif
