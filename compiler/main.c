@@ -36,6 +36,14 @@ static const command commands[] = {
       "  --batch N     events per call (default 256)\n"
       "  --blas B      openblas (default) or none\n"
       "  --threads T   spread each batch's events over T OpenMP threads (default 1)\n" },
+    { "eval", hn_cmd_eval, "hepnc eval SPEC --weights W.safetensors --data TEST.h5 [--signal-class K] [--background-class J] [--signal-label L] [--output NAME] [--roc ROC.csv]",
+      "Runs the spec's code over a labelled dataset (/labels) and prints the accuracy, the AUC of signal class\n"
+      "K against background class J with the discriminant p_K / (p_K + p_J), and the background rejection\n"
+      "1/eps_B at signal efficiencies 0.3, 0.5 and 0.7.\n"
+      "  --signal-class K, --background-class J   output indices (default 0 and 1)\n"
+      "  --signal-label L   the /labels value of signal events (default K); other labels are background\n"
+      "  --output NAME      which output holds the probabilities (default 'scores')\n"
+      "  --roc FILE.csv     write the ROC (eff_signal, eff_background)\n" },
     { "compare", hn_cmd_compare, "hepnc compare SPEC --weights W.safetensors --data X.h5 --reference REF.h5 [--events N] [--tol T]",
       "Runs the spec's code with every layer's output traced and compares each, in graph order and over each\n"
       "event's real rows, with the reference's /layers/<name> datasets (shape [events, ...], padding rows\n"
