@@ -18,3 +18,14 @@ foreach(blas none openblas)
            ${PROJECT_SOURCE_DIR}/tests/parity/pfn/weights.safetensors ${PROJECT_SOURCE_DIR}/tests/parity/pfn/inputs.h5)
   set_tests_properties(unit.nomalloc_${blas} PROPERTIES LABELS quick ENVIRONMENT "OPENBLAS_NUM_THREADS=1")
 endforeach()
+
+# Every model (ParT, ParticleNet included) through the generic entry: no allocation in infer,
+# padding unread, batch = single. The JetClass-size specs are covered by the reduced ParT, which has
+# the same ops.
+add_executable(test_nomalloc_models ${CMAKE_CURRENT_LIST_DIR}/test_nomalloc_models.c)
+target_link_libraries(test_nomalloc_models PRIVATE hepnc_compiler -Wl,--whole-archive hepnc_runtime -Wl,--no-whole-archive m)
+set_target_properties(test_nomalloc_models PROPERTIES ENABLE_EXPORTS ON)
+add_test(NAME unit.nomalloc_models COMMAND test_nomalloc_models
+         ${PROJECT_SOURCE_DIR}/models/pfn.yaml ${PROJECT_SOURCE_DIR}/models/fcn.yaml
+         ${PROJECT_SOURCE_DIR}/models/part_small.yaml ${PROJECT_SOURCE_DIR}/models/particlenet_jetclass_kin.yaml)
+set_tests_properties(unit.nomalloc_models PROPERTIES LABELS quick)
