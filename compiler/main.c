@@ -44,6 +44,13 @@ static const command commands[] = {
       "  --signal-label L   the /labels value of signal events (default K); other labels are background\n"
       "  --output NAME      which output holds the probabilities (default 'scores')\n"
       "  --roc FILE.csv     write the ROC (eff_signal, eff_background)\n" },
+    { "convert", hn_cmd_convert, "hepnc convert darkmachines IN.csv -o OUT.h5 --processes A,B,... [--layout fixed|set] [--max N]",
+      "Converts a DarkMachines event CSV (event ID; process ID; weight; MET; METphi; obj, E, pT, eta, phi; ...,\n"
+      "objects j b e- e+ m- m+ g, energies in MeV) into the HDF5 layout of docs/data.md, in GeV: /objects\n"
+      "(E, pt, eta, phi and one-hot type flags), /event (met, met_phi), /labels (index of the process in\n"
+      "--processes), /weights. Streams the file; a malformed line stops with its line number and field.\n"
+      "  --layout fixed   models/fcn.yaml's 12 slots: 4 jets, 4 b-jets, e-, e+, m-, m+ by pT (default)\n"
+      "  --layout set     the --max (default 18) hardest objects, pT-ordered, with /objects/mask\n" },
     { "compare", hn_cmd_compare, "hepnc compare SPEC --weights W.safetensors --data X.h5 --reference REF.h5 [--events N] [--tol T]",
       "Runs the spec's code with every layer's output traced and compares each, in graph order and over each\n"
       "event's real rows, with the reference's /layers/<name> datasets (shape [events, ...], padding rows\n"
