@@ -16,7 +16,6 @@ torch.set_num_threads(t) for each t of --threads (interop threads 1). Prints one
 """
 import argparse
 import json
-import math
 import os
 import statistics
 import time
@@ -24,13 +23,8 @@ import time
 import h5py
 import torch
 
-from common import CONFIG, torch_inputs
+from common import CONFIG, pct, torch_inputs
 from weaver.nn.model.ParticleTransformer import ParticleTransformer
-
-
-def pct(v, q):
-    v = sorted(v)
-    return v[max(0, math.ceil(q * len(v)) - 1)]
 
 
 def time_model(model, xt, vt, mt, reps, batches, B):

@@ -1,6 +1,7 @@
 """Shared by the ParT CPU benchmark scripts: the JetClass ParT configuration (weaver-core 0.4.17, as in
 jet-universe/particle_transformer's example_ParticleTransformer.py with the 7 'kin' features) and the
-jets' tensors in weaver's layout."""
+jets' tensors in weaver's layout. bench/particlenet_cpu reuses bench_jets, write_jets and pct."""
+import math
 import os
 import sys
 
@@ -34,3 +35,30 @@ def torch_inputs(h5path):
     vt = torch.from_numpy(np.ascontiguousarray(p4.transpose(0, 2, 1), dtype=np.float32))
     mt = torch.from_numpy(mask[:, None, :].astype(bool))
     return xt, vt, mt, mask.sum(1)
+
+
+def bench_jets(rng, njets):
+    """(x_raw, p4, mask): `njets` jets from make_jets at MAXP particles, kept when NMIN <= n <= NMAX."""
+    from gen_fixtures import make_jets
+    xs, ps, ms = [], [], []
+    while sum(len(x) for x in xs) < njets:
+        x, p4, mask, counts = make_jets(rng, 2 * njets, MAXP)
+        keep = (counts >= NMIN) & (counts <= NMAX)
+        xs.append(x[keep]), ps.append(p4[keep]), ms.append(mask[keep])
+    return np.concatenate(xs)[:njets], np.concatenate(ps)[:njets], np.concatenate(ms)[:njets]
+
+
+def write_jets(path, x_raw, p4, mask):
+    """hepnc's dataset layout (docs/data.md): raw 'kin' features, mask, 4-vectors."""
+    from gen_fixtures import PFN_FEATURES, dataset, h5_file
+    with h5_file(path) as f:
+        dataset(f, "particles/features", x_raw.astype(np.float32))
+        f["particles/features"].attrs["names"] = np.array(PFN_FEATURES, dtype="S")
+        dataset(f, "particles/mask", mask)
+        dataset(f, "particles/vectors", p4.astype(np.float32))
+
+
+def pct(v, q):
+    """Nearest rank: the ceil(q·N)-th smallest."""
+    v = sorted(v)
+    return v[max(0, math.ceil(q * len(v)) - 1)]

@@ -21,40 +21,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_timing.h"
 #include "hepnc/data.h"
 #include "part_jetclass_kin.h"
 
 #define MAXP PART_JETCLASS_KIN_MAX_PARTICLES
 #define NF PART_JETCLASS_KIN_PARTICLES_FEATURES
 #define NC PART_JETCLASS_KIN_LOGITS_WIDTH
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmpd(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double pct(double *v, int n, double q) {   /* nearest rank: the ceil(q·n)-th smallest */
-    qsort(v, (size_t)n, sizeof *v, cmpd);
-    int k = (int)ceil(q * n) - 1;
-    return v[k < 0 ? 0 : k];
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmpd);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-static void *xmalloc(size_t n) {
-    void *p = malloc(n ? n : 1);
-    if (!p) { fprintf(stderr, "harness: out of memory (%zu bytes)\n", n); exit(1); }
-    return p;
-}
 
 /* Runs jets [first, first+count) (wrapping over njets) as one batch. */
 static int run(const part_jetclass_kin_model *m, const float *x, const float *p4, const int32_t *n, int njets,

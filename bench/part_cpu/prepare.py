@@ -17,8 +17,8 @@ import os
 import numpy as np
 import torch
 
-from common import CONFIG, MAXP, NMAX, NMIN, torch_inputs
-from gen_fixtures import PFN_FEATURES, dataset, h5_file, make_jets
+from common import CONFIG, bench_jets, torch_inputs, write_jets
+from gen_fixtures import dataset, h5_file
 from gen_part_fixture import randomise
 from weaver.nn.model.ParticleTransformer import ParticleTransformer
 from weaver_import import map_part_state, write_safetensors
@@ -34,19 +34,8 @@ def main():
     torch.manual_seed(a.seed)
     torch.set_num_threads(2)
     rng = np.random.default_rng(a.seed)
-    xs, ps, ms = [], [], []
-    while sum(len(x) for x in xs) < a.jets:
-        x, p4, mask, counts = make_jets(rng, 2 * a.jets, MAXP)
-        keep = (counts >= NMIN) & (counts <= NMAX)
-        xs.append(x[keep]), ps.append(p4[keep]), ms.append(mask[keep])
-    x_raw = np.concatenate(xs)[:a.jets]
-    p4 = np.concatenate(ps)[:a.jets]
-    mask = np.concatenate(ms)[:a.jets]
-    with h5_file(os.path.join(a.work, "jets.h5")) as f:
-        dataset(f, "particles/features", x_raw.astype(np.float32))
-        f["particles/features"].attrs["names"] = np.array(PFN_FEATURES, dtype="S")
-        dataset(f, "particles/mask", mask)
-        dataset(f, "particles/vectors", p4.astype(np.float32))
+    x_raw, p4, mask = bench_jets(rng, a.jets)
+    write_jets(os.path.join(a.work, "jets.h5"), x_raw, p4, mask)
 
     model = ParticleTransformer(**CONFIG, trim=True, for_inference=False).eval()
     randomise(model, torch.Generator().manual_seed(a.seed))
