@@ -11,6 +11,7 @@ int hn_cmd_infer(int argc, char **argv);
 int hn_cmd_ops(int argc, char **argv);
 int hn_cmd_compare(int argc, char **argv);
 int hn_cmd_eval(int argc, char **argv);
+int hn_cmd_import(int argc, char **argv);
 int hn_cmd_convert(int argc, char **argv);
 
 /* Prints "hepnc CMD: error: …" and the command's usage line; returns 2. */

@@ -2,7 +2,7 @@
 # Installs what hepnc needs on a fresh Debian machine (run by `make demo` and `make test`).
 # Idempotent: packages already present are not reinstalled, so a warm machine pays nothing.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libyaml-dev libopenblas-dev libclang-14-dev libcjson-dev libhdf5-dev hdf5-tools clang-14)
+pkgs=(build-essential cmake pkg-config libyaml-dev libopenblas-dev libclang-14-dev libcjson-dev libhdf5-dev hdf5-tools clang-14 libzip-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
