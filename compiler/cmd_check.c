@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "ops.h"
 #include "params.h"
+#include "emit_cuda.h"
 
 static void print_summary(const hn_graph *g)
 {
@@ -72,13 +73,22 @@ int hn_cmd_compile(int argc, char **argv)
         else return hn_usage("compile", "unexpected argument '%s'", argv[i]);
     }
     if (!spec) return hn_usage("compile", "a SPEC file is required");
-    if (strcmp(target, "c")) return hn_usage("compile", "unknown --target '%s' (only 'c' exists yet)", target);
+    int cuda = !strcmp(target, "cuda");
+    if (strcmp(target, "c") && !cuda) return hn_usage("compile", "unknown --target '%s' (c or cuda)", target);
     if (strcmp(blas, "openblas") && strcmp(blas, "none")) return hn_usage("compile", "--blas is openblas or none");
     if (embed && !weights) return hn_usage("compile", "--embed-weights needs --weights W.safetensors");
     if (!dir && !dump) return hn_usage("compile", "-o DIR is required");
     hn_model_build mb;
     int rc = hn_frontend(&mb, spec, dump);
-    if (!rc && dir) {
+    if (!rc && dir && cuda) {
+        char files[8][512];
+        int n = 0;
+        static const char *const archs[2] = { "sm_80", "sm_90" };
+        rc = hn_emit_cuda(&mb.graph, spec, dir, files, &n);
+        if (!rc && validate) rc = hn_validate_cuda(files[0], archs, 2, 1);
+        if (!rc)
+            for (int i = 0; i < n; ++i) fprintf(stderr, "hepnc compile: wrote %s\n", files[i]);
+    } else if (!rc && dir) {
         char files[8][512];
         int n = 0;
         hn_codegen_options co = { .weights = embed ? weights : NULL, .use_cblas = !strcmp(blas, "openblas"),

@@ -1,0 +1,282 @@
+/* kernels.cuh — device bodies of hepnc's ops for the CUDA target, the counterparts of templates/c/ (.h files)
+ * (same formulas, layouts and real-rows-only rule). The emitter (compiler/emit_cuda.c) pastes this file
+ * into NAME.cu and writes one extern "C" __global__ wrapper per node with the shapes as constants; NVRTC
+ * compiles it at run time (gpu/). Tensors are [batch][per-event] in device memory; `n` holds each
+ * event's real rows (NULL: all rows real). Correctness first: GEMMs are plain loops per output, tuned
+ * kernels come later. */
+#ifndef HN_CU_KERNELS_CUH
+#define HN_CU_KERNELS_CUH
+
+#define HN_CU_INF __int_as_float(0x7f800000)
+#ifndef INFINITY
+#define INFINITY HN_CU_INF   /* NVRTC has no math.h; generated constants use INFINITY */
+#endif
+
+#define HN_CU_ACT_NONE 0
+#define HN_CU_ACT_RELU 1
+#define HN_CU_ACT_GELU 2
+
+__device__ __forceinline__ float hn_cu_act(float x, int act)
+{
+    if (act == HN_CU_ACT_RELU) return x > 0.0f ? x : 0.0f;
+    if (act == HN_CU_ACT_GELU) return 0.5f * x * erfcf(-0.70710678118654752f * x);
+    return x;
+}
+
+/* Rows of a tensor: event b, row r of `rows` per event; real when n is NULL or r < n[b]·per_row. */
+__device__ __forceinline__ bool hn_cu_real(const int *n, int b, int r, int per_row)
+{
+    return !n || r < n[b] * per_row;
+}
+
+/* y[row][o] = act(b[o] + Σ_i x[row][i]·W[o][i]); one thread per output element. */
+__device__ void hn_cu_linear(const float *x, const int *n, int batch, int rows, int per_row, int in, const float *W,
+                             const float *bias, int out, int act, float *y)
+{
+    long idx = (long)blockIdx.x * blockDim.x + threadIdx.x, total = (long)batch * rows * out;
+    if (idx >= total) return;
+    int o = (int)(idx % out);
+    long row = idx / out;
+    int b = (int)(row / rows), r = (int)(row % rows);
+    if (!hn_cu_real(n, b, r, per_row)) return;
+    const float *xr = x + row * in, *w = W + (long)o * in;
+    float s = 0.0f;
+    for (int i = 0; i < in; ++i) s += xr[i] * w[i];
+    y[row * out + o] = hn_cu_act(s + (bias ? bias[o] : 0.0f), act);
+}
+
+/* One warp per row: LayerNorm (biased variance). */
+__device__ void hn_cu_layernorm(const float *x, const int *n, int batch, int rows, int per_row, int dim,
+                                const float *g, const float *bt, float eps, float *y)
+{
+    long row = ((long)blockIdx.x * blockDim.x + threadIdx.x) / 32;
+    int lane = threadIdx.x % 32;
+    if (row >= (long)batch * rows) return;
+    if (!hn_cu_real(n, (int)(row / rows), (int)(row % rows), per_row)) return;
+    const float *xr = x + row * dim;
+    float s = 0.0f;
+    for (int i = lane; i < dim; i += 32) s += xr[i];
+    for (int k = 16; k; k >>= 1) s += __shfl_xor_sync(0xffffffffu, s, k);
+    float mean = s / dim, v = 0.0f;
+    for (int i = lane; i < dim; i += 32) v += (xr[i] - mean) * (xr[i] - mean);
+    for (int k = 16; k; k >>= 1) v += __shfl_xor_sync(0xffffffffu, v, k);
+    float inv = rsqrtf(v / dim + eps);
+    for (int i = lane; i < dim; i += 32) y[row * dim + i] = (xr[i] - mean) * inv * g[i] + bt[i];
+}
+
+/* One warp per row: softmax. */
+__device__ void hn_cu_softmax(const float *x, int rows_total, int dim, float *y)
+{
+    long row = ((long)blockIdx.x * blockDim.x + threadIdx.x) / 32;
+    int lane = threadIdx.x % 32;
+    if (row >= rows_total) return;
+    const float *xr = x + row * dim;
+    float m = -HN_CU_INF;
+    for (int i = lane; i < dim; i += 32) m = fmaxf(m, xr[i]);
+    for (int k = 16; k; k >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, k));
+    float s = 0.0f;
+    for (int i = lane; i < dim; i += 32) s += expf(xr[i] - m);
+    for (int k = 16; k; k >>= 1) s += __shfl_xor_sync(0xffffffffu, s, k);
+    for (int i = lane; i < dim; i += 32) y[row * dim + i] = expf(xr[i] - m) / s;
+}
+
+/* Elementwise over the real rows: kind 0 batchnorm (p0..p3 = mean, var, gamma, beta), 1 activation,
+ * 2 add (x2), 3 standardize (p0..p3 = center, scale, lo, hi), 4 residual y = x + p0⊙x2. */
+__device__ void hn_cu_rowwise(int kind, const float *x, const float *x2, const int *n, int batch, int rows,
+                              int per_row, int dim, const float *p0, const float *p1, const float *p2,
+                              const float *p3, float eps, int act, float *y)
+{
+    long idx = (long)blockIdx.x * blockDim.x + threadIdx.x, total = (long)batch * rows * dim;
+    if (idx >= total) return;
+    int f = (int)(idx % dim);
+    long row = idx / dim;
+    if (!hn_cu_real(n, (int)(row / rows), (int)(row % rows), per_row)) return;
+    float v = x[idx];
+    switch (kind) {
+    case 0: v = (v - p0[f]) / sqrtf(p1[f] + eps) * p2[f] + p3[f]; break;
+    case 1: v = hn_cu_act(v, act); break;
+    case 2: v = v + x2[idx]; break;
+    case 3: v = fminf(fmaxf((v - p0[f]) * p1[f], p2[f]), p3[f]); break;
+    default: v = v + p0[f] * x2[idx]; break;
+    }
+    y[idx] = v;
+}
+
+/* y[row][out_col0 + c] = x[row][cols[c]] (cols NULL: col0 + c), over the real rows. */
+__device__ void hn_cu_columns(const float *x, const int *n, int batch, int rows, int per_row, int in_stride,
+                              int col0, const int *cols, int ncols, float *y, int out_stride, int out_col0)
+{
+    long idx = (long)blockIdx.x * blockDim.x + threadIdx.x, total = (long)batch * rows * ncols;
+    if (idx >= total) return;
+    int c = (int)(idx % ncols);
+    long row = idx / ncols;
+    if (!hn_cu_real(n, (int)(row / rows), (int)(row % rows), per_row)) return;
+    y[row * out_stride + out_col0 + c] = x[row * in_stride + (cols ? cols[c] : col0 + c)];
+}
+
+/* Masked pooling of [max][dim] per event: mode 0 sum, 1 mean, 2 max; an empty set gives zeros. */
+__device__ void hn_cu_pool(const float *x, const int *n, int batch, int max, int dim, int mode, float *y)
+{
+    long idx = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= (long)batch * dim) return;
+    int b = (int)(idx / dim), f = (int)(idx % dim), cnt = n ? n[b] : max;
+    float acc = mode == 2 ? -HN_CU_INF : 0.0f;
+    for (int r = 0; r < cnt; ++r) {
+        float v = x[((long)b * max + r) * dim + f];
+        acc = mode == 2 ? fmaxf(acc, v) : acc + v;
+    }
+    if (cnt == 0) acc = 0.0f;
+    else if (mode == 1) acc /= cnt;
+    y[idx] = acc;
+}
+
+/* Multi-head attention, one thread per (event, head, query row), online softmax over the real keys
+ * (the C kernel's two passes give the same value up to rounding); U [heads][max][max] or NULL. */
+__device__ void hn_cu_attention(const float *qkv, const int *n, int batch, int max, int heads, int hd,
+                                const float *U, float *out)
+{
+    long idx = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= (long)batch * heads * max) return;
+    int i = (int)(idx % max), h = (int)((idx / max) % heads), b = (int)(idx / ((long)max * heads));
+    int cnt = n ? n[b] : max, D = heads * hd;
+    if (i >= cnt) return;
+    const float *base = qkv + (long)b * max * 3 * D;
+    const float *q = base + (long)i * 3 * D + h * hd;
+    const float *u = U ? U + (long)b * heads * max * max + ((long)h * max + i) * max : 0;
+    float scale = rsqrtf((float)hd), m = -HN_CU_INF, l = 0.0f, acc[64];
+    for (int t = 0; t < hd; ++t) acc[t] = 0.0f;
+    for (int j = 0; j < cnt; ++j) {
+        const float *k = base + (long)j * 3 * D + D + h * hd, *v = k + D;
+        float s = 0.0f;
+        for (int t = 0; t < hd; ++t) s += q[t] * scale * k[t];
+        if (u) s += u[j];
+        float mn = fmaxf(m, s), rs = expf(m - mn), p = expf(s - mn);
+        l = l * rs + p;
+        for (int t = 0; t < hd; ++t) acc[t] = acc[t] * rs + p * v[t];
+        m = mn;
+    }
+    float *o = out + ((long)b * max + i) * D + h * hd;
+    for (int t = 0; t < hd; ++t) o[t] = acc[t] / l;
+}
+
+/* ParT pair features (weaver's float32 formulas, as templates/c/pair.h) of particles a and c. */
+__device__ __forceinline__ float hn_cu_logc(float x) { return logf(x > 1e-8f ? x : 1e-8f); }
+__device__ void hn_cu_pair_feats(const float *p4, int a, int c, float *f)
+{
+    const float *va = p4 + 4 * a, *vc = p4 + 4 * c;
+    float pta = sqrtf(__fadd_rn(__fmul_rn(va[0], va[0]), __fmul_rn(va[1], va[1])));
+    float ptc = sqrtf(__fadd_rn(__fmul_rn(vc[0], vc[0]), __fmul_rn(vc[1], vc[1])));
+    float dza = va[3] - va[2], dzc = vc[3] - vc[2];
+    float ra = 0.5f * logf(1.0f + (2.0f * va[2]) / (dza > 1e-20f ? dza : 1e-20f));
+    float rc = 0.5f * logf(1.0f + (2.0f * vc[2]) / (dzc > 1e-20f ? dzc : 1e-20f));
+    float dphi = atan2f(va[1], va[0]) - atan2f(vc[1], vc[0]) + 3.14159265358979323846f;
+    float m = fmodf(dphi, 6.28318530717958647692f);
+    if (m != 0.0f && m < 0.0f) m += 6.28318530717958647692f;
+    dphi = m - 3.14159265358979323846f;
+    float dr = ra - rc, delta = sqrtf(__fadd_rn(__fmul_rn(dr, dr), __fmul_rn(dphi, dphi)));
+    float ptmin = pta < ptc ? pta : ptc, ptsum = pta + ptc;
+    float px = va[0] + vc[0], py = va[1] + vc[1], pz = va[2] + vc[2], e = va[3] + vc[3];
+    f[0] = hn_cu_logc(ptmin * delta);
+    f[1] = hn_cu_logc(ptmin / (ptsum > 1e-8f ? ptsum : 1e-8f));
+    f[2] = hn_cu_logc(delta);
+    f[3] = hn_cu_logc(__fsub_rn(__fmul_rn(e, e), __fadd_rn(__fadd_rn(__fmul_rn(px, px), __fmul_rn(py, py)), __fmul_rn(pz, pz))));
+}
+
+#define HN_CU_PAIR_TILE 32
+#define HN_CU_PAIR_WIDTH 64
+/* ParT pair embedding: a block of HN_CU_PAIR_WIDTH threads takes a tile of 32 unordered pairs of one
+ * event (blockIdx.y) in shared memory through input batchnorm and the folded conv + GELU layers, and
+ * writes U[h][a][c] and U[h][c][a]; widths ≤ HN_CU_PAIR_WIDTH. p4 NULL: features from pairs. */
+__device__ void hn_cu_pair_embed(const float *p4, const float *pairs, const int *n, int max, int nfeat, const int *sel,
+                                 const float *bm, const float *bv, const float *bg, const float *bb, int nlayers,
+                                 const int *dims, const float *const *W, const float *const *B, float *U)
+{
+    __shared__ float h[2][HN_CU_PAIR_TILE][HN_CU_PAIR_WIDTH];
+    __shared__ int pa[HN_CU_PAIR_TILE], pc[HN_CU_PAIR_TILE];
+    int b = blockIdx.y, cnt = n ? n[b] : max, t = threadIdx.x, heads = dims[nlayers];
+    long first = (long)blockIdx.x * HN_CU_PAIR_TILE, npairs = (long)cnt * (cnt + 1) / 2;
+    if (first >= npairs) return;
+    if (t < HN_CU_PAIR_TILE) {
+        long p = first + t;
+        int a = -1, c = 0;
+        if (p < npairs) {
+            a = (int)((sqrtf(8.0f * (float)p + 1.0f) - 1.0f) * 0.5f);
+            while ((long)a * (a + 1) / 2 > p) --a;
+            while ((long)(a + 1) * (a + 2) / 2 <= p) ++a;
+            c = (int)(p - (long)a * (a + 1) / 2);
+            float f[4];
+            if (p4) hn_cu_pair_feats(p4 + (long)b * max * 4, a, c, f);
+            for (int k = 0; k < nfeat; ++k) {
+                float v = p4 ? f[sel[k]] : pairs[(((long)b * max + a) * max + c) * nfeat + k];
+                h[0][t][k] = (v - bm[k]) / sqrtf(bv[k] + 1e-5f) * bg[k] + bb[k];
+            }
+        }
+        pa[t] = a;
+        pc[t] = c;
+    }
+    __syncthreads();
+    int cur = 0;
+    for (int l = 0; l < nlayers; ++l) {
+        int in = dims[l], out = dims[l + 1];
+        if (t < out)
+            for (int q = 0; q < HN_CU_PAIR_TILE; ++q) {
+                float s = B[l][t];
+                for (int i = 0; i < in; ++i) s += W[l][t * in + i] * h[cur][q][i];
+                h[1 - cur][q][t] = hn_cu_act(s, HN_CU_ACT_GELU);
+            }
+        __syncthreads();
+        cur = 1 - cur;
+    }
+    for (int q = 0; q < HN_CU_PAIR_TILE; ++q)
+        if (pa[q] >= 0 && t < heads) {
+            float *Ub = U + (long)b * heads * max * max + (long)t * max * max;
+            Ub[(long)pa[q] * max + pc[q]] = h[cur][q][t];
+            Ub[(long)pc[q] * max + pa[q]] = h[cur][q][t];
+        }
+}
+
+/* ParT class attention: one block per event, blockDim.x = D threads (one channel each, D ≤ 1024 and a
+ * multiple of the head width); raw token query, LN'd keys, online softmax per head. */
+__device__ void hn_cu_class_attention(const float *cls, const float *X, const int *n, int max, int D, int heads,
+                                      const float *W, const float *bias, const float *lg, const float *lb, float *out)
+{
+    extern __shared__ float sh[];              /* [D] key row, [2] reduction scratch per warp */
+    float *u = sh, *red = sh + D;
+    int b = blockIdx.x, o = threadIdx.x, hd = D / heads, cnt = n ? n[b] : max;
+    const float *c = cls + (long)b * D;
+    float q = bias[o];
+    for (int i = 0; i < D; ++i) q += W[(long)o * D + i] * c[i];
+    q *= rsqrtf((float)hd);
+    float m = -HN_CU_INF, l = 0.0f, acc = 0.0f;
+    for (int j = -1; j < cnt; ++j) {
+        const float *row = j < 0 ? c : X + ((long)b * max + j) * D;
+        float x = row[o], s = x;                /* LayerNorm of the key row (block reduction) */
+        for (int k = 16; k; k >>= 1) s += __shfl_xor_sync(0xffffffffu, s, k);
+        if (o % 32 == 0) red[o / 32] = s;
+        __syncthreads();
+        float mean = 0.0f;
+        for (int w = 0; w < (D + 31) / 32; ++w) mean += red[w];
+        mean /= D;
+        __syncthreads();
+        float d = (x - mean) * (x - mean);
+        for (int k = 16; k; k >>= 1) d += __shfl_xor_sync(0xffffffffu, d, k);
+        if (o % 32 == 0) red[o / 32] = d;
+        __syncthreads();
+        float var = 0.0f;
+        for (int w = 0; w < (D + 31) / 32; ++w) var += red[w];
+        u[o] = (x - mean) * rsqrtf(var / D + 1e-5f) * lg[o] + lb[o];
+        __syncthreads();
+        float kk = bias[D + o], vv = bias[2 * D + o];
+        for (int i = 0; i < D; ++i) { kk += W[(long)(D + o) * D + i] * u[i]; vv += W[(long)(2 * D + o) * D + i] * u[i]; }
+        float s2 = q * kk;                      /* the head's dot product over its hd lanes */
+        for (int k = hd / 2; k; k >>= 1) s2 += __shfl_xor_sync(0xffffffffu, s2, k, hd);
+        float mn = fmaxf(m, s2), rs = expf(m - mn), p = expf(s2 - mn);
+        l = l * rs + p;
+        acc = acc * rs + p * vv;
+        m = mn;
+        __syncthreads();
+    }
+    out[(long)b * D + o] = acc / l;
+}
+
+#endif
