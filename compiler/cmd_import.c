@@ -212,6 +212,11 @@ static int check_against_spec(const char *state, const char *spec, mapped *m, in
     }
     const hn_graph *g = &mb.graph;
     int rc = 0;
+    /* "did you mean" candidates: the checkpoint's tensors the spec has no name for */
+    for (int p = 0; p < g->nparams; ++p) {
+        mapped *t = g->params[p].from_file ? find(m, n, g->params[p].name) : NULL;
+        if (t) t->used = 1;
+    }
     for (int p = 0; p < g->nparams && !rc; ++p) {
         const hn_param *q = &g->params[p];
         if (!q->from_file) continue;
@@ -219,7 +224,6 @@ static int check_against_spec(const char *state, const char *spec, mapped *m, in
         shape_str(want, sizeof want, q->rank, q->dim);
         mapped *t = find(m, n, q->name);
         if (t) {
-            t->used = 1;
             int same = t->ndim == q->rank;
             for (int i = 0; same && i < q->rank; ++i) same = t->shape[i] == q->dim[i];
             if (same) continue;
@@ -228,7 +232,6 @@ static int check_against_spec(const char *state, const char *spec, mapped *m, in
                                 have, spec, want);
             continue;
         }
-        /* did you mean: among the checkpoint's tensors no earlier parameter took */
         const char **cand = malloc(sizeof *cand * (size_t)(n ? n : 1));
         int nc = 0;
         for (int i = 0; cand && i < n; ++i)
@@ -236,8 +239,12 @@ static int check_against_spec(const char *state, const char *spec, mapped *m, in
         const char *close = cand ? hn_closest(q->name, cand, nc) : NULL;
         if (close) {
             const mapped *c = find(m, n, close);
-            rc = hn_error_plain("hepnc import: error: %s: tensor '%s' is missing (the spec %s needs shape %s); did you mean '%s' (from '%s')?",
-                                state, q->name, spec, want, close, c->orig);
+            if (strcmp(close, c->orig))
+                rc = hn_error_plain("hepnc import: error: %s: tensor '%s' is missing (the spec %s needs shape %s); did you "
+                                    "mean '%s' (from '%s')?", state, q->name, spec, want, close, c->orig);
+            else
+                rc = hn_error_plain("hepnc import: error: %s: tensor '%s' is missing (the spec %s needs shape %s); did you "
+                                    "mean '%s'?", state, q->name, spec, want, close);
         } else {
             rc = hn_error_plain("hepnc import: error: %s: tensor '%s' is missing (the spec %s needs shape %s)", state, q->name, spec, want);
         }
