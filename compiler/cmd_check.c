@@ -84,7 +84,11 @@ int hn_cmd_compile(int argc, char **argv)
         char files[8][512];
         int n = 0;
         static const char *const archs[2] = { "sm_80", "sm_90" };
-        rc = hn_emit_cuda(&mb.graph, spec, dir, files, &n);
+        /* the GPU object reuses the C object's header and loader (weights are read on the host) */
+        hn_codegen_options co = { .use_cblas = 0, .validate = validate };
+        rc = hn_codegen(&mb, &co, dir, files, &n);
+        for (int i = 0; !rc && i < n; ++i) fprintf(stderr, "hepnc compile: wrote %s\n", files[i]);
+        if (!rc) rc = hn_emit_cuda(&mb.graph, spec, dir, files, &n);
         if (!rc && validate) rc = hn_validate_cuda(files[0], archs, 2, 1);
         if (!rc)
             for (int i = 0; i < n; ++i) fprintf(stderr, "hepnc compile: wrote %s\n", files[i]);

@@ -32,7 +32,7 @@ typedef struct gen {
     char upper[HN_NAME];        /* for macros */
 } gen;
 
-static void tensor_var(const hn_graph *g, int t, char *dst, size_t n)
+void hn_emit_tensor_var(const hn_graph *g, int t, char *dst, size_t n)
 {
     const hn_tensor *x = &g->tensors[t];
     char id[HN_NAME];
@@ -192,7 +192,7 @@ static void emit_infer(FILE *f, const gen *G)
         const hn_tensor *x = &g->tensors[t];
         if (x->offset < 0) continue;
         char var[HN_NAME + 8], s[96];
-        tensor_var(g, t, var, sizeof var);
+        hn_emit_tensor_var(g, t, var, sizeof var);
         shape_text(g, &x->shape, s, sizeof s);
         fprintf(f, "    float *%s = ws + (size_t)batch * %ld;   /* %s */\n", var, x->offset, s);
     }
@@ -210,10 +210,10 @@ static void emit_infer(FILE *f, const gen *G)
         }
         fprintf(f, "    %s(P, batch, %s", fn, counts);
         for (int k = 0; k < n->nin; ++k) {
-            tensor_var(g, n->in[k], var, sizeof var);
+            hn_emit_tensor_var(g, n->in[k], var, sizeof var);
             fprintf(f, ", %s", var);
         }
-        tensor_var(g, n->out, var, sizeof var);
+        hn_emit_tensor_var(g, n->out, var, sizeof var);
         fprintf(f, ", %s);\n", var);
         const hn_tensor *o = &g->tensors[n->out];
         fprintf(f, "    HN_TRACE_TENSOR(\"%s\", %s, %ld, %s, %d, %d);\n", o->name, var, hn_shape_elems(&o->shape), counts,

@@ -18,6 +18,9 @@ typedef struct hn_emit_options {
  * renamed, so a failure leaves no half-written file. Fills `files` with the paths written. */
 int hn_emit_c(const hn_graph *g, const hn_emit_options *opt, const char *dir, char files[][512], int *nfiles);
 
+/* The C expression of tensor t inside NAME_infer: in->x, out->y or t_x (a workspace slice). */
+void hn_emit_tensor_var(const hn_graph *g, int t, char *dst, size_t n);
+
 /* FNV-1a 64 of a byte range (spec hashes, build cache keys). */
 uint64_t hn_fnv1a(const void *data, size_t n, uint64_t h);
 #define HN_FNV_OFFSET 1469598103934665603ull

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "emit.h"
+#include "emit_c.h"
 #include "fsutil.h"
 #include "ops.h"
 
@@ -21,8 +22,12 @@ typedef struct cu_ctx {
     FILE *f;
     const hn_graph *g;
     const hn_node *n;
-    char launch[256];           /* "threads_per_event_expr, block" for the launch table */
+    int geom;                   /* 0: per_event threads per event; 1: pair tiles (grid x · batch); 2: a block per event */
+    long per_event;
+    int block, shared;
 } cu_ctx;
+
+static void threads(cu_ctx *c, long per_event, int block) { c->geom = 0; c->per_event = per_event; c->block = block; }
 
 static void line(cu_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void line(cu_ctx *c, const char *fmt, ...)
@@ -53,7 +58,7 @@ static int cu_linear(cu_ctx *c)
     if (c->n->nparam > 1) snprintf(bias, sizeof bias, "P + %ld", P(c, 1));
     line(c, "hn_cu_linear(x0, %s, batch, %ld, %ld, %d, P + %ld, %s, %d, %d, y);", counts(c, o), rows_of(o),
          per_row_of(o), hn_last_dim(&x->shape), P(c, 0), bias, hn_last_dim(&o->shape), c->n->act);
-    snprintf(c->launch, sizeof c->launch, "%ld, 256", rows_of(o) * hn_last_dim(&o->shape));
+    threads(c, rows_of(o) * hn_last_dim(&o->shape), 256);
     return 0;
 }
 
@@ -63,7 +68,7 @@ static int cu_layernorm(cu_ctx *c)
     char eps[48];
     line(c, "hn_cu_layernorm(x0, %s, batch, %ld, %ld, %d, P + %ld, P + %ld, %s, y);", counts(c, o), rows_of(o),
          per_row_of(o), hn_last_dim(&o->shape), P(c, 0), P(c, 1), hn_c_float((float)hn_attr_float(c->n, "eps"), eps));
-    snprintf(c->launch, sizeof c->launch, "%ld, 256", rows_of(o) * 32);
+    threads(c, rows_of(o) * 32, 256);
     return 0;
 }
 
@@ -71,7 +76,7 @@ static int cu_softmax(cu_ctx *c)
 {
     const hn_tensor *o = out_t(c);
     line(c, "hn_cu_softmax(x0, batch * %ld, %d, y);", rows_of(o), hn_last_dim(&o->shape));
-    snprintf(c->launch, sizeof c->launch, "%ld, 256", rows_of(o) * 32);
+    threads(c, rows_of(o) * 32, 256);
     return 0;
 }
 
@@ -100,7 +105,7 @@ static int cu_rowwise(cu_ctx *c, int kind, int act)
     line(c, "hn_cu_rowwise(%d, x0, %s, %s, batch, %ld, %ld, %d, %s, %s, %s, %s, %s, %d, y);", kind,
          c->n->nin > 1 ? "x1" : "0", counts(c, o), rows_of(o), per_row_of(o), hn_last_dim(&o->shape), p[0], p[1], p[2],
          p[3], eps, act);
-    snprintf(c->launch, sizeof c->launch, "%ld, 256", hn_shape_elems(&o->shape));
+    threads(c, hn_shape_elems(&o->shape), 256);
     return 0;
 }
 
@@ -126,7 +131,7 @@ static int cu_columns(cu_ctx *c)
             col += w;
         }
     }
-    snprintf(c->launch, sizeof c->launch, "%ld, 256", hn_shape_elems(&o->shape));
+    threads(c, hn_shape_elems(&o->shape), 256);
     return 0;
 }
 
@@ -136,7 +141,7 @@ static int cu_pool(cu_ctx *c)
     const char *mode = hn_attr_str(c->n, "mode");
     line(c, "hn_cu_pool(x0, %s, batch, %d, %d, %d, y);", counts(c, x), x->shape.dim[0], hn_last_dim(&x->shape),
          !strcmp(mode, "sum") ? 0 : !strcmp(mode, "mean") ? 1 : 2);
-    snprintf(c->launch, sizeof c->launch, "%d, 256", hn_last_dim(&x->shape));
+    threads(c, hn_last_dim(&x->shape), 256);
     return 0;
 }
 
@@ -147,7 +152,7 @@ static int cu_attention(cu_ctx *c)
     if (D / heads > 64) return hn_error(c->n->loc, "CUDA attention supports head widths up to 64 (got %d)", D / heads);
     line(c, "hn_cu_attention(x0, %s, batch, %d, %d, %d, %s, y);", counts(c, o), o->shape.dim[0], heads, D / heads,
          c->n->nin > 1 ? "x1" : "0");
-    snprintf(c->launch, sizeof c->launch, "%d, 128", heads * o->shape.dim[0]);
+    threads(c, (long)heads * o->shape.dim[0], 128);
     return 0;
 }
 
@@ -173,7 +178,7 @@ static int cu_pair_embed(cu_ctx *c)
     fprintf(c->f, " };\n");
     line(c, "hn_cu_pair_embed(%s, %s, n, %d, %d, sel, P + %ld, P + %ld, P + %ld, P + %ld, %d, dims, W, B, y);",
          fused ? "x0" : "0", fused ? "0" : "x0", max, nfeat, P(c, 2), P(c, 3), P(c, 0), P(c, 1), layers);
-    snprintf(c->launch, sizeof c->launch, "pairs:%d, 64", max);
+    c->geom = 1, c->per_event = max, c->block = 64;
     return 0;
 }
 
@@ -181,7 +186,7 @@ static int cu_class_token(cu_ctx *c)
 {
     int d = (int)hn_attr_int(c->n, "dim");
     line(c, "hn_cu_columns(P + %ld, 0, batch, 1, 1, 0, 0, 0, %d, y, %d, 0);", P(c, 0), d, d);
-    snprintf(c->launch, sizeof c->launch, "%d, 256", d);
+    threads(c, d, 256);
     return 0;
 }
 
@@ -193,7 +198,7 @@ static int cu_cls_attention(cu_ctx *c)
         return hn_error(c->n->loc, "CUDA class attention needs D <= 1024 and a power-of-two head width <= 32");
     line(c, "hn_cu_class_attention(x0, x1, %s, %d, %d, %d, P + %ld, P + %ld, P + %ld, P + %ld, y);", counts(c, x),
          x->shape.dim[0], D, heads, P(c, 2), P(c, 3), P(c, 0), P(c, 1));
-    snprintf(c->launch, sizeof c->launch, "block:%d, shared:%d", D, (D + D / 32 + 1) * 4);
+    c->geom = 2, c->block = D, c->shared = (D + D / 32 + 1) * 4;
     return 0;
 }
 
@@ -234,17 +239,100 @@ static int write_text(const char *dir, const char *name, const char *text, size_
     return 0;
 }
 
+/* NAME_cuda.h: the GPU object's API, the C API's twin with device pointers. */
+static void emit_header(FILE *f, const hn_graph *g, const char *spec_path)
+{
+    const char *m = g->name;
+    fprintf(f, "/* %s_cuda.h — the model on a CUDA GPU, with the C API of %s.h. Generated by hepnc from %s; do not edit. */\n"
+               "#ifndef %s_CUDA_H\n#define %s_CUDA_H\n\n#include <stddef.h>\n\n#include \"%s.h\"\n\n"
+               "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n", m, m, spec_path, m, m, m);
+    fprintf(f, "typedef struct %s_cuda_model {\n    void *gpu;      /* hn_gpu: context, NVRTC-compiled module */\n"
+               "    void *params;   /* device copy of the parameter blob */\n} %s_cuda_model;\n\n", m, m);
+    fprintf(f, "/* Reads the weights (as %s_load), compiles the kernels for this GPU (cached) and uploads the weights. */\n"
+               "int %s_cuda_load(%s_cuda_model *m, const char *weights_path, char *err, size_t errlen);\n"
+               "void %s_cuda_release(%s_cuda_model *m);\n", m, m, m, m, m);
+    fprintf(f, "/* As %s_infer, but every pointer of in and out, and workspace (%s_WORKSPACE_BYTES(batch) bytes), is\n"
+               " * device memory; counts must be within 0..max (not checked on the device). Synchronous. */\n"
+               "int %s_cuda_infer(const %s_cuda_model *m, const %s_inputs *in, int batch, %s_outputs *out, void *workspace,\n"
+               "                  char *err, size_t errlen);\n\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n", m, g->name, m, m, m, m);
+}
+
+/* NAME_cuda_source.c: the .cu as a C string for NVRTC at run time. */
+static void emit_source_string(FILE *f, const hn_graph *g, const char *cu, size_t len)
+{
+    fprintf(f, "/* %s_cuda_source.c — %s.cu as a string, compiled by NVRTC at load time. Generated by hepnc; do not edit. */\n"
+               "const char %s_cuda_source[] =\n\"", g->name, g->name, g->name);
+    for (size_t i = 0; i < len; ++i) {
+        unsigned char ch = (unsigned char)cu[i];
+        if (ch == '\n') fputs("\\n\"\n\"", f);
+        else if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
+        else if (ch < 32 || ch > 126) fprintf(f, "\\%03o", ch);
+        else fputc(ch, f);
+    }
+    fputs("\";\n", f);
+}
+
+static void emit_launch(FILE *f, const hn_graph *g, const hn_node *n, const cu_ctx *c, const char *counts_var)
+{
+    char id[HN_NAME], var[HN_NAME + 8];
+    hn_c_ident(id, sizeof id, n->name);
+    fprintf(f, "    {   /* %s */\n", n->name);
+    for (int k = 0; k < n->nin; ++k) {
+        hn_emit_tensor_var(g, n->in[k], var, sizeof var);
+        fprintf(f, "        const float *x%d = %s;\n", k, var);
+    }
+    hn_emit_tensor_var(g, n->out, var, sizeof var);
+    fprintf(f, "        float *y = %s;\n        const int32_t *n = %s;\n        void *args[] = { &P, &batch, &n", var, counts_var);
+    for (int k = 0; k < n->nin; ++k) fprintf(f, ", &x%d", k);
+    fprintf(f, ", &y };\n");
+    if (c->geom == 0)
+        fprintf(f, "        unsigned grid = (unsigned)(((long)batch * %ld + %d - 1) / %d);\n"
+                   "        if (hn_gpu_launch(m->gpu, \"%s_%s\", grid, 1, %d, 0, args, err, errlen)) return 3;\n",
+                c->per_event, c->block, c->block, g->name, id, c->block);
+    else if (c->geom == 1)
+        fprintf(f, "        if (hn_gpu_launch(m->gpu, \"%s_%s\", %ld, (unsigned)batch, 64, 0, args, err, errlen)) return 3;\n",
+                g->name, id, (c->per_event * (c->per_event + 1) / 2 + 31) / 32);
+    else
+        fprintf(f, "        if (hn_gpu_launch(m->gpu, \"%s_%s\", (unsigned)batch, 1, %d, %d, args, err, errlen)) return 3;\n",
+                g->name, id, c->block, c->shared);
+    fprintf(f, "    }\n");
+}
+
 int hn_emit_cuda(const hn_graph *g, const char *spec_path, const char *dir, char files[][512], int *nfiles)
 {
-    char *cu = NULL, *lh = NULL;
-    size_t cu_len = 0, lh_len = 0;
-    FILE *f = open_memstream(&cu, &cu_len), *l = open_memstream(&lh, &lh_len);
+    char *cu = NULL, *host = NULL;
+    size_t cu_len = 0, host_len = 0;
+    FILE *f = open_memstream(&cu, &cu_len), *h = open_memstream(&host, &host_len);
+    const char *m = g->name;
     fprintf(f, "/* %s.cu — device kernels of '%s', one per node, for NVRTC.\n * Generated by hepnc from %s; do not edit. */\n",
-            g->name, g->name, spec_path);
+            m, m, spec_path);
     fprintf(f, "%s\n", hn_cuda_kernels_text);
-    fprintf(l, "/* %s_cuda_launch.h — launch geometry of each kernel of %s.cu: threads per event (or 'pairs:max', 'block:D')\n"
-               " * and the block size. Generated by hepnc from %s; do not edit. */\n", g->name, g->name, spec_path);
-    fprintf(l, "static const struct { const char *kernel; const char *geometry; } %s_cuda_launches[] = {\n", g->name);
+    fprintf(h, "/* %s_cuda.c — host side of the GPU object: loads, compiles (NVRTC, cached) and launches %s.cu's\n"
+               " * kernels in graph order. Generated by hepnc from %s; do not edit. */\n"
+               "#include <stdint.h>\n#include <stdio.h>\n\n#include <hepnc/gpu.h>\n\n#include \"%s_cuda.h\"\n\n"
+               "extern const char %s_cuda_source[];\n\n", m, m, spec_path, m, m);
+    char upper[HN_NAME];
+    size_t k = 0;
+    for (; m[k] && k + 1 < sizeof upper; ++k) upper[k] = (char)(m[k] >= 'a' && m[k] <= 'z' ? m[k] - 32 : m[k]);
+    upper[k] = '\0';
+    fprintf(h, "int %s_cuda_load(%s_cuda_model *m, const char *weights_path, char *err, size_t errlen)\n{\n"
+               "    %s_model host;\n    if (%s_load(&host, weights_path, err, errlen)) return 1;\n"
+               "    m->params = NULL;\n    m->gpu = hn_gpu_open(%s_cuda_source, \"%s\", NULL, err, errlen);\n"
+               "    int rc = !m->gpu || hn_gpu_alloc(m->gpu, &m->params, sizeof(float) * %s_PARAM_FLOATS, err, errlen) ||\n"
+               "             hn_gpu_to_device(m->gpu, m->params, host.params, sizeof(float) * %s_PARAM_FLOATS, err, errlen);\n"
+               "    %s_release(&host);\n    return rc;\n}\n\n", m, m, m, m, m, m, upper, upper, m);
+    fprintf(h, "void %s_cuda_release(%s_cuda_model *m)\n{\n    if (m->gpu) hn_gpu_free(m->gpu, m->params);\n"
+               "    hn_gpu_close(m->gpu);\n    m->gpu = m->params = NULL;\n}\n\n", m, m);
+    fprintf(h, "int %s_cuda_infer(const %s_cuda_model *m, const %s_inputs *in, int batch, %s_outputs *out, void *workspace,\n"
+               "                  char *err, size_t errlen)\n{\n    const float *P = m->params;\n    float *ws = workspace;\n"
+               "    (void)ws;\n    if (batch < 0) return 2;\n", m, m, m, m);
+    for (int t = 0; t < g->ntensors; ++t) {
+        const hn_tensor *x = &g->tensors[t];
+        if (x->offset < 0) continue;
+        char var[HN_NAME + 8];
+        hn_emit_tensor_var(g, t, var, sizeof var);
+        fprintf(h, "    float *%s = ws + (size_t)batch * %ld;\n", var, x->offset);
+    }
     int rc = 0;
     for (int i = 0; i < g->nnodes && !rc; ++i) {
         const hn_node *n = &g->nodes[i];
@@ -252,25 +340,55 @@ int hn_emit_cuda(const hn_graph *g, const char *spec_path, const char *dir, char
         char id[HN_NAME];
         hn_c_ident(id, sizeof id, n->name);
         fprintf(f, "/* %s — layer '%s' (%s) */\nextern \"C\" __global__ void %s_%s(const float *P, int batch, const int *n",
-                n->name, n->layer[0] ? n->layer : n->name, hn_op(n->op)->name, g->name, id);
+                n->name, n->layer[0] ? n->layer : n->name, hn_op(n->op)->name, m, id);
         for (int k = 0; k < n->nin; ++k) fprintf(f, ", const float *x%d", k);
         fprintf(f, ", float *y)\n{\n");
         cu_ctx c = { .f = f, .g = g, .n = n };
         rc = emit_node(&c);
         fprintf(f, "}\n\n");
-        fprintf(l, "    { \"%s_%s\", \"%s\" },\n", g->name, id, c.launch);
+        /* the counts this node's kernel reads: its output's set, else its first set input's */
+        int set = g->tensors[n->out].shape.nset ? g->tensors[n->out].shape.set : -1;
+        for (int k = 0; set < 0 && k < n->nin; ++k)
+            if (g->tensors[n->in[k]].shape.nset) set = g->tensors[n->in[k]].shape.set;
+        char counts_var[HN_NAME + 16] = "NULL";
+        if (set >= 0 && g->tensors[g->inputs[set]].masked) {
+            char sid[HN_NAME];
+            hn_c_ident(sid, sizeof sid, g->tensors[g->inputs[set]].name);
+            snprintf(counts_var, sizeof counts_var, "in->%s_n", sid);
+        }
+        if (!rc) emit_launch(h, g, n, &c, counts_var);
     }
-    fprintf(l, "};\n");
+    fprintf(h, "    return hn_gpu_sync(m->gpu, err, errlen) ? 3 : 0;\n}\n");
     fclose(f);
-    fclose(l);
+    fclose(h);
     *nfiles = 0;
     if (!rc && hn_mkdirs(dir)) rc = hn_error_plain("%s: error: cannot create the directory", dir);
     char name[HN_NAME + 24];
-    snprintf(name, sizeof name, "%s.cu", g->name);
+    snprintf(name, sizeof name, "%s.cu", m);
     if (!rc && !(rc = write_text(dir, name, cu, cu_len, files[*nfiles]))) ++*nfiles;
-    snprintf(name, sizeof name, "%s_cuda_launch.h", g->name);
-    if (!rc && !(rc = write_text(dir, name, lh, lh_len, files[*nfiles]))) ++*nfiles;
+    if (!rc) {
+        char *text = NULL;
+        size_t len = 0;
+        FILE *t = open_memstream(&text, &len);
+        emit_header(t, g, spec_path);
+        fclose(t);
+        snprintf(name, sizeof name, "%s_cuda.h", m);
+        if (!(rc = write_text(dir, name, text, len, files[*nfiles]))) ++*nfiles;
+        free(text);
+    }
+    snprintf(name, sizeof name, "%s_cuda.c", m);
+    if (!rc && !(rc = write_text(dir, name, host, host_len, files[*nfiles]))) ++*nfiles;
+    if (!rc) {
+        char *text = NULL;
+        size_t len = 0;
+        FILE *t = open_memstream(&text, &len);
+        emit_source_string(t, g, cu, cu_len);
+        fclose(t);
+        snprintf(name, sizeof name, "%s_cuda_source.c", m);
+        if (!(rc = write_text(dir, name, text, len, files[*nfiles]))) ++*nfiles;
+        free(text);
+    }
     free(cu);
-    free(lh);
+    free(host);
     return rc;
 }

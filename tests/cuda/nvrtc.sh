@@ -19,8 +19,13 @@ for spec in "$root"/models/*.yaml; do
   fi
   if [ $rc -ne 0 ]; then fail=$((fail + 1)); echo "FAIL $m:"; echo "$msg"; continue; fi
   "$hepnc" compile "$spec" --target cuda -o "$work/$m-again" --no-validate 2>/dev/null
+  if ! { gcc -std=c11 -Wall -Wextra -Werror -c "$work/$m/${m}_cuda.c" -I "$work/$m" -I "$root/gpu/include" \
+           -I "$root/runtime/include" -o "$work/$m.o" &&
+         gcc -std=c11 -Wall -Wextra -Werror -c "$work/$m/${m}_cuda_source.c" -o "$work/$m.src.o"; } 2>"$work/$m.host.log"; then
+    fail=$((fail + 1)); echo "FAIL $m: the host code does not build with -Werror:"; cat "$work/$m.host.log"; continue
+  fi
   if cmp -s "$work/$m/$m.cu" "$work/$m-again/$m.cu"; then
-    pass=$((pass + 1)); echo "ok   $m: NVRTC sm_80 and sm_90 clean, no spills, deterministic"
+    pass=$((pass + 1)); echo "ok   $m: NVRTC sm_80 and sm_90 clean, no spills, host code -Werror clean, deterministic"
   else
     fail=$((fail + 1)); echo "FAIL $m: two compiles differ"
   fi
