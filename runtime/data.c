@@ -181,6 +181,15 @@ static int scan_events(hn_dataset *d, char *err, size_t errlen)
             if (note_events(d, path, err, errlen)) return -1;
         }
     }
+    if (exists(d->file, "/INPUTS") && H5Gget_info_by_name(d->file, "/INPUTS", &info, H5P_DEFAULT) >= 0)
+        for (hsize_t i = 0; i < info.nlinks; ++i) {          /* SPANet's layout: /INPUTS/<input>/MASK */
+            char name[256], path[PATH_LEN];
+            ssize_t len = H5Lget_name_by_idx(d->file, "/INPUTS", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name, H5P_DEFAULT);
+            if (len < 0 || (size_t)len >= sizeof name) continue;
+            snprintf(path, sizeof path, "/INPUTS/%s/MASK", name);
+            if (exists(d->file, path)) ++features;
+            if (note_events(d, path, err, errlen)) return -1;
+        }
     if (note_events(d, "/labels", err, errlen)) return -1;
     if (!features)
         return fail(err, errlen, "%s: no input found: expected datasets /<input>/features (docs/data.md)", d->path);
@@ -337,12 +346,10 @@ static int prefix_counts(const hn_dataset *d, const char *path, const unsigned c
     return 0;
 }
 
-/* n[k] for set input `in` whose rows have extent m: from /<in>/mask, or m without one; capped at max. */
-static int read_counts(const hn_dataset *d, const char *in, hsize_t m, int64_t first, int count, int max, int32_t *n,
-                       char *err, size_t errlen)
+/* n[k] for a set whose rows have extent m: from the mask at `path`, or m without one; capped at max. */
+static int read_counts_at(const hn_dataset *d, const char *path, hsize_t m, int64_t first, int count, int max,
+                          int32_t *n, char *err, size_t errlen)
 {
-    char path[PATH_LEN];
-    snprintf(path, sizeof path, "/%s/mask", in);
     if (!exists(d->file, path)) {
         for (int k = 0; k < count; ++k) n[k] = (int32_t)(m < (hsize_t)max ? m : (hsize_t)max);
         return 0;
@@ -368,6 +375,14 @@ static int read_counts(const hn_dataset *d, const char *in, hsize_t m, int64_t f
     return rc;
 }
 
+static int read_counts(const hn_dataset *d, const char *in, hsize_t m, int64_t first, int count, int max, int32_t *n,
+                       char *err, size_t errlen)
+{
+    char path[PATH_LEN];
+    snprintf(path, sizeof path, "/%s/mask", in);
+    return read_counts_at(d, path, m, first, count, max, n, err, errlen);
+}
+
 /* Zeroes rows n[k]..max-1 of every event of x [count][max][width]. */
 static void zero_padding(float *x, const int32_t *n, int count, int max, int width)
 {
@@ -389,6 +404,48 @@ static int read_set_rows(const hn_dataset *d, const char *path, const ds_info *f
     return 0;
 }
 
+/* SPANet's layout (SPANet's own datasets, e.g. ../shared/data/spanet): one [E, M] dataset per feature,
+ * /INPUTS/<in>/<feature>, and the mask /INPUTS/<in>/MASK. Features are found by the spec's names. */
+static int read_set_spanet(hn_dataset *d, const char *in, int max, int nfeat, const char *const *names, int64_t first,
+                           int count, float *x, int32_t *n, char *err, size_t errlen)
+{
+    if (!names) return fail(err, errlen, "%s: /INPUTS/%s (SPANet layout) is read by feature name; none given", d->path, in);
+    hsize_t m = 0;
+    float *buf = NULL;
+    int rc = 0;
+    for (int k = 0; k < nfeat && !rc; ++k) {
+        char path[PATH_LEN];
+        snprintf(path, sizeof path, "/INPUTS/%s/%s", in, names[k]);
+        ds_info f;
+        int64_t trailing[1] = { -1 };
+        if (!exists(d->file, path))
+            return free(buf), fail(err, errlen, "%s: feature '%s' of input %s: no dataset %s (SPANet layout)", d->path,
+                                   names[k], in, path);
+        if (open_checked(d, path, 2, trailing, "a SPANet feature: [events, rows]", NUMBERS, &f, err, errlen))
+            return free(buf), -1;
+        if (!buf) {
+            m = f.dims[1];
+            buf = malloc(sizeof(float) * (size_t)count * (size_t)max + 1);
+        } else if (f.dims[1] != m) {
+            rc = fail(err, errlen, "%s: %s has %llu rows per event, the other features %llu", d->path, path,
+                      (unsigned long long)f.dims[1], (unsigned long long)m);
+        }
+        hsize_t take[1] = { m < (hsize_t)max ? m : (hsize_t)max }, mem[1] = { (hsize_t)max };
+        if (!rc && (!buf || read_rows(&f, first, count, take, mem, H5T_NATIVE_FLOAT, buf)))
+            rc = fail(err, errlen, "%s: cannot read %s", d->path, path);
+        for (int b = 0; !rc && b < count; ++b)
+            for (hsize_t r = 0; r < take[0]; ++r)
+                x[((size_t)b * max + r) * nfeat + k] = buf[(size_t)b * max + r];
+        close_ds(&f);
+    }
+    free(buf);
+    char mask[PATH_LEN];
+    snprintf(mask, sizeof mask, "/INPUTS/%s/MASK", in);
+    if (!rc) rc = read_counts_at(d, mask, m, first, count, max, n, err, errlen);
+    if (!rc) zero_padding(x, n, count, max, nfeat);
+    return rc;
+}
+
 int hn_dataset_read_set(hn_dataset *d, const char *in, int max, int nfeat, const char *const *names, int64_t first,
                         int count, float *x, int32_t *n, char *err, size_t errlen)
 {
@@ -397,8 +454,11 @@ int hn_dataset_read_set(hn_dataset *d, const char *in, int max, int nfeat, const
     if (max < 1 || nfeat < 1)
         return fail(err, errlen, "%s: input %s: max (%d) and the feature count (%d) must be positive", d->path, in, max,
                     nfeat);
-    char path[PATH_LEN];
+    char path[PATH_LEN], spanet[PATH_LEN];
     snprintf(path, sizeof path, "/%s/features", in);
+    snprintf(spanet, sizeof spanet, "/INPUTS/%s", in);
+    if (!exists(d->file, path) && exists(d->file, spanet))
+        return read_set_spanet(d, in, max, nfeat, names, first, count, x, n, err, errlen);
     ds_info f;
     int64_t trailing[2] = { -1, nfeat };
     if (open_checked(d, path, 3, trailing, "a set input: [events, rows, features]", NUMBERS, &f, err, errlen))
