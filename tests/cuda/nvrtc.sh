@@ -6,7 +6,9 @@
 set -uo pipefail
 hepnc=$1 work=$2
 root=$(cd "$(dirname "$0")/../.." && pwd)
-rm -rf "$work" && mkdir -p "$work"
+work=$work/run-$$          # a private directory: concurrent runs must not remove each other's files
+mkdir -p "$work"
+trap 'rm -rf "$work"' EXIT
 pass=0 fail=0
 for spec in "$root"/models/*.yaml; do
   m=$(basename "$spec" .yaml)
