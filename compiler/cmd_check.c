@@ -88,8 +88,10 @@ int hn_cmd_compile(int argc, char **argv)
         hn_codegen_options co = { .use_cblas = 0, .validate = validate };
         rc = hn_codegen(&mb, &co, dir, files, &n);
         for (int i = 0; !rc && i < n; ++i) fprintf(stderr, "hepnc compile: wrote %s\n", files[i]);
-        if (!rc) rc = hn_emit_cuda(&mb.graph, spec, dir, files, &n);
-        if (!rc && validate) rc = hn_validate_cuda(files[0], archs, 2, 1);
+        static char strict[64][128];
+        int nstrict = 0;
+        if (!rc) rc = hn_emit_cuda(&mb.graph, spec, dir, files, &n, strict, &nstrict);
+        if (!rc && validate) rc = hn_validate_cuda(files[0], archs, 2, strict, nstrict);
         if (!rc)
             for (int i = 0; i < n; ++i) fprintf(stderr, "hepnc compile: wrote %s\n", files[i]);
     } else if (!rc && dir) {

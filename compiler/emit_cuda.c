@@ -22,7 +22,8 @@ typedef struct cu_ctx {
     FILE *f;
     const hn_graph *g;
     const hn_node *n;
-    int geom;                   /* 0: per_event threads per event; 1: pair tiles (grid x · batch); 2: a block per event */
+    int geom;                   /* 0: per_event threads per event; 1: pair tiles (grid x · batch); 2: a block per event;
+                                   3: a block per particle (grid per_event · batch) */
     long per_event;
     int block, shared;
 } cu_ctx;
@@ -202,6 +203,32 @@ static int cu_cls_attention(cu_ctx *c)
     return 0;
 }
 
+static int cu_edge_conv(cu_ctx *c)
+{
+    const hn_attr_val *dims = hn_attr(c->n, "dims");
+    const hn_shape *x = &in_t(c, 0)->shape, *p = &in_t(c, 1)->shape;
+    int L = dims->nints, k = (int)hn_attr_int(c->n, "k"), widest = 0;
+    for (int i = 0; i < L; ++i) widest = dims->ints[i] > widest ? dims->ints[i] : widest;
+    if (k > 16 || widest > 256 || x->dim[0] > 512)
+        return hn_error(c->n->loc, "CUDA edge_conv supports k <= 16, widths <= 256 and at most 512 particles");
+    fprintf(c->f, "    const int dims[%d] = {", L);
+    for (int i = 0; i < L; ++i) fprintf(c->f, "%s%d", i ? ", " : " ", dims->ints[i]);
+    fprintf(c->f, " };\n    const float *const W[%d] = {", L);
+    for (int i = 0; i < L; ++i) fprintf(c->f, "%sP + %ld", i ? ", " : " ", P(c, 6 * i));
+    fprintf(c->f, " };\n    const float *const B[%d] = {", L);
+    for (int i = 0; i < L; ++i) fprintf(c->f, "%sP + %ld", i ? ", " : " ", P(c, 6 * i + 5));
+    fprintf(c->f, " };\n");
+    char wsc[32] = "0", bsc[32] = "0";
+    if (c->n->nparam > 6 * L) {
+        snprintf(wsc, sizeof wsc, "P + %ld", P(c, 6 * L));
+        snprintf(bsc, sizeof bsc, "P + %ld", P(c, 6 * L + 5));
+    }
+    line(c, "hn_cu_edgeconv(x0, x1, %s, %d, %d, %d, %d, %d, dims, W, B, %s, %s, y);", counts(c, out_t(c)), x->dim[0],
+         x->dim[1], p->dim[1], k, L, wsc, bsc);
+    c->geom = 3, c->per_event = x->dim[0], c->block = widest < 32 ? 32 : widest;
+    return 0;
+}
+
 static int emit_node(cu_ctx *c)
 {
     switch (c->n->op) {
@@ -220,6 +247,7 @@ static int emit_node(cu_ctx *c)
     case HN_OP_pair_embed: return cu_pair_embed(c);
     case HN_OP_class_token: return cu_class_token(c);
     case HN_OP_cls_attention: return cu_cls_attention(c);
+    case HN_OP_edge_conv: return cu_edge_conv(c);
     default:
         return hn_error(c->n->loc, "layer '%s': op %s has no CUDA kernel yet (the C target supports it)",
                         c->n->layer[0] ? c->n->layer : c->n->name, hn_op(c->n->op)->name);
@@ -292,14 +320,19 @@ static void emit_launch(FILE *f, const hn_graph *g, const hn_node *n, const cu_c
     else if (c->geom == 1)
         fprintf(f, "        if (hn_gpu_launch(m->gpu, \"%s_%s\", %ld, (unsigned)batch, 64, 0, args, err, errlen)) return 3;\n",
                 g->name, id, (c->per_event * (c->per_event + 1) / 2 + 31) / 32);
+    else if (c->geom == 3)           /* a block per particle of every event */
+        fprintf(f, "        if (hn_gpu_launch(m->gpu, \"%s_%s\", %ld, (unsigned)batch, %d, 0, args, err, errlen)) return 3;\n",
+                g->name, id, c->per_event, c->block);
     else
         fprintf(f, "        if (hn_gpu_launch(m->gpu, \"%s_%s\", (unsigned)batch, 1, %d, %d, args, err, errlen)) return 3;\n",
                 g->name, id, c->block, c->shared);
     fprintf(f, "    }\n");
 }
 
-int hn_emit_cuda(const hn_graph *g, const char *spec_path, const char *dir, char files[][512], int *nfiles)
+int hn_emit_cuda(const hn_graph *g, const char *spec_path, const char *dir, char files[][512], int *nfiles,
+                 char strict[][128], int *nstrict)
 {
+    if (nstrict) *nstrict = 0;
     char *cu = NULL, *host = NULL;
     size_t cu_len = 0, host_len = 0;
     FILE *f = open_memstream(&cu, &cu_len), *h = open_memstream(&host, &host_len);
@@ -346,6 +379,8 @@ int hn_emit_cuda(const hn_graph *g, const char *spec_path, const char *dir, char
         cu_ctx c = { .f = f, .g = g, .n = n };
         rc = emit_node(&c);
         fprintf(f, "}\n\n");
+        int hot = n->op == HN_OP_attention || n->op == HN_OP_cls_attention || n->op == HN_OP_pair_embed;
+        if (hot && strict && nstrict && *nstrict < 64) snprintf(strict[(*nstrict)++], 128, "%s_%s", m, id);
         /* the counts this node's kernel reads: its output's set, else its first set input's */
         int set = g->tensors[n->out].shape.nset ? g->tensors[n->out].shape.set : -1;
         for (int k = 0; set < 0 && k < n->nin; ++k)
