@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make demo`: the main job on the bundled default. Checks the Particle Flow Network spec, compiles it
 # to C, runs it with `hepnc infer` over the bundled jets, shows the scores and compares them with the
-# PyTorch reference computed from the same weights.
+# PyTorch reference computed from the same weights; then the published JetClass ParticleNet (when
+# ../shared/data is present: imported from its weaver checkpoint, compared with weaver, evaluated on the
+# bundled Pythia top/QCD jets when they exist) and the Particle Transformer against weaver-core.
 set -euo pipefail
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,5 +36,24 @@ fi
 
 step "agreement with PyTorch on the same weights and jets"
 "$build/compare_outputs" "$out/pfn_scores.h5" $fixture/expected.h5 logits 1e-4 scores 1e-5
+pt=$root/../shared/data/particlenet/ParticleNet_kin.pt
+if [ -f "$pt" ]; then
+  step "the published JetClass ParticleNet: import the weaver checkpoint (no PyTorch), run it, compare with weaver"
+  "$hepnc" import weaver "$pt" --spec models/particlenet_jetclass_kin.yaml -o "$out/particlenet_kin.safetensors"
+  "$hepnc" infer models/particlenet_jetclass_kin.yaml --weights "$out/particlenet_kin.safetensors" \
+      --data tests/parity/particlenet_kin/inputs.h5 --out "$out/particlenet_scores.h5"
+  "$build/compare_outputs" "$out/particlenet_scores.h5" tests/parity/particlenet_kin/expected.h5 logits 1e-4r scores 1e-5
+  if [ -f examples/data/topqcd_sample.h5 ]; then
+    step "ParticleNet (JetClass) on the bundled Pythia8 top and QCD jets: t->bqq' (class 8) against QCD (class 0)"
+    "$hepnc" eval models/particlenet_jetclass_kin.yaml --weights "$out/particlenet_kin.safetensors" \
+        --data examples/data/topqcd_sample.h5 --signal-class 8 --background-class 0 --signal-label 0 --roc "$out/roc.csv"
+  fi
+fi
+
+step "the Particle Transformer against weaver-core (reduced widths, the parity fixture)"
+"$hepnc" infer models/part_small.yaml --weights tests/parity/part_small/weights.safetensors \
+    --data tests/parity/part_small/inputs.h5 --out "$out/part_small_scores.h5"
+"$build/compare_outputs" "$out/part_small_scores.h5" tests/parity/part_small/expected.h5 logits 1e-4 scores 1e-5
+
 echo
-echo "demo finished: scores in $out/pfn_scores.h5"
+echo "demo finished: scores in $out/"
