@@ -45,6 +45,11 @@ static const command commands[] = {
       "  --signal-label L   the /labels value of signal events (default K); other labels are background\n"
       "  --output NAME      which output holds the probabilities (default 'scores')\n"
       "  --roc FILE.csv     write the ROC (eff_signal, eff_background)\n" },
+    { "bench", hn_cmd_bench, "hepnc bench SPEC [--weights W] [--data X.h5] [--n LO:HI] [--batch N] [--reps R] [--blas openblas|none]",
+      "Times the spec's generated code here: latency per event at batch 1 (median and p90 over R calls,\n"
+      "default 200) and throughput at batch N (default 256). Events from --data, or synthetic with set sizes\n"
+      "uniform in LO:HI (default 30:80); weights from --weights, or random ones of the right shapes.\n"
+      "OPENBLAS_NUM_THREADS sets the BLAS threads. For comparisons with PyTorch see bench/.\n" },
     { "convert", hn_cmd_convert, "hepnc convert darkmachines IN.csv -o OUT.h5 --processes A,B,... [--layout fixed|set] [--max N]",
       "Converts a DarkMachines event CSV (event ID; process ID; weight; MET; METphi; obj, E, pT, eta, phi; ...,\n"
       "objects j b e- e+ m- m+ g, energies in MeV) into the HDF5 layout of docs/data.md, in GeV: /objects\n"
