@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "train_spec.h"
 
 /* ---- scalar parsing -------------------------------------------------------------------------- */
 
@@ -627,7 +628,7 @@ int hn_lower(const hn_spec *spec, hn_graph *g)
     if (!layers || lower_layers(g, layers)) return -1;
     const hn_ast *outputs = require(root, "outputs", "the spec");
     if (!outputs || lower_outputs(g, outputs)) return -1;
-    const hn_ast *train = hn_ast_get(root, "train");
-    if (train && expect_kind(train, HN_AST_MAP, "'train'")) return -1;
+    hn_train_settings train;          /* checked now so a typo stops here; used by hepnc train */
+    if (hn_parse_train(hn_ast_get(root, "train"), &train)) return -1;
     return 0;
 }
