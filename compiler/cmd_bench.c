@@ -74,7 +74,9 @@ static void synthetic(const hn_model_entry *m, int batch, int lo, int hi, hn_inf
     for (int i = 0; i < m->ninputs; ++i) {
         const hn_io_desc *d = &m->inputs[i];
         if (d->vectors_of >= 0) memcpy(b->n[i], b->n[d->vectors_of], sizeof(int32_t) * (size_t)batch);
-        for (size_t k = 0; k < (size_t)batch * d->max; ++k)
+        if (d->pairs_of >= 0) memcpy(b->n[i], b->n[d->pairs_of], sizeof(int32_t) * (size_t)batch);
+        size_t rows = (size_t)batch * d->max * (d->is_set == 2 ? (size_t)d->max : 1);
+        for (size_t k = 0; k < rows; ++k)
             for (int f = 0; f < d->width; ++f) {
                 float *v = &b->x[i][k * d->width + f];
                 if (d->vectors_of < 0) { *v = uni(-2, 2); continue; }
@@ -149,7 +151,7 @@ int hn_cmd_bench(int argc, char **argv)
         const int32_t *c[16];
         float *y[16];
         for (int i = 0; i < m->ninputs; ++i) {
-            x[i] = b.x[i] + (size_t)e * m->inputs[i].max * m->inputs[i].width;
+            x[i] = b.x[i] + (size_t)e * m->inputs[i].max * m->inputs[i].width * (m->inputs[i].is_set == 2 ? (size_t)m->inputs[i].max : 1);
             c[i] = counts[i] ? counts[i] + e : NULL;
         }
         for (int o = 0; o < m->noutputs; ++o) y[o] = b.y[o] + (size_t)e * m->outputs[o].width;

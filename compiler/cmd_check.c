@@ -23,7 +23,7 @@ static void print_summary(const hn_graph *g)
         const hn_tensor *t = &g->tensors[g->inputs[i]];
         printf("  input  %-12s ", t->name);
         hn_shape_print(stdout, &t->shape, g);
-        printf("%s\n", t->vectors_of >= 0 ? "  (4-vectors of the set's rows)"
+        printf("%s\n", t->pairs_of >= 0 ? "  (features of pairs of the set's rows)" : t->vectors_of >= 0 ? "  (4-vectors of the set's rows)"
                        : t->shape.nset ? (t->masked ? "  (masked set)" : "  (fixed-size list)") : "");
     }
     for (int o = 0; o < g->noutputs; ++o) {

@@ -122,7 +122,8 @@ static int map_name(const char *state, const char *key, int particlenet, mapped 
         m->ndim = 1;
         m->shape[0] = m->numel;
     }
-    if ((rest = after_index(m->name, "pair_embed.embed.", &digits, &nd)) && !strcmp(rest, "weight") && m->ndim >= 3 &&
+    if (((rest = after_index(m->name, "pair_embed.embed.", &digits, &nd)) ||
+         (rest = after_index(m->name, "pair_embed.fts_embed.", &digits, &nd))) && !strcmp(rest, "weight") && m->ndim >= 3 &&
         squeeze_kernel(m))
         return hn_error_plain("hepnc import: error: %s: tensor '%s' is a convolution weight whose kernel is not 1", state, key);
     if (starts(m->name, "fc.0.")) {

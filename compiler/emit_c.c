@@ -97,7 +97,10 @@ static void emit_header(FILE *f, const gen *G)
             strcat(list, k ? ", " : "");
             strcat(list, t->features[k]);
         }
-        if (t->vectors_of >= 0)
+        if (t->pairs_of >= 0)
+            fprintf(f, "    const float *%s;   /* [batch][%d][%d][%d]: %s of each ordered pair of %s's rows */\n", id,
+                    t->shape.dim[0], t->shape.dim[1], t->shape.dim[2], list, g->tensors[g->inputs[t->pairs_of]].name);
+        else if (t->vectors_of >= 0)
             fprintf(f, "    const float *%s;   /* [batch][%d][4]: px, py, pz, E (GeV) of each row of %s */\n", id,
                     t->shape.dim[0], g->tensors[g->inputs[t->vectors_of]].name);
         else if (t->shape.nset)
@@ -348,12 +351,12 @@ static void emit_entry(FILE *f, const gen *G)
     fprintf(f, "static const hn_io_desc inputs[] = {\n");
     for (int i = 0; i < g->ninputs; ++i) {
         const hn_tensor *t = &g->tensors[g->inputs[i]];
-        fprintf(f, "    { \"%s\", %d, %d, %d, %d, %d, features_%d, %d },\n", t->name, t->shape.nset > 0, t->masked,
-                t->shape.nset ? t->shape.dim[0] : 1, hn_last_dim(&t->shape), t->nfeatures, i, t->vectors_of);
+        fprintf(f, "    { \"%s\", %d, %d, %d, %d, %d, features_%d, %d, %d },\n", t->name, t->shape.nset, t->masked,
+                t->shape.nset ? t->shape.dim[0] : 1, hn_last_dim(&t->shape), t->nfeatures, i, t->vectors_of, t->pairs_of);
     }
     fprintf(f, "};\nstatic const hn_io_desc outputs[] = {\n");
     for (int o = 0; o < g->noutputs; ++o)
-        fprintf(f, "    { \"%s\", 0, 0, 1, %ld, 0, NULL, -1 },\n", g->output_names[o],
+        fprintf(f, "    { \"%s\", 0, 0, 1, %ld, 0, NULL, -1, -1 },\n", g->output_names[o],
                 hn_shape_elems(&g->tensors[g->outputs[o]].shape));
     fprintf(f, "};\n\n");
     fprintf(f, "static size_t workspace_bytes(int batch) { return %s_WORKSPACE_BYTES(batch); }\n\n", G->upper);

@@ -165,6 +165,8 @@ static int cu_pair_embed(cu_ctx *c)
     const hn_attr_val *dims = hn_attr(c->n, "dims");
     int layers = dims->nints + 1, heads = (int)hn_attr_int(c->n, "heads"), max = out_t(c)->shape.dim[0];
     int fused = c->n->fused_from >= 0, sel[8] = { 0 };
+    if (c->n->nin > 1)
+        return hn_error(c->n->loc, "layer '%s': pair_embed with 'extra' pair features has no CUDA kernel yet", c->n->layer);
     int nfeat = fused ? hn_pair_feature_selection(&g->nodes[c->n->fused_from], sel) : in_t(c, 0)->shape.dim[2];
     for (int k = 0; k < dims->nints; ++k)
         if (dims->ints[k] > 64) return hn_error(c->n->loc, "CUDA pair_embed supports widths up to 64");

@@ -12,7 +12,8 @@ int hn_alloc_buffers(const hn_model_entry *m, int batch, hn_infer_buffers *b)
     memset(b, 0, sizeof *b);
     for (int i = 0; i < m->ninputs; ++i) {
         const hn_io_desc *d = &m->inputs[i];
-        b->x[i] = malloc(sizeof(float) * (size_t)batch * (size_t)d->max * (size_t)d->width);
+        size_t rows = d->is_set == 2 ? (size_t)d->max * (size_t)d->max : (size_t)d->max;
+        b->x[i] = malloc(sizeof(float) * (size_t)batch * rows * (size_t)d->width);
         b->n[i] = malloc(sizeof(int32_t) * (size_t)batch);
         if (!b->x[i] || !b->n[i]) return -1;
     }
@@ -36,6 +37,11 @@ int hn_read_inputs(hn_dataset *ds, const hn_model_entry *m, int64_t first, int c
 {
     for (int i = 0; i < m->ninputs; ++i) {
         const hn_io_desc *d = &m->inputs[i];
+        if (d->pairs_of >= 0) {          /* features of the pairs of a set's rows: /<in>/features [E, M, M, C] */
+            if (hn_dataset_read_pairs(ds, d->name, d->max, d->width, d->features, first, count, b->x[i], err, errlen))
+                return -1;
+            continue;
+        }
         if (d->vectors_of >= 0) {       /* the 4-vectors of a set: /<set>/vectors */
             if (hn_dataset_read_vectors(ds, m->inputs[d->vectors_of].name, d->max, first, count, b->x[i], err, errlen))
                 return -1;
@@ -46,7 +52,7 @@ int hn_read_inputs(hn_dataset *ds, const hn_model_entry *m, int64_t first, int c
                            : hn_dataset_read_global(ds, d->name, d->width, d->features, first, count, b->x[i], err,
                                                     errlen);
         if (rc) return -1;
-        if (d->is_set && !d->masked && d->vectors_of < 0)
+        if (d->is_set == 1 && !d->masked && d->vectors_of < 0)
             for (int k = 0; k < count; ++k)
                 if (b->n[i][k] != d->max) {
                     snprintf(err, errlen, "event %lld of input '%s' has %d rows, but the spec declares it fixed-size "

@@ -40,6 +40,7 @@ typedef struct hn_tensor {
     char features[HN_MAX_LIST][48];  /* inputs: feature names */
     int nfeatures;
     int masked;                 /* set input with a run-time count */
+    int pairs_of;               /* a pair input: index in g->inputs of the set whose row pairs it describes; else -1 */
     int standardized;           /* inputs with `preprocess`: the standardised tensor layers read; else -1 */
     int vectors_of;             /* a set's 4-vectors (px, py, pz, E): index in g->inputs of the set; else -1 */
 } hn_tensor;

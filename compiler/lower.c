@@ -205,8 +205,8 @@ static int lower_input(hn_graph *g, const hn_ast *key, const hn_ast *def)
     if (parse_name(key, "an input name", name, sizeof name)) return -1;
     snprintf(where, sizeof where, "input '%s'", name);
     if (expect_kind(def, HN_AST_MAP, where)) return -1;
-    static const char *const keys[] = { "features", "max", "mask", "vectors", "preprocess" };
-    if (check_keys(def, keys, 5, where)) return -1;
+    static const char *const keys[] = { "features", "max", "mask", "vectors", "preprocess", "pairs" };
+    if (check_keys(def, keys, 6, where)) return -1;
     if (hn_graph_find_tensor(g, name) >= 0)
         return hn_error(key->loc, "input '%s' is defined twice", name);
 
@@ -224,6 +224,20 @@ static int lower_input(hn_graph *g, const hn_ast *key, const hn_ast *def)
     if (vec_ast && parse_bool(vec_ast, "'vectors'", &vectors)) return -1;
     if (mask && !max) return hn_error(mask_ast->loc, "'mask' needs 'max': only a set input has a run-time size");
     if (vectors && !max) return hn_error(vec_ast->loc, "'vectors' needs 'max': 4-vectors belong to a set's rows");
+    const hn_ast *pairs_ast = hn_ast_get(def, "pairs");
+    int pairs_of = -1;
+    if (pairs_ast) {          /* features of every ordered pair of a set's rows: [n, n, C] */
+        if (max_ast || mask_ast || vec_ast)
+            return hn_error(pairs_ast->loc, "a pair input takes its size from its set: no 'max', 'mask' or 'vectors'");
+        if (expect_kind(pairs_ast, HN_AST_SCALAR, "'pairs'")) return -1;
+        for (int i = 0; i < g->ninputs; ++i)
+            if (!strcmp(g->tensors[g->inputs[i]].name, pairs_ast->text) && g->tensors[g->inputs[i]].shape.nset == 1 &&
+                g->tensors[g->inputs[i]].vectors_of < 0)
+                pairs_of = i;
+        if (pairs_of < 0)
+            return hn_error(pairs_ast->loc, "'pairs' names the set input whose pairs these are (declared above): '%s' is not one",
+                            pairs_ast->text);
+    }
     if (max) {
         s.rank = 2;
         s.dim[0] = (int)max;
@@ -231,11 +245,17 @@ static int lower_input(hn_graph *g, const hn_ast *key, const hn_ast *def)
         s.nset = 1;
         s.set = g->ninputs;
     }
+    if (pairs_of >= 0) {
+        int m = g->tensors[g->inputs[pairs_of]].shape.dim[0];
+        hn_shape ps = { .rank = 3, .dim = { m, m, feats->n }, .nset = 2, .set = pairs_of };
+        s = ps;
+    }
     int t = hn_graph_add_tensor(g, name, s, key->loc);
     hn_tensor *tt = &g->tensors[t];
     tt->role = HN_T_INPUT;
     tt->input = g->ninputs;
     tt->masked = (int)mask;
+    tt->pairs_of = pairs_of;
     for (int i = 0; i < feats->n; ++i) {
         const hn_ast *f = feats->items[i];
         if (expect_kind(f, HN_AST_SCALAR, "a feature name")) return -1;

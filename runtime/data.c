@@ -510,6 +510,29 @@ int hn_dataset_read_vectors(hn_dataset *d, const char *in, int max, int64_t firs
     return rc;
 }
 
+int hn_dataset_read_pairs(hn_dataset *d, const char *in, int max, int nfeat, const char *const *names, int64_t first,
+                          int count, float *x, char *err, size_t errlen)
+{
+    if (check_request(d, in ? in : "", first, count, x, err, errlen)) return -1;
+    if (max < 1 || nfeat < 1) return fail(err, errlen, "%s: input %s: max and the feature count must be positive", d->path, in);
+    char path[PATH_LEN];
+    snprintf(path, sizeof path, "/%s/features", in);
+    ds_info f;
+    int64_t trailing[3] = { -1, -1, nfeat };
+    if (open_checked(d, path, 4, trailing, "a pair input: [events, rows, rows, features]", NUMBERS, &f, err, errlen))
+        return -1;
+    int rc = check_names(d, &f, path, nfeat, names, err, errlen);
+    hsize_t m = f.dims[1] < f.dims[2] ? f.dims[1] : f.dims[2];
+    hsize_t take[3] = { m < (hsize_t)max ? m : (hsize_t)max, m < (hsize_t)max ? m : (hsize_t)max, (hsize_t)nfeat };
+    hsize_t mem[3] = { (hsize_t)max, (hsize_t)max, (hsize_t)nfeat };
+    if (!rc) memset(x, 0, sizeof(float) * (size_t)count * (size_t)max * (size_t)max * (size_t)nfeat);
+    if (!rc && read_rows(&f, first, count, take, mem, H5T_NATIVE_FLOAT, x))
+        rc = fail(err, errlen, "%s: cannot read %s (events %lld..%lld)", d->path, path, (long long)first,
+                  (long long)first + count - 1);
+    close_ds(&f);
+    return rc;
+}
+
 int hn_dataset_read_global(hn_dataset *d, const char *in, int nfeat, const char *const *names, int64_t first,
                            int count, float *x, char *err, size_t errlen)
 {

@@ -59,7 +59,7 @@ def map_part_state(state):
         name = name.replace("attn.in_proj_weight", "attn.in_proj.weight").replace("attn.in_proj_bias", "attn.in_proj.bias")
         if name == "cls_token":
             name, value = "cls_blocks.cls_token", value.reshape(-1)
-        if re.match(r"pair_embed\.embed\.\d+\.weight$", name) and value.ndim == 3:
+        if re.match(r"pair_embed\.(fts_)?embed\.\d+\.weight$", name) and value.ndim == 3:
             value = value[:, :, 0]
         name = re.sub(r"^fc\.0\.", "fc.", name)
         out[name] = np.ascontiguousarray(value, dtype=np.float32)

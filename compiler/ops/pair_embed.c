@@ -16,19 +16,21 @@ static const hn_attr_spec attrs[] = {
     { "in", HN_ATTR_TENSOR, 1, NULL, NULL, "the pair features (a pair_features layer)" },
     { "dims", HN_ATTR_INTS, 1, NULL, NULL, "widths of the hidden per-pair layers" },
     { "heads", HN_ATTR_INT, 1, NULL, NULL, "attention heads: one bias per head" },
+    { "extra", HN_ATTR_TENSOR, 0, NULL, NULL,
+      "externally supplied pair features [n, n, C'] (a pair input), embedded by a second MLP and summed" },
 };
 
-static int declare_layer(hn_graph *g, hn_node *n, int k, int in, int out)
+static int declare_layer(hn_graph *g, hn_node *n, const char *seq, int k, int in, int out)
 {
     char name[HN_NAME];
-    snprintf(name, sizeof name, "embed.%d.weight", 3 * k + 1);
+    snprintf(name, sizeof name, "%s.%d.weight", seq, 3 * k + 1);
     int w = hn_node_param(g, n, name, 2, out, in);
-    snprintf(name, sizeof name, "embed.%d.bias", 3 * k + 1);
+    snprintf(name, sizeof name, "%s.%d.bias", seq, 3 * k + 1);
     int b = hn_node_param(g, n, name, 1, out, 0);
     static const char *const bn[4] = { "weight", "bias", "running_mean", "running_var" };
     int bnp[4];
     for (int i = 0; i < 4; ++i) {
-        snprintf(name, sizeof name, "embed.%d.%s", 3 * k + 2, bn[i]);
+        snprintf(name, sizeof name, "%s.%d.%s", seq, 3 * k + 2, bn[i]);
         bnp[i] = hn_node_param(g, n, name, 1, out, 0);
     }
     hn_fold f = { .kind = HN_FOLD_BATCHNORM, .before = 0, .bn_gamma = bnp[0], .bn_beta = bnp[1], .bn_mean = bnp[2],
@@ -37,35 +39,47 @@ static int declare_layer(hn_graph *g, hn_node *n, int k, int in, int out)
     return 0;
 }
 
+/* Input batchnorm <name>.<seq>.0, then (conv <seq>.{3k+1}, batchnorm <seq>.{3k+2}) per layer. */
+static void declare_mlp(hn_graph *g, hn_node *n, const char *seq, int c, const hn_attr_val *dims, int heads)
+{
+    static const char *const bn[4] = { "weight", "bias", "running_mean", "running_var" };
+    for (int i = 0; i < 4; ++i) {
+        char name[HN_NAME];
+        snprintf(name, sizeof name, "%s.0.%s", seq, bn[i]);
+        hn_node_param(g, n, name, 1, c, 0);
+    }
+    int in = c;
+    for (int k = 0; k <= dims->nints; ++k) {
+        int width = k < dims->nints ? dims->ints[k] : heads;
+        declare_layer(g, n, seq, k, in, width);
+        in = width;
+    }
+}
+
 static int infer(hn_graph *g, hn_node *n, hn_shape *out)
 {
     const hn_tensor *t = &g->tensors[n->in[0]];
     if (t->shape.nset != 2 || t->shape.rank != 3)
         return hn_error(hn_attr(n, "in")->loc, "pair_embed reads pair features [n, n, C]; '%s' is not one", t->name);
     const hn_attr_val *dims = hn_attr(n, "dims");
-    int c = t->shape.dim[2], heads = (int)hn_attr_int(n, "heads");
-    static const char *const bn[4] = { "embed.0.weight", "embed.0.bias", "embed.0.running_mean", "embed.0.running_var" };
-    for (int i = 0; i < 4; ++i) hn_node_param(g, n, bn[i], 1, c, 0);
-    int in = c;
-    for (int k = 0; k <= dims->nints; ++k) {
-        int width = k < dims->nints ? dims->ints[k] : heads;
-        declare_layer(g, n, k, in, width);
-        in = width;
+    int heads = (int)hn_attr_int(n, "heads");
+    declare_mlp(g, n, "embed", t->shape.dim[2], dims, heads);
+    if (n->nin > 1) {                      /* weaver's fts_embed over the supplied pair features */
+        const hn_shape *u = hn_in_shape(g, n, 1);
+        if (u->nset != 2 || u->set != t->shape.set || u->rank != 3)
+            return hn_error(hn_attr(n, "extra")->loc, "'extra' must be pair features [n, n, C'] of the same set (a pair input)");
+        declare_mlp(g, n, "fts_embed", u->dim[2], dims, heads);
     }
     hn_shape s = { .rank = 3, .dim = { t->shape.dim[0], t->shape.dim[1], heads }, .nset = 2, .set = t->shape.set };
     *out = s;
     return 0;
 }
 
-static void emit(hn_emit *e, const hn_node *n)
+/* Declares `hn_k_pair_mlp <var>` for the MLP whose parameters start at the node's param[first]. */
+static void emit_mlp(hn_emit *e, const hn_node *n, const char *var, int first, int nfeat, int layers, int heads)
 {
     const hn_graph *g = e->g;
     const hn_attr_val *dims = hn_attr(n, "dims");
-    int layers = dims->nints + 1, heads = (int)hn_attr_int(n, "heads");
-    int max = g->tensors[n->out].shape.dim[0], fused = n->fused_from >= 0;
-    int sel[8] = { 0 }, nfeat;
-    if (fused) nfeat = hn_pair_feature_selection(&g->nodes[n->fused_from], sel);
-    else nfeat = g->tensors[n->in[0]].shape.dim[2];
     char list[256] = "", wl[512] = "", bl[512] = "";
     for (int k = 0; k <= layers; ++k) {
         char item[32];
@@ -74,11 +88,27 @@ static void emit(hn_emit *e, const hn_node *n)
     }
     for (int k = 0; k < layers; ++k) {
         char item[48];
-        snprintf(item, sizeof item, "%sP + %ld", k ? ", " : "", g->params[n->param[4 + 6 * k]].offset);
+        snprintf(item, sizeof item, "%sP + %ld", k ? ", " : "", g->params[n->param[first + 4 + 6 * k]].offset);
         strcat(wl, item);
-        snprintf(item, sizeof item, "%sP + %ld", k ? ", " : "", g->params[n->param[5 + 6 * k]].offset);
+        snprintf(item, sizeof item, "%sP + %ld", k ? ", " : "", g->params[n->param[first + 5 + 6 * k]].offset);
         strcat(bl, item);
     }
+    hn_emit_line(e, 1, "static const int %s_dims[%d] = { %s };", var, layers + 1, list);
+    hn_emit_line(e, 1, "const float *const %s_W[%d] = { %s };   /* convolutions, batchnorms folded in */", var, layers, wl);
+    hn_emit_line(e, 1, "const float *const %s_B[%d] = { %s };", var, layers, bl);
+    hn_emit_line(e, 1, "const hn_k_pair_mlp %s = { %d, P + %ld, P + %ld, P + %ld, P + %ld, %d, %s_dims, %s_W, %s_B };",
+                 var, nfeat, g->params[n->param[first + 2]].offset, g->params[n->param[first + 3]].offset,
+                 g->params[n->param[first]].offset, g->params[n->param[first + 1]].offset, layers, var, var, var);
+}
+
+static void emit(hn_emit *e, const hn_node *n)
+{
+    const hn_graph *g = e->g;
+    int layers = hn_attr(n, "dims")->nints + 1, heads = (int)hn_attr_int(n, "heads");
+    int max = g->tensors[n->out].shape.dim[0], fused = n->fused_from >= 0, extra = n->nin > 1;
+    int sel[8] = { 0 }, nfeat;
+    if (fused) nfeat = hn_pair_feature_selection(&g->nodes[n->fused_from], sel);
+    else nfeat = g->tensors[n->in[0]].shape.dim[2];
     char sl[64] = "0";
     for (int k = 0; fused && k < nfeat; ++k) {
         char item[8];
@@ -86,23 +116,19 @@ static void emit(hn_emit *e, const hn_node *n)
         if (!k) sl[0] = '\0';
         strcat(sl, item);
     }
-    hn_emit_param_decl(e, "bn_gamma", n->param[0]);
-    hn_emit_param_decl(e, "bn_beta", n->param[1]);
-    hn_emit_param_decl(e, "bn_mean", n->param[2]);
-    hn_emit_param_decl(e, "bn_var", n->param[3]);
-    hn_emit_line(e, 1, "static const int dims[%d] = { %s };", layers + 1, list);
     hn_emit_line(e, 1, "static const int sel[] = { %s };   /* pair feature order */", sl);
-    hn_emit_line(e, 1, "const float *const W[%d] = { %s };   /* convolutions, batchnorms folded in */", layers, wl);
-    hn_emit_line(e, 1, "const float *const B[%d] = { %s };", layers, bl);
-    hn_emit_line(e, 1, "(void)sel;");
+    emit_mlp(e, n, "lv", 0, nfeat, layers, heads);
+    int c2 = extra ? g->tensors[n->in[1]].shape.dim[2] : 0;
+    if (extra) emit_mlp(e, n, "fts", 4 + 6 * layers, c2, layers, heads);
+    char uu[96] = "NULL";
+    if (extra) snprintf(uu, sizeof uu, "x1 + (size_t)b * %d * %d * %d", max, max, c2);
     hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)");
     if (fused)
-        hn_emit_line(e, 2, "hn_k_pair_embed(x0 + (size_t)b * %d * 4, NULL, n[b], %d, %d, sel, bn_mean, bn_var, bn_gamma, "
-                     "bn_beta, %d, dims, W, B, y + (size_t)b * %d * %d * %d);", max, max, nfeat, layers, max, max, heads);
+        hn_emit_line(e, 2, "hn_k_pair_embed(x0 + (size_t)b * %d * 4, NULL, n[b], %d, sel, &lv, %s, %s, y + (size_t)b * %d * %d * %d);",
+                     max, max, uu, extra ? "&fts" : "NULL", max, max, heads);
     else
-        hn_emit_line(e, 2, "hn_k_pair_embed(NULL, x0 + (size_t)b * %d * %d * %d, n[b], %d, %d, sel, bn_mean, bn_var, "
-                     "bn_gamma, bn_beta, %d, dims, W, B, y + (size_t)b * %d * %d * %d);", max, max, nfeat, max, nfeat,
-                     layers, max, max, heads);
+        hn_emit_line(e, 2, "hn_k_pair_embed(NULL, x0 + (size_t)b * %d * %d * %d, n[b], %d, sel, &lv, %s, %s, y + (size_t)b * %d * %d * %d);",
+                     max, max, nfeat, max, uu, extra ? "&fts" : "NULL", max, max, heads);
 }
 
 static long macs(const hn_graph *g, const hn_node *n)
@@ -115,6 +141,7 @@ static long macs(const hn_graph *g, const hn_node *n)
 
 const hn_op_def hn_op_def_pair_embed = {
     "pair_embed", "ParT's interaction bias U per head from pair features: batchnorm, then 1x1 conv + batchnorm + GELU layers.",
-    "<name>.embed.0.* (batchnorm [C]), <name>.embed.{3k+1}.weight [out, in] and .bias, <name>.embed.{3k+2}.* (batchnorm)",
+    "<name>.embed.0.* (batchnorm [C]), <name>.embed.{3k+1}.weight [out, in] and .bias, <name>.embed.{3k+2}.* (batchnorm); "
+    "with extra: the same under <name>.fts_embed",
     attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
 };

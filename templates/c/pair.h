@@ -72,28 +72,65 @@ static inline HN_K_UNUSED void hn_k_pair_features(const float *p4, const float *
     out[HN_PAIR_LN_M2] = hn_k_log_clamped(e * e - (px * px + py * py + pz * pz));
 }
 
-/* ParT's pair embedding for one event, only for its real pairs and each unordered pair once: the
- * features (computed from p4, or read from pairs [max][max][nfeat] when p4 is NULL), an input
- * batchnorm, then nlayers of linear + GELU (the pair MLP's batchnorms are folded into W and B at load
- * time), 128 pairs at a time so the (pairs × width) intermediates never exist whole (cblas_sgemm per
- * tile with HN_USE_CBLAS, the loop kernel otherwise). The result goes to U[h][a][b] and U[h][b][a]
- * (heads-major, so each head's bias is one contiguous [max][max] matrix for the attention GEMMs) for
- * a, b < n; dims[0] = nfeat, dims[nlayers] = heads. */
-#define HN_PAIR_TILE 128
-static HN_K_UNUSED void hn_k_pair_embed(const float *p4, const float *pairs, int n, int max, int nfeat,
-                                        const int *sel, const float *bn_mean, const float *bn_var,
-                                        const float *bn_gamma, const float *bn_beta, int nlayers, const int *dims,
-                                        const float *const *W, const float *const *B, float *U)
+/* One per-pair MLP of ParT's PairEmbed: input batchnorm, then nlayers × (1×1 conv with its batchnorm
+ * folded in, GELU); dims[0] = nfeat, dims[nlayers] = heads. */
+typedef struct hn_k_pair_mlp {
+    int nfeat;
+    const float *bn_mean, *bn_var, *bn_gamma, *bn_beta;
+    int nlayers;
+    const int *dims;
+    const float *const *W;
+    const float *const *B;
+} hn_k_pair_mlp;
+
+/* Runs an MLP over t rows of buf (the input rows, width mlp->dims[0]) using scratch of the same size;
+ * returns the buffer holding the [t][heads] result. */
+static HN_K_UNUSED float *hn_k_pair_mlp_rows(const hn_k_pair_mlp *mlp, int t, float *buf, float *scratch)
 {
-    int widest = nfeat, heads = dims[nlayers];
-    for (int l = 0; l <= nlayers; ++l) widest = dims[l] > widest ? dims[l] : widest;
+    float *cur = buf, *nxt = scratch;
+    hn_k_batchnorm(cur, t, mlp->nfeat, mlp->bn_mean, mlp->bn_var, mlp->bn_gamma, mlp->bn_beta, 1e-5f, cur);
+    for (int l = 0; l < mlp->nlayers; ++l) {
+#ifdef HN_USE_CBLAS
+        hn_k_linear_cblas(cur, t, mlp->dims[l], mlp->W[l], mlp->B[l], mlp->dims[l + 1], HN_ACT_GELU, nxt);
+#else
+        hn_k_linear(cur, t, mlp->dims[l], mlp->W[l], mlp->B[l], mlp->dims[l + 1], HN_ACT_GELU, nxt);
+#endif
+        float *swap = cur;
+        cur = nxt;
+        nxt = swap;
+    }
+    return cur;
+}
+
+static HN_K_UNUSED int hn_k_pair_mlp_widest(const hn_k_pair_mlp *mlp)
+{
+    int w = mlp->nfeat;
+    for (int l = 0; l <= mlp->nlayers; ++l) w = mlp->dims[l] > w ? mlp->dims[l] : w;
+    return w;
+}
+
+/* ParT's pair embedding for one event, only for its real pairs, 128 pairs at a time so that the
+ * (pairs × width) intermediates never exist whole (cblas_sgemm per tile with HN_USE_CBLAS, the loop kernel
+ * otherwise). lv: the MLP of the 4-vector features (computed from p4 with the order sel, or read from
+ * pairs [max][max][nfeat] when p4 is NULL). extra (may be NULL): weaver's fts_embed over externally
+ * supplied pair features uu [max][max][C'], summed with lv's output ("sum" mode). Without extra each
+ * unordered pair is computed once and mirrored (weaver's symmetric path); with extra, as weaver, every
+ * ordered pair. The result goes to U[h][a][b] (heads-major: each head's bias is one contiguous
+ * [max][max] matrix for the attention GEMMs). */
+#define HN_PAIR_TILE 128
+static HN_K_UNUSED void hn_k_pair_embed(const float *p4, const float *pairs, int n, int max, const int *sel,
+                                        const hn_k_pair_mlp *lv, const float *uu, const hn_k_pair_mlp *extra, float *U)
+{
+    int widest = hn_k_pair_mlp_widest(lv), heads = lv->dims[lv->nlayers], nfeat = lv->nfeat;
+    if (extra && hn_k_pair_mlp_widest(extra) > widest) widest = hn_k_pair_mlp_widest(extra);
     int m = n > 0 ? n : 1;
     float pt[m], rap[m], phi[m];
-    float buf_a[HN_PAIR_TILE * widest], buf_b[HN_PAIR_TILE * widest];
+    float buf_a[HN_PAIR_TILE * widest], buf_b[HN_PAIR_TILE * widest], ext_a[extra ? HN_PAIR_TILE * widest : 1],
+        ext_b[extra ? HN_PAIR_TILE * widest : 1];
     int ia[HN_PAIR_TILE], ib[HN_PAIR_TILE], t = 0;
     if (p4) hn_k_pair_prepare(p4, n, pt, rap, phi);
     for (int a = 0; a < n; ++a)
-        for (int c = 0; c <= a; ++c) {
+        for (int c = 0; c < (extra ? n : a + 1); ++c) {
             float *row = buf_a + (size_t)t * nfeat;
             if (p4) {
                 float f[HN_PAIR_NUM];
@@ -102,27 +139,24 @@ static HN_K_UNUSED void hn_k_pair_embed(const float *p4, const float *pairs, int
             } else {
                 for (int k = 0; k < nfeat; ++k) row[k] = pairs[((size_t)a * max + c) * nfeat + k];
             }
+            if (extra)
+                for (int k = 0; k < extra->nfeat; ++k)
+                    ext_a[(size_t)t * extra->nfeat + k] = uu[((size_t)a * max + c) * extra->nfeat + k];
             ia[t] = a;
             ib[t] = c;
-            if (++t < HN_PAIR_TILE && !(a == n - 1 && c == a)) continue;
-            /* a full tile (or the last pairs): the MLP, then the symmetric scatter */
-            float *cur = buf_a, *nxt = buf_b;
-            hn_k_batchnorm(cur, t, nfeat, bn_mean, bn_var, bn_gamma, bn_beta, 1e-5f, cur);
-            for (int l = 0; l < nlayers; ++l) {
-#ifdef HN_USE_CBLAS
-                hn_k_linear_cblas(cur, t, dims[l], W[l], B[l], dims[l + 1], HN_ACT_GELU, nxt);
-#else
-                hn_k_linear(cur, t, dims[l], W[l], B[l], dims[l + 1], HN_ACT_GELU, nxt);
-#endif
-                float *swap = cur;
-                cur = nxt;
-                nxt = swap;
+            int last = a == n - 1 && c == (extra ? n - 1 : a);
+            if (++t < HN_PAIR_TILE && !last) continue;
+            /* a full tile (or the last pairs): the MLP(s), then the scatter */
+            float *out = hn_k_pair_mlp_rows(lv, t, buf_a, buf_b);
+            if (extra) {
+                const float *more = hn_k_pair_mlp_rows(extra, t, ext_a, ext_b);
+                for (size_t i = 0; i < (size_t)t * heads; ++i) out[i] += more[i];
             }
             for (int r = 0; r < t; ++r)
                 for (int h = 0; h < heads; ++h) {
-                    float v = cur[(size_t)r * heads + h];
+                    float v = out[(size_t)r * heads + h];
                     U[((size_t)h * max + ia[r]) * max + ib[r]] = v;
-                    U[((size_t)h * max + ib[r]) * max + ia[r]] = v;
+                    if (!extra) U[((size_t)h * max + ib[r]) * max + ia[r]] = v;
                 }
             t = 0;
         }

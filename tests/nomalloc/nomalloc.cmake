@@ -27,5 +27,6 @@ target_link_libraries(test_nomalloc_models PRIVATE hepnc_compiler -Wl,--whole-ar
 set_target_properties(test_nomalloc_models PROPERTIES ENABLE_EXPORTS ON)
 add_test(NAME unit.nomalloc_models COMMAND test_nomalloc_models
          ${PROJECT_SOURCE_DIR}/models/pfn.yaml ${PROJECT_SOURCE_DIR}/models/fcn.yaml
-         ${PROJECT_SOURCE_DIR}/models/part_small.yaml ${PROJECT_SOURCE_DIR}/models/particlenet_jetclass_kin.yaml)
+         ${PROJECT_SOURCE_DIR}/models/part_small.yaml ${PROJECT_SOURCE_DIR}/models/part_small_pairs.yaml
+         ${PROJECT_SOURCE_DIR}/models/particlenet_jetclass_kin.yaml)
 set_tests_properties(unit.nomalloc_models PROPERTIES LABELS quick)

@@ -79,7 +79,7 @@ static void run_model(const char *spec, const char *dir)
     int32_t *n[16];
     for (int i = 0; i < m->ninputs; ++i) {            /* jets with 0, 1, max and random real rows */
         const hn_io_desc *d = &m->inputs[i];
-        size_t rows = (size_t)B * (size_t)d->max;
+        size_t rows = (size_t)B * (size_t)d->max * (d->is_set == 2 ? (size_t)d->max : 1);
         x[i] = malloc(sizeof(float) * rows * (size_t)d->width);
         n[i] = malloc(sizeof(int32_t) * B);
         for (int b = 0; b < B; ++b) n[i][b] = !d->masked ? d->max : b == 0 ? 1 : b == 1 ? d->max : 1 + (int)uniform(0, (float)d->max - 1);
@@ -87,6 +87,11 @@ static void run_model(const char *spec, const char *dir)
     for (int i = 0; i < m->ninputs; ++i) {            /* 4-vectors share their set's counts */
         const hn_io_desc *d = &m->inputs[i];
         if (d->vectors_of >= 0) memcpy(n[i], n[d->vectors_of], sizeof(int32_t) * B);
+        if (d->pairs_of >= 0) {          /* pair features: any finite values, every pair */
+            for (size_t k = 0; k < (size_t)B * d->max * d->max * d->width; ++k) x[i][k] = uniform(-1, 1);
+            memcpy(n[i], n[d->pairs_of], sizeof(int32_t) * B);
+            continue;
+        }
         for (int b = 0; b < B; ++b)
             for (int r = 0; r < d->max; ++r)
                 for (int f = 0; f < d->width; ++f) {
@@ -125,7 +130,8 @@ static void run_model(const char *spec, const char *dir)
         const int32_t *cb[16];
         float *yb[16];
         for (int i = 0; i < m->ninputs; ++i) {
-            xb[i] = x[i] + (size_t)b * m->inputs[i].max * m->inputs[i].width;
+            xb[i] = x[i] + (size_t)b * m->inputs[i].max * m->inputs[i].width *
+                               (m->inputs[i].is_set == 2 ? (size_t)m->inputs[i].max : 1);
             cb[i] = counts[i] ? counts[i] + b : NULL;
         }
         yb[0] = one;

@@ -34,6 +34,10 @@ int hn_dataset_read_set(hn_dataset *d, const char *in, int max, int nfeat, const
 /* The 4-vectors of set input `in` into p4 [count][max][4], zero beyond each event's real rows. */
 int hn_dataset_read_vectors(hn_dataset *d, const char *in, int max, int64_t first, int count, float *p4, char *err,
                             size_t errlen);
+/* Pair input `in` (/<in>/features [E, M, M, nfeat]: features of each ordered pair of a set's rows) into
+ * x [count][max][max][nfeat]; pairs beyond M are zero. */
+int hn_dataset_read_pairs(hn_dataset *d, const char *in, int max, int nfeat, const char *const *names, int64_t first,
+                          int count, float *x, char *err, size_t errlen);
 /* Per-event input `in` into x [count][nfeat]. */
 int hn_dataset_read_global(hn_dataset *d, const char *in, int nfeat, const char *const *names, int64_t first,
                            int count, float *x, char *err, size_t errlen);

@@ -10,13 +10,15 @@
 
 typedef struct hn_io_desc {
     const char *name;
-    int is_set;                 /* 1: [max][width] per event with a run-time count; 0: [width] */
+    int is_set;                 /* set axes: 1: [max][width] per event with a run-time count; 2: [max][max][width]
+                                   (pairs of a set's rows); 0: [width] */
     int masked;                 /* set inputs: 1 when a count per event is read */
     int max;                    /* set extent (1 when is_set == 0) */
     int width;                  /* features per row */
     int nfeatures;
     const char *const *features;   /* feature names (inputs), NULL for outputs */
     int vectors_of;             /* 4-vectors (px, py, pz, E) of the rows of input `vectors_of`; else -1 */
+    int pairs_of;               /* pair features of the rows of input `pairs_of`; else -1 */
 } hn_io_desc;
 
 typedef struct hn_model_entry {
@@ -36,7 +38,7 @@ typedef struct hn_model_entry {
                  float *const *outputs, void *workspace);
 } hn_model_entry;
 
-#define HN_MODEL_ABI 2
+#define HN_MODEL_ABI 3
 
 /* Return codes of generated infer functions. */
 #define HN_OK 0
