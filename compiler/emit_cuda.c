@@ -26,6 +26,7 @@ typedef struct cu_ctx {
                                    3: a block per particle (grid per_event · batch) */
     long per_event;
     int block, shared;
+    int uu_pairs;               /* pair_embed with supplied pair features: every ordered pair */
 } cu_ctx;
 
 static void threads(cu_ctx *c, long per_event, int block) { c->geom = 0; c->per_event = per_event; c->block = block; }
@@ -159,14 +160,22 @@ static int cu_attention(cu_ctx *c)
 
 int hn_pair_feature_selection(const hn_node *n, int *sel);
 
+/* W<suffix>[] and B<suffix>[]: the conv weights and folded biases of one pair MLP from param[first]. */
+static void emit_pair_mlp(cu_ctx *c, const char *suffix, int first, int layers)
+{
+    fprintf(c->f, "    const float *const W%s[%d] = {", suffix, layers);
+    for (int k = 0; k < layers; ++k) fprintf(c->f, "%sP + %ld", k ? ", " : " ", P(c, first + 4 + 6 * k));
+    fprintf(c->f, " };\n    const float *const B%s[%d] = {", suffix, layers);
+    for (int k = 0; k < layers; ++k) fprintf(c->f, "%sP + %ld", k ? ", " : " ", P(c, first + 5 + 6 * k));
+    fprintf(c->f, " };\n");
+}
+
 static int cu_pair_embed(cu_ctx *c)
 {
     const hn_graph *g = c->g;
     const hn_attr_val *dims = hn_attr(c->n, "dims");
     int layers = dims->nints + 1, heads = (int)hn_attr_int(c->n, "heads"), max = out_t(c)->shape.dim[0];
     int fused = c->n->fused_from >= 0, sel[8] = { 0 };
-    if (c->n->nin > 1)
-        return hn_error(c->n->loc, "layer '%s': pair_embed with 'extra' pair features has no CUDA kernel yet", c->n->layer);
     int nfeat = fused ? hn_pair_feature_selection(&g->nodes[c->n->fused_from], sel) : in_t(c, 0)->shape.dim[2];
     for (int k = 0; k < dims->nints; ++k)
         if (dims->ints[k] > 64) return hn_error(c->n->loc, "CUDA pair_embed supports widths up to 64");
@@ -174,13 +183,25 @@ static int cu_pair_embed(cu_ctx *c)
     for (int k = 0; k < layers; ++k) fprintf(c->f, ", %d", k < dims->nints ? dims->ints[k] : heads);
     fprintf(c->f, " };\n    const int sel[8] = {");
     for (int k = 0; k < 8; ++k) fprintf(c->f, "%s%d", k ? ", " : " ", sel[k]);
-    fprintf(c->f, " };\n    const float *const W[%d] = {", layers);
-    for (int k = 0; k < layers; ++k) fprintf(c->f, "%sP + %ld", k ? ", " : " ", P(c, 4 + 6 * k));
-    fprintf(c->f, " };\n    const float *const B[%d] = {", layers);
-    for (int k = 0; k < layers; ++k) fprintf(c->f, "%sP + %ld", k ? ", " : " ", P(c, 5 + 6 * k));
     fprintf(c->f, " };\n");
-    line(c, "hn_cu_pair_embed(%s, %s, n, %d, %d, sel, P + %ld, P + %ld, P + %ld, P + %ld, %d, dims, W, B, y);",
-         fused ? "x0" : "0", fused ? "0" : "x0", max, nfeat, P(c, 2), P(c, 3), P(c, 0), P(c, 1), layers);
+    emit_pair_mlp(c, "", 0, layers);
+    int extra = c->n->nin > 1;
+    if (extra) {
+        fprintf(c->f, "    const int dims2[%d] = { %d", layers + 1, in_t(c, 1)->shape.dim[2]);
+        for (int k = 0; k < layers; ++k) fprintf(c->f, ", %d", k < dims->nints ? dims->ints[k] : heads);
+        fprintf(c->f, " };\n");
+        emit_pair_mlp(c, "2", 4 + 6 * layers, layers);
+    }
+    int o2 = 4 + 6 * layers;
+    if (extra)
+        line(c, "hn_cu_pair_embed(%s, %s, n, %d, %d, sel, P + %ld, P + %ld, P + %ld, P + %ld, %d, dims, W, B, y, x1, "
+             "P + %ld, P + %ld, P + %ld, P + %ld, dims2, W2, B2);", fused ? "x0" : "0", fused ? "0" : "x0", max, nfeat,
+             P(c, 2), P(c, 3), P(c, 0), P(c, 1), layers, P(c, o2 + 2), P(c, o2 + 3), P(c, o2), P(c, o2 + 1));
+    else
+        line(c, "hn_cu_pair_embed(%s, %s, n, %d, %d, sel, P + %ld, P + %ld, P + %ld, P + %ld, %d, dims, W, B, y, "
+             "0, 0, 0, 0, 0, 0, 0, 0);", fused ? "x0" : "0", fused ? "0" : "x0", max, nfeat, P(c, 2), P(c, 3), P(c, 0),
+             P(c, 1), layers);
+    c->uu_pairs = extra;
     c->geom = 1, c->per_event = max, c->block = 64;
     return 0;
 }
@@ -321,7 +342,7 @@ static void emit_launch(FILE *f, const hn_graph *g, const hn_node *n, const cu_c
                 c->per_event, c->block, c->block, g->name, id, c->block);
     else if (c->geom == 1)
         fprintf(f, "        if (hn_gpu_launch(m->gpu, \"%s_%s\", %ld, (unsigned)batch, 64, 0, args, err, errlen)) return 3;\n",
-                g->name, id, (c->per_event * (c->per_event + 1) / 2 + 31) / 32);
+                g->name, id, ((c->uu_pairs ? c->per_event * c->per_event : c->per_event * (c->per_event + 1) / 2) + 31) / 32);
     else if (c->geom == 3)           /* a block per particle of every event */
         fprintf(f, "        if (hn_gpu_launch(m->gpu, \"%s_%s\", %ld, (unsigned)batch, %d, 0, args, err, errlen)) return 3;\n",
                 g->name, id, c->per_event, c->block);

@@ -184,38 +184,12 @@ __device__ void hn_cu_pair_feats(const float *p4, int a, int c, float *f)
 
 #define HN_CU_PAIR_TILE 32
 #define HN_CU_PAIR_WIDTH 64
-/* ParT pair embedding: a block of HN_CU_PAIR_WIDTH threads takes a tile of 32 unordered pairs of one
- * event (blockIdx.y) in shared memory through input batchnorm and the folded conv + GELU layers, and
- * writes U[h][a][c] and U[h][c][a]; widths ≤ HN_CU_PAIR_WIDTH. p4 NULL: features from pairs. */
-__device__ void hn_cu_pair_embed(const float *p4, const float *pairs, const int *n, int max, int nfeat, const int *sel,
-                                 const float *bm, const float *bv, const float *bg, const float *bb, int nlayers,
-                                 const int *dims, const float *const *W, const float *const *B, float *U)
+/* One per-pair MLP of ParT's PairEmbed over the tile in h[0] (input width dims[0], already batchnormed):
+ * conv (BN folded) + GELU layers, ping-ponging in shared memory; returns the buffer holding the result. */
+__device__ int hn_cu_pair_mlp(float (*h)[HN_CU_PAIR_TILE][HN_CU_PAIR_WIDTH], int nlayers, const int *dims,
+                              const float *const *W, const float *const *B)
 {
-    __shared__ float h[2][HN_CU_PAIR_TILE][HN_CU_PAIR_WIDTH];
-    __shared__ int pa[HN_CU_PAIR_TILE], pc[HN_CU_PAIR_TILE];
-    int b = blockIdx.y, cnt = n ? n[b] : max, t = threadIdx.x, heads = dims[nlayers];
-    long first = (long)blockIdx.x * HN_CU_PAIR_TILE, npairs = (long)cnt * (cnt + 1) / 2;
-    if (first >= npairs) return;
-    if (t < HN_CU_PAIR_TILE) {
-        long p = first + t;
-        int a = -1, c = 0;
-        if (p < npairs) {
-            a = (int)((sqrtf(8.0f * (float)p + 1.0f) - 1.0f) * 0.5f);
-            while ((long)a * (a + 1) / 2 > p) --a;
-            while ((long)(a + 1) * (a + 2) / 2 <= p) ++a;
-            c = (int)(p - (long)a * (a + 1) / 2);
-            float f[4];
-            if (p4) hn_cu_pair_feats(p4 + (long)b * max * 4, a, c, f);
-            for (int k = 0; k < nfeat; ++k) {
-                float v = p4 ? f[sel[k]] : pairs[(((long)b * max + a) * max + c) * nfeat + k];
-                h[0][t][k] = (v - bm[k]) / sqrtf(bv[k] + 1e-5f) * bg[k] + bb[k];
-            }
-        }
-        pa[t] = a;
-        pc[t] = c;
-    }
-    __syncthreads();
-    int cur = 0;
+    int t = threadIdx.x, cur = 0;
     for (int l = 0; l < nlayers; ++l) {
         int in = dims[l], out = dims[l + 1];
         if (t < out)
@@ -227,11 +201,71 @@ __device__ void hn_cu_pair_embed(const float *p4, const float *pairs, const int 
         __syncthreads();
         cur = 1 - cur;
     }
+    return cur;
+}
+
+/* ParT pair embedding: a block of HN_CU_PAIR_WIDTH threads takes a tile of 32 pairs of one event
+ * (blockIdx.y) through input batchnorm and the folded conv + GELU layers in shared memory, and writes
+ * U[h][a][c] (and U[h][c][a] for the symmetric, unordered pairs); widths ≤ HN_CU_PAIR_WIDTH. p4 NULL:
+ * features from pairs. uu (NULL: none): supplied pair features [max][max][dims2[0]] through the second
+ * MLP (W2, B2, batchnorm m2..b2), summed; then every ordered pair is computed, as weaver does. */
+__device__ void hn_cu_pair_embed(const float *p4, const float *pairs, const int *n, int max, int nfeat, const int *sel,
+                                 const float *bm, const float *bv, const float *bg, const float *bb, int nlayers,
+                                 const int *dims, const float *const *W, const float *const *B, float *U,
+                                 const float *uu, const float *m2, const float *v2, const float *g2, const float *b2,
+                                 const int *dims2, const float *const *W2, const float *const *B2)
+{
+    __shared__ float h[2][HN_CU_PAIR_TILE][HN_CU_PAIR_WIDTH];
+    __shared__ float first_out[HN_CU_PAIR_TILE][HN_CU_PAIR_WIDTH];
+    __shared__ int pa[HN_CU_PAIR_TILE], pc[HN_CU_PAIR_TILE];
+    int b = blockIdx.y, cnt = n ? n[b] : max, t = threadIdx.x, heads = dims[nlayers];
+    long first = (long)blockIdx.x * HN_CU_PAIR_TILE, npairs = uu ? (long)cnt * cnt : (long)cnt * (cnt + 1) / 2;
+    if (first >= npairs) return;
+    if (t < HN_CU_PAIR_TILE) {
+        long p = first + t;
+        int a = -1, c = 0;
+        if (p < npairs) {
+            if (uu) {
+                a = (int)(p / cnt);
+                c = (int)(p % cnt);
+            } else {
+                a = (int)((sqrtf(8.0f * (float)p + 1.0f) - 1.0f) * 0.5f);
+                while ((long)a * (a + 1) / 2 > p) --a;
+                while ((long)(a + 1) * (a + 2) / 2 <= p) ++a;
+                c = (int)(p - (long)a * (a + 1) / 2);
+            }
+            float f[4];
+            if (p4) hn_cu_pair_feats(p4 + (long)b * max * 4, a, c, f);
+            for (int k = 0; k < nfeat; ++k) {
+                float v = p4 ? f[sel[k]] : pairs[(((long)b * max + a) * max + c) * nfeat + k];
+                h[0][t][k] = (v - bm[k]) / sqrtf(bv[k] + 1e-5f) * bg[k] + bb[k];
+            }
+        }
+        pa[t] = a;
+        pc[t] = c;
+    }
+    __syncthreads();
+    int cur = hn_cu_pair_mlp(h, nlayers, dims, W, B);
+    if (uu) {                                       /* the supplied features' MLP, summed */
+        if (t < heads)
+            for (int q = 0; q < HN_CU_PAIR_TILE; ++q) first_out[q][t] = h[cur][q][t];
+        __syncthreads();
+        if (t < HN_CU_PAIR_TILE && pa[t] >= 0)
+            for (int k = 0; k < dims2[0]; ++k) {
+                float v = uu[(((long)b * max + pa[t]) * max + pc[t]) * dims2[0] + k];
+                h[0][t][k] = (v - m2[k]) / sqrtf(v2[k] + 1e-5f) * g2[k] + b2[k];
+            }
+        __syncthreads();
+        cur = hn_cu_pair_mlp(h, nlayers, dims2, W2, B2);
+        if (t < heads)
+            for (int q = 0; q < HN_CU_PAIR_TILE; ++q) h[cur][q][t] += first_out[q][t];
+        __syncthreads();
+    }
     for (int q = 0; q < HN_CU_PAIR_TILE; ++q)
         if (pa[q] >= 0 && t < heads) {
             float *Ub = U + (long)b * heads * max * max + (long)t * max * max;
             Ub[(long)pa[q] * max + pc[q]] = h[cur][q][t];
-            Ub[(long)pc[q] * max + pa[q]] = h[cur][q][t];
+            if (!uu) Ub[(long)pc[q] * max + pa[q]] = h[cur][q][t];
         }
 }
 
