@@ -8,7 +8,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 venv=$here/.venv
 py=${PYTHON:-python3}
-pins=(pythia8mc==8.317.2 fastjet==3.5.2.0 numpy==2.4.6 h5py==3.16.0 matplotlib==3.11.2)
+pins=(pythia8mc==8.317.2 fastjet==3.5.2.0 awkward==2.14.0 numpy==2.4.6 h5py==3.16.0 matplotlib==3.11.2)
 
 if [ ! -x "$venv/bin/python" ]; then
   "$py" -m venv "$venv"
