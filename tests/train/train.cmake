@@ -1,0 +1,6 @@
+# Training runtime numerics (runtime/loss.c, optim.c, schedule.c) against PyTorch 1.13 and weaver-core's
+# Ranger: fixtures from tests/train/gen_optim_fixtures.py (committed; regenerate with /usr/bin/python3).
+add_executable(test_train ${CMAKE_CURRENT_LIST_DIR}/test_train.c)
+target_link_libraries(test_train PRIVATE hepnc_runtime m)
+add_test(NAME train.numerics COMMAND test_train ${CMAKE_CURRENT_LIST_DIR}/fixtures/train_fixtures.bin)
+set_tests_properties(train.numerics PROPERTIES LABELS quick)
