@@ -1,0 +1,75 @@
+/* backward_attention.h — gradient of hn_k_attention (attention.h): multi-head attention over one
+ * event's n real rows with the additive bias U and the key mask j < n,
+ *   s_ij = (q_i/√d)·k_j + U[h][i][j],   p_ij = softmax_j(s_ij),   o_i = Σ_j p_ij v_j      (per head h)
+ * Backward, recomputing each softmax row from q, k, U (no stored probabilities):
+ *   dp_ij = do_i·v_j,   ds_ij = p_ij·(dp_ij − Σ_j' p_ij'·dp_ij')
+ *   dq_i  = (1/√d)·Σ_j ds_ij k_j,   dk_j = (1/√d)·Σ_i ds_ij q_i,   dv_j = Σ_i p_ij do_i,   dU[h][i][j] += ds_ij
+ * dU is how the loss reaches ParT's pair embedding (the same U feeds every particle block: their dU add
+ * up; pair_embed's mirrored U[a][b] = U[b][a] then takes dU[a][b] + dU[b][a]). Conventions as
+ * backward_linear.h. */
+#ifndef HN_KB_ATTENTION_H
+#define HN_KB_ATTENTION_H
+
+/* Dependencies, for inclusion on its own; when pasted after them (generated code) the guards skip this. */
+#ifndef HN_K_ATTENTION_H
+#include "attention.h"
+#endif
+
+/* Floats of scratch hn_kb_attention needs. */
+#define HN_KB_ATTENTION_SCRATCH(n, head_dim) (2 * (size_t)(n) + (size_t)(head_dim))
+
+/* qkv [n][3D] (q | k | v, head h in columns h·d … h·d+d−1 of each, D = heads·d) and U
+ * [heads][max][max] (NULL: no bias) as the forward; dout [n][D] the gradient of its output.
+ *   dqkv [n][3D]: written (all of it: dq | dk | dv, packed like qkv);
+ *   dU [heads][max][max]: accumulated, only the real block [h][i < n][j < n]; NULL: not wanted
+ *       (allowed with or without U: with U NULL it is still the gradient of a zero bias).
+ * scratch: HN_KB_ATTENTION_SCRATCH(n, head_dim) floats (the score row, dp row and the scaled query).
+ * dqkv, dU and scratch must not overlap each other or the inputs. n ≤ 0 does nothing. Scores are
+ * recomputed as the loop forward does (q·(1/√d) rounded first, then the dot, then + U; the softmax of
+ * hn_k_softmax_rows). Cost ≈ 3× the forward's (three n²·d products per head). */
+static HN_K_UNUSED void hn_kb_attention(const float *qkv, int n, int heads, int head_dim, const float *U, int max,
+                                        const float *dout, float *dqkv, float *dU, float *scratch)
+{
+    const int D = heads * head_dim, ld = 3 * D;
+    const float scale = 1.0f / sqrtf((float)head_dim);
+    if (n <= 0) return;
+    float *s = scratch, *dp = scratch + n, *q = scratch + 2 * n;
+    memset(dqkv, 0, sizeof(float) * (size_t)n * (size_t)ld);
+    for (int i = 0; i < n; ++i)
+        for (int h = 0; h < heads; ++h) {
+            const float *qi = qkv + (size_t)i * ld + h * head_dim, *doi = dout + (size_t)i * D + h * head_dim;
+            for (int t = 0; t < head_dim; ++t) q[t] = qi[t] * scale;
+            const float *u = U ? U + ((size_t)h * max + i) * max : NULL;
+            for (int j = 0; j < n; ++j) {
+                const float *kj = qkv + (size_t)j * ld + D + h * head_dim;
+                const float *vj = qkv + (size_t)j * ld + 2 * D + h * head_dim;
+                float dot = 0.0f, g = 0.0f;
+                for (int t = 0; t < head_dim; ++t) {
+                    dot += q[t] * kj[t];
+                    g += doi[t] * vj[t];
+                }
+                s[j] = u ? dot + u[j] : dot;
+                dp[j] = g;
+            }
+            hn_k_softmax_rows(s, 1, n, n);                 /* s is now p_i· */
+            float c = 0.0f;
+            for (int j = 0; j < n; ++j) c += s[j] * dp[j];
+            float *dqi = dqkv + (size_t)i * ld + h * head_dim;
+            float *du = dU ? dU + ((size_t)h * max + i) * max : NULL;
+            for (int j = 0; j < n; ++j) {
+                const float p = s[j], ds = p * (dp[j] - c);
+                const float *kj = qkv + (size_t)j * ld + D + h * head_dim;
+                float *dkj = dqkv + (size_t)j * ld + D + h * head_dim;
+                float *dvj = dqkv + (size_t)j * ld + 2 * D + h * head_dim;
+                if (du) du[j] += ds;
+                for (int t = 0; t < head_dim; ++t) {
+                    dqi[t] += ds * kj[t];
+                    dkj[t] += ds * q[t];               /* q already carries 1/√d */
+                    dvj[t] += p * doi[t];
+                }
+            }
+            for (int t = 0; t < head_dim; ++t) dqi[t] *= scale;
+        }
+}
+
+#endif
