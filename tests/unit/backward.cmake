@@ -1,0 +1,42 @@
+# The backward kernel templates (templates/c/backward_*.h): every kernel against a double-precision
+# analytic reference and against finite differences of a double-precision forward (test_backward.c),
+# built with HN_USE_CBLAS (so hn_kb_linear_cblas is covered too); and every backward template compiling
+# on its own and after the forward templates pasted in the emitter's order, as C11 with warnings as errors.
+add_executable(test_backward ${CMAKE_CURRENT_LIST_DIR}/test_backward.c)
+target_include_directories(test_backward PRIVATE ${PROJECT_SOURCE_DIR}/templates/c ${CBLAS_INCLUDE_DIR})
+target_compile_definitions(test_backward PRIVATE HN_USE_CBLAS)
+target_link_libraries(test_backward PRIVATE ${OPENBLAS_LIBRARY} m)
+add_test(NAME unit.backward COMMAND test_backward)
+set_tests_properties(unit.backward PROPERTIES LABELS quick ENVIRONMENT "OPENBLAS_NUM_THREADS=1")
+
+set(HN_KB_TEMPLATES backward_linear backward_norm backward_softmax backward_pool backward_elementwise
+                    backward_attention)
+set(HN_KB_FORWARD common activations linear norm softmax pool elementwise pair attention edgeconv)
+set(HN_KB_FLAGS -std=c11 -Wall -Wextra -Werror -Wpedantic -fsyntax-only)
+set(HN_KB_COMPILERS ${CMAKE_C_COMPILER})
+find_program(HN_KB_CLANG NAMES clang clang-14)
+if(HN_KB_CLANG AND NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+  list(APPEND HN_KB_COMPILERS ${HN_KB_CLANG})
+endif()
+set(pasted "")
+foreach(t ${HN_KB_FORWARD} ${HN_KB_TEMPLATES})
+  string(APPEND pasted " '${PROJECT_SOURCE_DIR}/templates/c/${t}.h'")
+endforeach()
+foreach(cc ${HN_KB_COMPILERS})
+  get_filename_component(cc_name ${cc} NAME)
+  foreach(t ${HN_KB_TEMPLATES})
+    add_test(NAME unit.backward.compile.${t}.${cc_name}
+             COMMAND ${cc} ${HN_KB_FLAGS} -x c ${PROJECT_SOURCE_DIR}/templates/c/${t}.h)
+    add_test(NAME unit.backward.compile.${t}.${cc_name}.cblas
+             COMMAND ${cc} ${HN_KB_FLAGS} -DHN_USE_CBLAS -I${CBLAS_INCLUDE_DIR} -x c
+                     ${PROJECT_SOURCE_DIR}/templates/c/${t}.h)
+    set_tests_properties(unit.backward.compile.${t}.${cc_name} unit.backward.compile.${t}.${cc_name}.cblas
+                         PROPERTIES LABELS quick)
+  endforeach()
+  add_test(NAME unit.backward.compile.pasted.${cc_name}
+           COMMAND sh -c "cat${pasted} | '${cc}' -std=c11 -Wall -Wextra -Werror -Wpedantic -fsyntax-only -x c -")
+  add_test(NAME unit.backward.compile.pasted.${cc_name}.cblas
+           COMMAND sh -c "cat${pasted} | '${cc}' -std=c11 -Wall -Wextra -Werror -Wpedantic -fsyntax-only -DHN_USE_CBLAS '-I${CBLAS_INCLUDE_DIR}' -x c -")
+  set_tests_properties(unit.backward.compile.pasted.${cc_name} unit.backward.compile.pasted.${cc_name}.cblas
+                       PROPERTIES LABELS quick WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+endforeach()
