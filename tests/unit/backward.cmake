@@ -8,6 +8,12 @@ target_compile_definitions(test_backward PRIVATE HN_USE_CBLAS)
 target_link_libraries(test_backward PRIVATE ${OPENBLAS_LIBRARY} m)
 add_test(NAME unit.backward COMMAND test_backward)
 set_tests_properties(unit.backward PROPERTIES LABELS quick ENVIRONMENT "OPENBLAS_NUM_THREADS=1")
+add_executable(test_backward_ew ${CMAKE_CURRENT_LIST_DIR}/test_backward_ew.c)
+target_include_directories(test_backward_ew PRIVATE ${PROJECT_SOURCE_DIR}/templates/c ${CBLAS_INCLUDE_DIR})
+target_compile_definitions(test_backward_ew PRIVATE HN_USE_CBLAS)
+target_link_libraries(test_backward_ew PRIVATE ${OPENBLAS_LIBRARY} m)
+add_test(NAME unit.backward_ew COMMAND test_backward_ew)
+set_tests_properties(unit.backward_ew PROPERTIES LABELS quick)
 
 set(HN_KB_TEMPLATES backward_linear backward_norm backward_softmax backward_pool backward_elementwise
                     backward_attention)

@@ -1,0 +1,352 @@
+/* test_backward_ew.c — the backward kernels of the elementwise ops (add, column copies and gathers,
+ * residual, standardize) and of attention with bias U and key mask, checked as in test_backward.c
+ * (analytic double reference with rounding bounds, fourth-order finite differences). */
+#include "backward_check.h"
+
+/* ---------------------------------------------------------------- elementwise */
+
+typedef struct { double *x, *w, *s, *r; const int *cols; int rows, dim, ncols, col0, out_col0, ins, outs, kind; } ew_ctx;
+static double ew_loss(void *c_)
+{
+    ew_ctx *c = c_;
+    double L = 0.0;
+    labs_ = 0.0;
+    for (int q = 0; q < c->rows; ++q) {
+        if (c->kind == 0)      /* copy_cols: y[q][out_col0 + k] = x[q][col0 + k] */
+            for (int k = 0; k < c->ncols; ++k) {
+                double t = c->w[(size_t)q * c->outs + c->out_col0 + k] * c->x[(size_t)q * c->ins + c->col0 + k];
+                L += t, labs_ += fabs(t);
+            }
+        else if (c->kind == 1) /* gather: y[q][k] = x[q][cols[k]] */
+            for (int k = 0; k < c->ncols; ++k) {
+                double t = c->w[(size_t)q * c->outs + k] * c->x[(size_t)q * c->ins + c->cols[k]];
+                L += t, labs_ += fabs(t);
+            }
+        else                   /* residual: y = x + s ⊙ r */
+            for (int i = 0; i < c->dim; ++i) {
+                size_t k = (size_t)q * c->dim + i;
+                double t = c->w[k] * (c->x[k] + c->s[i] * c->r[k]);
+                L += t, labs_ += fabs(t);
+            }
+    }
+    return L;
+}
+
+typedef struct { double *x, *w, *c, *s, *lo, *hi; int rows, dim; } st_ctx;
+static double st_loss(void *c_)
+{
+    st_ctx *c = c_;
+    double L = 0.0;
+    labs_ = 0.0;
+    for (int q = 0; q < c->rows; ++q)
+        for (int f = 0; f < c->dim; ++f) {
+            size_t k = (size_t)q * c->dim + f;
+            double v = (c->x[k] - c->c[f]) * c->s[f];
+            v = v < c->lo[f] ? c->lo[f] : v > c->hi[f] ? c->hi[f] : v;
+            L += c->w[k] * v, labs_ += fabs(c->w[k] * v);
+        }
+    return L;
+}
+
+static void test_elementwise(void)
+{
+    stat sa = { .name = "add, accumulate", .worst_fd = -1 }, sc = { .name = "concat / copy_cols" }, sg = { .name = "gather_cols (scatter-add)" };
+    stat sr = { .name = "residual x + s*r" }, ss = { .name = "standardize (clamp)" };
+    for (int a = 0; a < NR; ++a)
+        for (int b_ = 0; b_ < ND; ++b_) {
+            int rows = ROWS[a], dim = DIMS[b_];
+            size_t n = (size_t)rows * dim;
+            /* add: da = db = dy exactly; NULL and da = dy */
+            {
+                float *dy = fal(n), *da = fal(n), *db = fal(n), *acc = fal(n), *acc0;
+                fill(dy, n, -1, 1); fill(acc, n, -1, 1);
+                acc0 = fcopy(acc, n);
+                hn_kb_add(dy, n, da, db);
+                hn_kb_add(dy, n, NULL, dy);
+                double *ref = dup(dy, n), *racc = dal(n), *tacc = dal(n);
+                sa.cases++;
+                check(&sa, "da", da, ref, NULL, n);
+                check(&sa, "db", db, ref, NULL, n);
+                check(&sa, "dy (db = dy)", dy, ref, NULL, n);
+                hn_kb_accumulate(dy, n, acc);
+                for (size_t k = 0; k < n; ++k) racc[k] = (double)acc0[k] + dy[k], tacc[k] = U32 * fabs(racc[k]);
+                check(&sa, "acc", acc, racc, tacc, n);   /* one rounded addition */
+                free(dy); free(da); free(db); free(acc); free(acc0); free(ref); free(racc); free(tacc);
+            }
+            /* copy_cols: x [rows][ins] cols col0.., y [rows][outs] cols out_col0.. */
+            for (int acc = 0; acc < 2; ++acc) {
+                int ncols = dim, col0 = 2, ins = dim + 5, out_col0 = 1, outs = dim + 3;
+                float *dy = fal((size_t)rows * outs), *dx = fal((size_t)rows * ins);
+                fill(dy, (size_t)rows * outs, -1, 1);
+                fill(dx, (size_t)rows * ins, -1, 1);     /* untouched columns keep these */
+                double *ref = dup(dx, (size_t)rows * ins), *t = dal((size_t)rows * ins), *g = dal((size_t)rows * ins);
+                hn_kb_copy_cols(dy, rows, outs, out_col0, ncols, dx, ins, col0, acc);
+                for (int q = 0; q < rows; ++q)
+                    for (int k = 0; k < ncols; ++k) {
+                        size_t i = (size_t)q * ins + col0 + k;
+                        double v = dy[(size_t)q * outs + out_col0 + k];
+                        ref[i] = acc ? ref[i] + v : v;
+                        t[i] = acc ? U32 * fabs(ref[i]) : 0.0;   /* one rounded addition, or exact */
+                        g[i] = v;
+                    }
+                sc.cases++;
+                check(&sc, "dx", dx, ref, t, (size_t)rows * ins);
+                double *xd = dal((size_t)rows * ins), *wd = dup(dy, (size_t)rows * outs);
+                for (size_t k = 0; k < (size_t)rows * ins; ++k) xd[k] = urand();
+                ew_ctx c = { xd, wd, NULL, NULL, NULL, rows, dim, ncols, col0, out_col0, ins, outs, 0 };
+                fd_check(&sc, "dx", ew_loss, &c, xd, (size_t)rows * ins, g);
+                free(dy); free(dx); free(ref); free(t); free(g); free(xd); free(wd);
+            }
+            /* gather_cols with repeats: cols[k] = (3k) mod ins, ncols = dim + 4 */
+            for (int acc = 0; acc < 2; ++acc) {
+                int ins = dim + 1, ncols = dim + 4, outs = ncols + 2, cols[68];
+                for (int k = 0; k < ncols; ++k) cols[k] = (3 * k + (int)(urand() * 2)) % ins;
+                float *dy = fal((size_t)rows * outs), *dx = fal((size_t)rows * ins);
+                fill(dy, (size_t)rows * outs, -1, 1);
+                fill(dx, (size_t)rows * ins, -1, 1);
+                double *ref = dal((size_t)rows * ins), *t = dal((size_t)rows * ins), *g = dal((size_t)rows * ins);
+                for (size_t k = 0; k < (size_t)rows * ins; ++k) ref[k] = acc ? dx[k] : 0.0, t[k] = fabs(ref[k]);
+                int rep[68] = { 0 };
+                for (int k = 0; k < ncols; ++k) rep[cols[k]]++;
+                for (int q = 0; q < rows; ++q)
+                    for (int k = 0; k < ncols; ++k) {
+                        size_t i = (size_t)q * ins + cols[k];
+                        double v = dy[(size_t)q * outs + k];
+                        ref[i] += v, g[i] += v, t[i] += fabs(v);
+                    }
+                /* a column gathered m times sums m terms (plus the old value): γ(m + 1)·Σ|terms| */
+                for (int q = 0; q < rows; ++q)
+                    for (int i = 0; i < ins; ++i) t[(size_t)q * ins + i] *= gam(rep[i] + 1);
+                hn_kb_gather_cols(dy, rows, outs, cols, ncols, dx, ins, acc);
+                sg.cases++;
+                check(&sg, "dx", dx, ref, t, (size_t)rows * ins);
+                double *xd = dal((size_t)rows * ins), *wd = dup(dy, (size_t)rows * outs);
+                ew_ctx c = { xd, wd, NULL, NULL, cols, rows, dim, ncols, 0, 0, ins, outs, 1 };
+                fd_check(&sg, "dx", ew_loss, &c, xd, (size_t)rows * ins, g);
+                free(dy); free(dx); free(ref); free(t); free(g); free(xd); free(wd);
+            }
+            /* residual y = x + s ⊙ r */
+            {
+                float *r = fal(n), *s = fal(dim), *dy = fal(n), *ds0 = fal(dim);
+                fill(r, n, -2, 2); fill(s, dim, -1.5, 1.5); fill(dy, n, -1, 1); fill(ds0, dim, -1, 1);
+                float *dx = fal(n), *dr = fal(n), *ds = fcopy(ds0, dim);
+                hn_kb_scaled_add(r, rows, dim, s, dy, dx, dr, ds);
+                sr.cases++;
+                double *gx = dup(dy, n), *gr = dal(n), *tr = dal(n), *gs = dal(dim), *rs = dal(dim), *ts = dal(dim);
+                for (int i = 0; i < dim; ++i) ts[i] = fabs(ds0[i]);
+                for (size_t k = 0; k < n; ++k) {
+                    int i = (int)(k % (size_t)dim);
+                    gr[k] = (double)s[i] * dy[k], tr[k] = U32 * fabs(gr[k]);   /* one rounded product */
+                    gs[i] += (double)dy[k] * r[k], ts[i] += fabs((double)dy[k] * r[k]);
+                }
+                for (int i = 0; i < dim; ++i) rs[i] = ds0[i] + gs[i], ts[i] *= gam(rows + 1);  /* rows products added */
+                check(&sr, "dx", dx, gx, NULL, n);
+                check(&sr, "dr", dr, gr, tr, n);
+                check(&sr, "ds", ds, rs, ts, dim);
+                /* aliases: dx = dy with dr = r; dx = r with dr = dy */
+                float *a_dy = fcopy(dy, n), *a_r = fcopy(r, n), *ds1 = fcopy(ds0, dim);
+                hn_kb_scaled_add(a_r, rows, dim, s, a_dy, a_dy, a_r, ds1);
+                check_same(&sr, "dx (dx = dy)", dx, a_dy, n);
+                check_same(&sr, "dr (dr = r)", dr, a_r, n);
+                check_same(&sr, "ds (aliases)", ds, ds1, dim);
+                float *b_dy = fcopy(dy, n), *b_r = fcopy(r, n), *ds2 = fcopy(ds0, dim);
+                hn_kb_scaled_add(b_r, rows, dim, s, b_dy, b_r, b_dy, ds2);
+                check_same(&sr, "dx (dx = r)", dx, b_r, n);
+                check_same(&sr, "dr (dr = dy)", dr, b_dy, n);
+                check_same(&sr, "ds (aliases)", ds, ds2, dim);
+                double *xd = dal(n), *rd = dup(r, n), *sd = dup(s, dim), *wd = dup(dy, n);
+                ew_ctx c = { xd, wd, sd, rd, NULL, rows, dim, 0, 0, 0, 0, 0, 2 };
+                fd_check(&sr, "dx", ew_loss, &c, xd, n, gx);
+                fd_check(&sr, "dr", ew_loss, &c, rd, n, gr);
+                fd_check(&sr, "ds", ew_loss, &c, sd, dim, gs);
+                free(r); free(s); free(dy); free(ds0); free(dx); free(dr); free(ds); free(gx); free(gr); free(tr);
+                free(gs); free(rs); free(ts); free(a_dy); free(a_r); free(ds1); free(b_dy); free(b_r); free(ds2);
+                free(xd); free(rd); free(sd); free(wd);
+            }
+            /* standardize: every third feature unbounded (±inf), the others clamp to [−1, 1.5] */
+            {
+                float *x = fal(n), *c = fal(dim), *s = fal(dim), *lo = fal(dim), *hi = fal(dim), *dy = fal(n);
+                fill(c, dim, -0.5, 0.5); fill(s, dim, 0.5, 2); fill(dy, n, -1, 1);
+                for (int f = 0; f < dim; ++f) lo[f] = f % 3 == 2 ? -INFINITY : -1.0f, hi[f] = f % 3 == 2 ? INFINITY : 1.5f;
+                for (size_t k = 0; k < n; ++k) {       /* away from the bounds by ≥ 1e-3 (FD steps cross none) */
+                    int f = (int)(k % (size_t)dim);
+                    float v;
+                    do {
+                        x[k] = frand(-2, 2);
+                        v = (x[k] - c[f]) * s[f];
+                    } while (fabs(v - lo[f]) < 1e-3 || fabs(v - hi[f]) < 1e-3);
+                }
+                double *g = dal(n);
+                for (int pass = 0; pass < 2; ++pass) {
+                    if (pass == 1)                     /* exact hits of the bounds: the gradient passes */
+                        for (size_t k = 0; k < n; k += 4) {
+                            int f = (int)(k % (size_t)dim);
+                            if (f % 3 == 2) continue;
+                            c[f] = 0.0f, s[f] = 1.0f;
+                            x[k] = (k / 4) % 2 ? lo[f] : hi[f];
+                        }
+                    for (size_t k = 0; k < n; ++k) {
+                        int f = (int)(k % (size_t)dim);
+                        float v = (x[k] - c[f]) * s[f];   /* the forward's float value decides */
+                        g[k] = v >= lo[f] && v <= hi[f] ? (double)dy[k] * s[f] : 0.0;
+                    }
+                    double *t = dal(n);
+                    for (size_t k = 0; k < n; ++k) t[k] = U32 * fabs(g[k]);   /* one rounded product */
+                    float *dx = fal(n), *a1 = fcopy(dy, n), *a2 = fcopy(x, n);
+                    hn_kb_standardize(x, rows, dim, c, s, lo, hi, dy, dx);
+                    ss.cases++;
+                    check(&ss, "dx", dx, g, t, n);
+                    hn_kb_standardize(x, rows, dim, c, s, lo, hi, a1, a1);
+                    hn_kb_standardize(a2, rows, dim, c, s, lo, hi, dy, a2);
+                    check_same(&ss, "dx (dx = dy)", dx, a1, n);
+                    check_same(&ss, "dx (dx = x)", dx, a2, n);
+                    if (pass == 0) {
+                        double *xd = dup(x, n), *wd = dup(dy, n), *cd = dup(c, dim), *sd = dup(s, dim);
+                        double *lod = dup(lo, dim), *hid = dup(hi, dim);
+                        st_ctx cc = { xd, wd, cd, sd, lod, hid, rows, dim };
+                        fd_check(&ss, "dx", st_loss, &cc, xd, n, g);
+                        free(xd); free(wd); free(cd); free(sd); free(lod); free(hid);
+                    }
+                    free(t); free(dx); free(a1); free(a2);
+                }
+                free(x); free(c); free(s); free(lo); free(hi); free(dy); free(g);
+            }
+        }
+    report(&sa);
+    report(&sc);
+    report(&sg);
+    report(&sr);
+    report(&ss);
+}
+
+/* ---------------------------------------------------------------- attention */
+
+typedef struct { double *qkv, *U, *dout; int n, heads, d, max; } at_ctx;
+static double at_loss(void *c_)
+{
+    at_ctx *c = c_;
+    int D = c->heads * c->d, ld = 3 * D;
+    double L = 0.0, s[17], sc = 1.0 / sqrt((double)c->d);
+    labs_ = 0.0;
+    for (int h = 0; h < c->heads; ++h)
+        for (int i = 0; i < c->n; ++i) {
+            for (int j = 0; j < c->n; ++j) {
+                double dot = 0.0;
+                for (int t = 0; t < c->d; ++t)
+                    dot += c->qkv[(size_t)i * ld + h * c->d + t] * c->qkv[(size_t)j * ld + D + h * c->d + t];
+                s[j] = dot * sc + (c->U ? c->U[((size_t)h * c->max + i) * c->max + j] : 0.0);
+            }
+            softmax_d(s, c->n, s);
+            for (int t = 0; t < c->d; ++t) {
+                double o = 0.0;
+                for (int j = 0; j < c->n; ++j) o += s[j] * c->qkv[(size_t)j * ld + 2 * D + h * c->d + t];
+                double term = c->dout[(size_t)i * D + h * c->d + t] * o;
+                L += term, labs_ += fabs(term);
+            }
+        }
+    return L;
+}
+
+static void test_attention(void)
+{
+    stat st = { .name = "attention (dq dk dv dU)" };
+    const int HD[][2] = { { 1, 1 }, { 2, 3 }, { 3, 8 }, { 1, 17 }, { 2, 64 } };
+    for (int a = 0; a < NR; ++a)
+        for (int b_ = 0; b_ < 5; ++b_)
+            for (int withU = 0; withU < 2; ++withU) {
+                int n = ROWS[a], heads = HD[b_][0], d = HD[b_][1], D = heads * d, ld = 3 * D, max = n + 3;
+                size_t nq = (size_t)n * ld, nU = (size_t)heads * max * max, no = (size_t)n * D;
+                float *qkv = fal(nq), *U = fal(nU), *dout = fal(no), *dU0 = fal(nU);
+                fill(qkv, nq, -1.5, 1.5); fill(dout, no, -1, 1); fill(dU0, nU, -1, 1);
+                for (int h = 0; h < heads; ++h)
+                    for (int i = 0; i < max; ++i)
+                        for (int j = 0; j < max; ++j) {
+                            size_t k = ((size_t)h * max + i) * max + j;
+                            U[k] = i < n && j < n ? frand(-2, 2) : NAN;    /* padding: never read */
+                            if (!(i < n && j < n)) dU0[k] = 777.0f;        /* padding: never written */
+                        }
+                float *dqkv = fal(nq), *dU = fcopy(dU0, nU);
+                size_t nscr = HN_KB_ATTENTION_SCRATCH(n, d);
+                float *scr = fal(nscr);
+                const float *Up = withU ? U : NULL;
+                hn_kb_attention(qkv, n, heads, d, Up, max, dout, dqkv, dU, scr);
+                st.cases++;
+                /* reference, with a rounding bound propagated alongside (sums of |terms|):
+                   δs_j ≤ γ(d + 4)·(Σ|q·k|/√d + |U|)   (q scaled and rounded, d products, + U; float 1/√d)
+                   ε_p = 2·max_j δs_j + γ(n + 8)       (relative error of every p_j: exp, sum, division)
+                   δdp_j ≤ γ(d)·A_j, A_j = Σ_t|do·v|;  C = Σ_j p_j A_j
+                   δds_j ≤ E_j = 2·p_j·(ε_p + γ(n + d + 4))·(A_j + 2C)
+                   δdq_i ≤ (1/√d)·Σ_j (E_j·|k_j| + γ(n + 2)·|ds_j·k_j|), δdk_j likewise with q_i,
+                   δdv_j ≤ Σ_i (ε_p + γ(n + 1))·p_ij·|do_i|,  δdU ≤ E + u·|dU| */
+                double *g = dal(nq), *tg = dal(nq), *gU = dal(nU), *rU = dal(nU), *tU = dal(nU);
+                double sc = 1.0 / sqrt((double)d);
+                double s[17], p[17], dp[17], A[17], E[17], ds[17];
+                for (int h = 0; h < heads; ++h)
+                    for (int i = 0; i < n; ++i) {
+                        const float *qi = qkv + (size_t)i * ld + h * d, *doi = dout + (size_t)i * D + h * d;
+                        double ds_max = 0.0, C = 0.0, c = 0.0;
+                        for (int j = 0; j < n; ++j) {
+                            const float *kj = qkv + (size_t)j * ld + D + h * d, *vj = qkv + (size_t)j * ld + 2 * D + h * d;
+                            double dot = 0.0, adot = 0.0, g_ = 0.0, ag = 0.0;
+                            for (int t = 0; t < d; ++t) {
+                                dot += (double)qi[t] * kj[t], adot += fabs((double)qi[t] * kj[t]);
+                                g_ += (double)doi[t] * vj[t], ag += fabs((double)doi[t] * vj[t]);
+                            }
+                            double u = withU ? U[((size_t)h * max + i) * max + j] : 0.0;
+                            s[j] = dot * sc + u;
+                            ds_max = fmax(ds_max, gam(d + 4) * (adot * sc + fabs(u)));
+                            dp[j] = g_, A[j] = ag;
+                        }
+                        softmax_d(s, n, p);
+                        double ep = 2.0 * ds_max + gam(n + 8);
+                        for (int j = 0; j < n; ++j) c += p[j] * dp[j], C += p[j] * A[j];
+                        for (int j = 0; j < n; ++j) {
+                            ds[j] = p[j] * (dp[j] - c);
+                            E[j] = 2.0 * p[j] * (ep + gam(n + d + 4)) * (A[j] + 2.0 * C);
+                            size_t ku = ((size_t)h * max + i) * max + j;
+                            gU[ku] += ds[j];
+                            tU[ku] += E[j];
+                        }
+                        for (int j = 0; j < n; ++j) {
+                            const float *kj = qkv + (size_t)j * ld + D + h * d;
+                            for (int t = 0; t < d; ++t) {
+                                size_t iq = (size_t)i * ld + h * d + t, ik = (size_t)j * ld + D + h * d + t,
+                                       iv = (size_t)j * ld + 2 * D + h * d + t;
+                                g[iq] += sc * ds[j] * kj[t];
+                                tg[iq] += sc * (E[j] * fabs(kj[t]) + gam(n + 2) * fabs(ds[j] * kj[t]));
+                                g[ik] += sc * ds[j] * qi[t];
+                                tg[ik] += sc * (E[j] * fabs(qi[t]) + gam(n + 2) * fabs(ds[j] * qi[t]));
+                                g[iv] += p[j] * doi[t];
+                                tg[iv] += (ep + gam(n + 1)) * p[j] * fabs(doi[t]);
+                            }
+                        }
+                    }
+                for (size_t k = 0; k < nq; ++k) tg[k] += 1e-300;
+                for (size_t k = 0; k < nU; ++k) {
+                    rU[k] = (double)dU0[k] + gU[k];
+                    tU[k] += U32 * fabs(rU[k]) + 1e-300;
+                    if (dU0[k] == 777.0f) rU[k] = 777.0, tU[k] = 0.0;
+                }
+                check(&st, "dqkv", dqkv, g, tg, nq);
+                check(&st, "dU", dU, rU, tU, nU);
+                for (int q = 0; q < SENT; ++q)                 /* scratch sentinels: no write past 2n + d */
+                    if (scr[nscr + q] != SENTINEL) fail(&st, " (scratch overrun)", "scratch", nscr + q, scr[nscr + q], SENTINEL, 0);
+                /* FD: the forward in double; the padding of U at 0 (its gradient must be 0) */
+                double *qd = dup(qkv, nq), *Ud = dal(nU), *dd = dup(dout, no);
+                for (size_t k = 0; k < nU; ++k) Ud[k] = U[k] == U[k] ? U[k] : 0.0;
+                at_ctx c = { qd, withU ? Ud : NULL, dd, n, heads, d, max };
+                fd_check(&st, "dqkv", at_loss, &c, qd, nq, g);
+                if (withU) fd_check(&st, "dU", at_loss, &c, Ud, nU, gU);
+                free(qkv); free(U); free(dout); free(dU0); free(dqkv); free(dU); free(scr); free(g); free(tg);
+                free(gU); free(rU); free(tU); free(qd); free(Ud); free(dd);
+            }
+    report(&st);
+}
+
+int main(void)
+{
+    test_elementwise();
+    test_attention();
+    printf("%d passed, %d failed\n", n_passed, n_failed);
+    return n_failed ? 1 : 0;
+}
