@@ -44,15 +44,18 @@ static uint64_t hash_files(char files[][512], int n, uint64_t h)
     return h;
 }
 
-static int run_compiler(const char *dir, const char *name, int use_cblas, const char *extra)
+static int run_compiler(const char *dir, const char *name, int use_cblas, const char *extra, int train)
 {
+    char train_src[HN_NAME + 16] = "";
+    if (train) snprintf(train_src, sizeof train_src, "%s_train.c", name);
     const char *cc = getenv("CC");
     char cmd[4096];
     snprintf(cmd, sizeof cmd,
-             "cd '%s' && %s " CFLAGS " %s -I. -I'%s' %s%s%s %s.c %s_load.c %s_entry.c -o model.so.tmp %s -lm 2> build.log"
+             "cd '%s' && %s " CFLAGS " %s -I. -I'%s' %s%s%s %s.c %s_load.c %s_entry.c %s -o model.so.tmp %s -lm 2> build.log"
              " && mv model.so.tmp model.so",
              dir, cc && *cc ? cc : "cc", extra, hn_runtime_include_dir(), use_cblas ? "-I'" : "",
-             use_cblas ? hn_cblas_include_dir() : "", use_cblas ? "'" : "", name, name, name, use_cblas ? "-lopenblas" : "");
+             use_cblas ? hn_cblas_include_dir() : "", use_cblas ? "'" : "", name, name, name, train_src,
+             use_cblas ? "-lopenblas" : "");
     int rc = system(cmd);
     if (rc != 0) {
         char log[1200];
@@ -81,7 +84,7 @@ int hn_build_and_open(const hn_model_build *mb, int use_cblas, hn_loaded_model *
     return hn_build_and_open_with(mb, use_cblas, "", out);
 }
 
-int hn_build_and_open_with(const hn_model_build *mb, int use_cblas, const char *extra, hn_loaded_model *out)
+static int build(const hn_model_build *mb, int use_cblas, const char *extra, int train, hn_loaded_model *out)
 {
     memset(out, 0, sizeof *out);
     char root[700], tmp[900], final[900], files[8][512];
@@ -90,20 +93,21 @@ int hn_build_and_open_with(const hn_model_build *mb, int use_cblas, const char *
     if (hn_mkdirs(root)) return hn_error_plain("%s: error: cannot create the build cache: %s", root, strerror(errno));
     snprintf(tmp, sizeof tmp, "%s/.tmp-%s-%ld", root, mb->graph.name, (long)getpid());
     remove_tree(tmp);
-    hn_codegen_options co = { .use_cblas = use_cblas, .validate = 0 };
+    hn_codegen_options co = { .use_cblas = use_cblas, .validate = 0, .train = train };
     if (hn_codegen(mb, &co, tmp, files, &nfiles)) { remove_tree(tmp); return -1; }
     const char *cc = getenv("CC");
     uint64_t h = hn_fnv1a(CFLAGS, strlen(CFLAGS), HN_FNV_OFFSET);
     if (cc) h = hn_fnv1a(cc, strlen(cc), h);
     h = hn_fnv1a(extra, strlen(extra), h);
     h = hash_files(files, nfiles, h);
+    h = hn_fnv1a(&train, sizeof train, h);
     snprintf(final, sizeof final, "%s/%s-%016llx", root, mb->graph.name, (unsigned long long)h);
     snprintf(out->so_path, sizeof out->so_path, "%s/model.so", final);
     if (access(out->so_path, R_OK) == 0) {
         out->cached = 1;
         remove_tree(tmp);
     } else {
-        if (run_compiler(tmp, mb->graph.name, use_cblas, extra)) return -1;
+        if (run_compiler(tmp, mb->graph.name, use_cblas, extra, train)) return -1;
         remove_tree(final);                      /* an incomplete entry from a killed build */
         if (rename(tmp, final)) {
             remove_tree(tmp);
@@ -118,6 +122,28 @@ int hn_build_and_open_with(const hn_model_build *mb, int use_cblas, const char *
     out->entry = entry_fn();
     if (out->entry->abi != HN_MODEL_ABI) return hn_error_plain("%s: error: model ABI mismatch", out->so_path);
     return 0;
+}
+
+int hn_build_and_open_with(const hn_model_build *mb, int use_cblas, const char *extra, hn_loaded_model *out)
+{
+    return build(mb, use_cblas, extra, 0, out);
+}
+
+int hn_build_and_open_train(const hn_model_build *mb, int use_cblas, hn_loaded_train *out)
+{
+    memset(out, 0, sizeof *out);
+    if (build(mb, use_cblas, "", 1, &out->model)) return -1;
+    const hn_train_entry *(*fn)(void) = (const hn_train_entry *(*)(void))dlsym(out->model.dl, "hepnc_train_entry");
+    if (!fn) return hn_error_plain("%s: error: no hepnc_train_entry in the built model", out->model.so_path);
+    out->entry = fn();
+    if (out->entry->abi != HN_TRAIN_ABI) return hn_error_plain("%s: error: training ABI mismatch", out->model.so_path);
+    return 0;
+}
+
+void hn_loaded_train_close(hn_loaded_train *t)
+{
+    hn_loaded_model_close(&t->model);
+    t->entry = NULL;
 }
 
 void hn_loaded_model_close(hn_loaded_model *m)

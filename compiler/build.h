@@ -4,6 +4,7 @@
 #define HN_BUILD_H
 
 #include <hepnc/model.h>
+#include <hepnc/train_entry.h>
 
 #include "driver.h"
 
@@ -18,5 +19,15 @@ int hn_build_and_open(const hn_model_build *mb, int use_cblas, hn_loaded_model *
 /* The same with extra compiler flags (e.g. "-DHN_TRACE" for hepnc compare); they enter the cache key. */
 int hn_build_and_open_with(const hn_model_build *mb, int use_cblas, const char *extra_cflags, hn_loaded_model *out);
 void hn_loaded_model_close(hn_loaded_model *m);
+
+/* The training build: the inference files plus NAME_train.c (hepnc compile --train), opened at both
+ * entry points. entry->model is the same model's inference entry. */
+typedef struct hn_loaded_train {
+    hn_loaded_model model;
+    const hn_train_entry *entry;
+} hn_loaded_train;
+
+int hn_build_and_open_train(const hn_model_build *mb, int use_cblas, hn_loaded_train *out);
+void hn_loaded_train_close(hn_loaded_train *t);
 
 #endif

@@ -58,10 +58,11 @@ int hn_cmd_check(int argc, char **argv)
 int hn_cmd_compile(int argc, char **argv)
 {
     const char *spec = NULL, *dir = NULL, *dump = NULL, *weights = NULL, *target = "c", *blas = "none";
-    int embed = 0, validate = 1;
+    int embed = 0, validate = 1, train = 0;
     for (int i = 2; i < argc; ++i) {
         const char *v;
         if (hn_opt(argc, argv, &i, "-o", &v) || hn_opt(argc, argv, &i, "--out", &v)) dir = v;
+        else if (!strcmp(argv[i], "--train")) train = 1;
         else if (hn_opt(argc, argv, &i, "--dump", &v)) dump = v;
         else if (hn_opt(argc, argv, &i, "--weights", &v)) weights = v;
         else if (hn_opt(argc, argv, &i, "--target", &v)) target = v;
@@ -78,6 +79,7 @@ int hn_cmd_compile(int argc, char **argv)
     if (strcmp(blas, "openblas") && strcmp(blas, "none")) return hn_usage("compile", "--blas is openblas or none");
     if (embed && !weights) return hn_usage("compile", "--embed-weights needs --weights W.safetensors");
     if (!dir && !dump) return hn_usage("compile", "-o DIR is required");
+    if (train && cuda) return hn_usage("compile", "--train is for --target c (the CUDA backward is to come)");
     hn_model_build mb;
     int rc = hn_frontend(&mb, spec, dump);
     if (!rc && dir && cuda) {
@@ -98,7 +100,7 @@ int hn_cmd_compile(int argc, char **argv)
         char files[8][512];
         int n = 0;
         hn_codegen_options co = { .weights = embed ? weights : NULL, .use_cblas = !strcmp(blas, "openblas"),
-                                  .validate = validate };
+                                  .validate = validate, .train = train };
         if (!embed && weights) {
             /* no embedding: still check the file against the spec so mistakes show now, not at load */
             float *blob = hn_params_load(&mb.graph, weights);

@@ -14,6 +14,7 @@ int hn_cmd_eval(int argc, char **argv);
 int hn_cmd_import(int argc, char **argv);
 int hn_cmd_convert(int argc, char **argv);
 int hn_cmd_bench(int argc, char **argv);
+int hn_cmd_gradcheck(int argc, char **argv);
 
 /* Prints "hepnc CMD: error: …" and the command's usage line; returns 2. */
 int hn_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

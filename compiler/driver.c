@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "emit_c.h"
+#include "emit_train.h"
 #include "lower.h"
 #include "params.h"
 #include "passes/passes.h"
@@ -36,6 +37,28 @@ const char *hn_runtime_include_dir(void)
 
 const char *hn_cblas_include_dir(void) { return HEPNC_CBLAS_INCLUDE; }
 
+int hn_train_graph(const hn_model_build *mb, hn_graph *tg)
+{
+    if (hn_lower(&mb->spec, tg) || hn_pass_check(tg) || hn_pass_plan_train(tg)) return -1;
+    const hn_graph *g = &mb->graph;
+    for (int p = 0; p < tg->nparams; ++p) {
+        const hn_param *a = &tg->params[p];
+        if (!a->from_file) continue;
+        if (p >= g->nparams || strcmp(a->name, g->params[p].name) || a->offset != g->params[p].offset)
+            return hn_error_plain("hepnc: internal error: parameter '%s' of the training graph is not where the "
+                                  "inference code has it", a->name);
+    }
+    return 0;
+}
+
+static int codegen_train(const hn_model_build *mb, const hn_emit_options *eo, const char *dir, char *path)
+{
+    hn_graph tg;
+    int rc = hn_train_graph(mb, &tg) || hn_emit_train(&tg, eo, dir, path) ? -1 : 0;
+    hn_graph_free(&tg);
+    return rc;
+}
+
 int hn_codegen(const hn_model_build *mb, const hn_codegen_options *opt, const char *dir, char files[][512], int *nfiles)
 {
     hn_emit_options eo = { .use_cblas = opt->use_cblas, .spec_hash = mb->spec_hash };
@@ -47,6 +70,7 @@ int hn_codegen(const hn_model_build *mb, const hn_codegen_options *opt, const ch
     }
     int rc = hn_emit_c(&mb->graph, &eo, dir, files, nfiles);
     free(blob);
+    if (!rc && opt->train) rc = codegen_train(mb, &eo, dir, files[(*nfiles)++]);
     if (rc || !opt->validate) return rc;
     const char *incs[] = { dir, hn_runtime_include_dir(), hn_cblas_include_dir(), NULL };
     const char *paths[8];

@@ -24,7 +24,12 @@ typedef struct hn_codegen_options {
     const char *weights;        /* embed these weights (NULL: none) */
     int use_cblas;
     int validate;               /* parse the output with libclang */
+    int train;                  /* also NAME_train.c (the training step, hepnc/train_entry.h) */
 } hn_codegen_options;
+
+/* The training graph of a spec: lowered again, unfolded, planned for a training step (every tensor
+ * kept). Its file parameters must sit where the inference graph has them (checked). */
+int hn_train_graph(const hn_model_build *mb, hn_graph *tg);
 
 /* Emits into dir and validates. files/nfiles receive the paths written. */
 int hn_codegen(const hn_model_build *mb, const hn_codegen_options *opt, const char *dir, char files[][512], int *nfiles);

@@ -6,7 +6,18 @@
  *   n       const int32_t *the run-time set counts of the node's set (NULL when it has none)
  *   x0, x1… const float *  the inputs, [batch][per-event elements]
  *   y       float *        the output, [batch][per-event elements]
- * Set tensors hold `max` rows per event; only the first n[b] are real and only they are computed. */
+ * Set tensors hold `max` rows per event; only the first n[b] are real and only they are computed.
+ *
+ * Training kernels (compiler/emit_train.c) see the same names and, in addition,
+ *   Pw      float *        the parameter blob, writable (training-mode forward: running statistics)
+ *   cfg     const hn_train_config *   loss, BN momentum, training flag (hepnc/train_entry.h)
+ *   S       float *        the node's saved state, [batch][train_state floats] (NULL when none)
+ *   Sf      float *        the node's per-batch state (train_state's *fixed floats; NULL when none)
+ * and in the backward rule
+ *   dy      float *        ∂loss/∂y, [batch][per-event elements]; padded rows are zero unless the op
+ *                          writes all slots (hn_op_def.all_slots); the rule may overwrite it
+ *   dx0, dx1… float *      ∂loss/∂x<k> to WRITE (every row the forward read), or NULL: not needed
+ *   dP      float *        the gradient blob: parameter gradients ACCUMULATE at the parameters' offsets */
 #ifndef HN_EMIT_H
 #define HN_EMIT_H
 
@@ -28,8 +39,13 @@ void hn_emit_line(hn_emit *e, int indent, const char *fmt, ...) __attribute__((f
 const char *hn_emit_param(hn_emit *e, int p);
 /* Declares `const float *NAME = P + off;  /+ name [shape] +/` for one of the node's parameters. */
 void hn_emit_param_decl(hn_emit *e, const char *var, int p);
+/* Declares `float *NAME = dP + off;` (the parameter's gradient) and `float *NAME = Pw + off;`. */
+void hn_emit_grad_decl(hn_emit *e, const char *var, int p);
+void hn_emit_param_mut_decl(hn_emit *e, const char *var, int p);
 /* The count expression of event b for a tensor: "n[b]" for a masked set, its max otherwise. */
 const char *hn_emit_rows(hn_emit *e, const hn_tensor *t);
+/* Rows of the last axis over the whole batch, padding slots included: "batch * R" (backward rules). */
+const char *hn_emit_all_rows(hn_emit *e, const hn_tensor *t);
 /* A C float literal that reads back to exactly x ("%.9g" round-trips every float; inf as INFINITY). */
 const char *hn_c_float(float x, char buf[48]);
 /* Sanitised C identifier for a spec name ("phi.0" → "phi_0"). */

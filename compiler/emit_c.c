@@ -125,6 +125,8 @@ static void emit_header(FILE *f, const gen *G)
                " * folds what can be folded. Returns 0, or non-zero with a message in err. */\n", G->lower);
     fprintf(f, "int %s_load(%s_model *m, const char *weights_path, char *err, size_t errlen);\n", G->lower, G->lower);
     fprintf(f, "void %s_release(%s_model *m);\n", G->lower, G->lower);
+    fprintf(f, "/* Fills the derived (folded) slots of a blob of %s_PARAM_FLOATS floats from its file tensors. */\n", G->upper);
+    fprintf(f, "int %s_fold(float *params);\n", G->lower);
     fprintf(f, "/* %s_weights.c (hepnc compile --embed-weights): the weights as static const data. */\n", G->lower);
     fprintf(f, "int %s_embedded(%s_model *m);\n\n", G->lower, G->lower);
     fprintf(f, "#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
@@ -271,8 +273,9 @@ static void emit_loader(FILE *f, const gen *G)
     }
     if (!nfile) fprintf(f, "    { \"\", 0, 0, { 0 } },\n");
     fprintf(f, "};\n\n");
-    fprintf(f, "/* Parameter transformations done once at load time (compiler/passes/fold.c). */\n");
-    fprintf(f, "static int fold(float *P)\n{\n    (void)P;\n");
+    fprintf(f, "/* Parameter transformations done once at load time (compiler/passes/fold.c); training calls it\n"
+               " * to evaluate its raw parameters with this inference code. */\n");
+    fprintf(f, "int %s_fold(float *P)\n{\n    (void)P;\n", G->lower);
     for (int i = 0; i < g->nfolds; ++i) {
         const hn_fold *x = &g->folds[i];
         const hn_param *w = &g->params[x->w];
@@ -305,8 +308,8 @@ static void emit_loader(FILE *f, const gen *G)
                "                                P + file_params[i].offset, err, errlen)) {\n"
                "            hn_weights_close(w);\n            free(P);\n            return 1;\n        }\n");
     fprintf(f, "    hn_weights_close(w);\n"
-               "    if (fold(P)) { free(P); snprintf(err, errlen, \"out of memory\"); return 1; }\n"
-               "    m->params = P;\n    m->owner = P;\n    return 0;\n}\n\n");
+               "    if (%s_fold(P)) { free(P); snprintf(err, errlen, \"out of memory\"); return 1; }\n"
+               "    m->params = P;\n    m->owner = P;\n    return 0;\n}\n\n", G->lower);
     fprintf(f, "void %s_release(%s_model *m)\n{\n    free(m->owner);\n    m->owner = NULL;\n    m->params = NULL;\n}\n",
             G->lower, G->lower);
 }
@@ -394,19 +397,9 @@ static int write_file(const char *dir, const char *name, emit_fn fn, const gen *
     if (!mem) return hn_error_plain("hepnc: error: out of memory");
     fn(mem, G);
     fclose(mem);
-    char path[512], tmp[600];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    int ok = f && fwrite(buf, 1, len, f) == len;
-    if (f && fclose(f)) ok = 0;
+    int rc = hn_write_file_atomic(dir, name, buf, len, path_out);
     free(buf);
-    if (!ok || rename(tmp, path)) {
-        unlink(tmp);
-        return hn_error_plain("%s: error: cannot write: %s", path, strerror(errno));
-    }
-    snprintf(path_out, 512, "%s", path);
-    return 0;
+    return rc;
 }
 
 int hn_emit_c(const hn_graph *g, const hn_emit_options *opt, const char *dir, char files[][512], int *nfiles)

@@ -31,7 +31,7 @@ const char *hn_emit_param(hn_emit *e, int p)
     return s;
 }
 
-void hn_emit_param_decl(hn_emit *e, const char *var, int p)
+static void param_decl(hn_emit *e, const char *type, const char *var, const char *base, int p)
 {
     const hn_param *q = &e->g->params[p];
     char shape[64] = "";
@@ -40,8 +40,12 @@ void hn_emit_param_decl(hn_emit *e, const char *var, int p)
         snprintf(d, sizeof d, "%s%lld", k ? ", " : "", (long long)q->dim[k]);
         strcat(shape, d);
     }
-    hn_emit_line(e, 1, "const float *%s = %s;   /* %s [%s] */", var, hn_emit_param(e, p), q->name, shape);
+    hn_emit_line(e, 1, "%s*%s = %s + %ld;   /* %s [%s] */", type, var, base, q->offset, q->name, shape);
 }
+
+void hn_emit_param_decl(hn_emit *e, const char *var, int p) { param_decl(e, "const float ", var, "P", p); }
+void hn_emit_grad_decl(hn_emit *e, const char *var, int p) { param_decl(e, "float ", var, "dP", p); }
+void hn_emit_param_mut_decl(hn_emit *e, const char *var, int p) { param_decl(e, "float ", var, "Pw", p); }
 
 const char *hn_emit_rows(hn_emit *e, const hn_tensor *t)
 {
@@ -104,4 +108,11 @@ void hn_emit_rows_begin(hn_emit *e, const hn_node *n, hn_rowloop *r)
 void hn_emit_rows_end(hn_emit *e, const hn_rowloop *r)
 {
     if (r->looped) hn_emit_line(e, 1, "}");
+}
+
+const char *hn_emit_all_rows(hn_emit *e, const hn_tensor *t)
+{
+    char *s = scratch(e);
+    snprintf(s, 128, "batch * %ld", hn_shape_elems(&t->shape) / hn_last_dim(&t->shape));
+    return s;
 }

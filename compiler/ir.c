@@ -21,6 +21,7 @@ void hn_graph_init(hn_graph *g, const char *name)
 {
     memset(g, 0, sizeof *g);
     snprintf(g->name, sizeof g->name, "%s", name);
+    g->train_logits = -1;
 }
 
 void hn_graph_free(hn_graph *g)
@@ -44,6 +45,7 @@ int hn_graph_add_tensor(hn_graph *g, const char *name, hn_shape shape, hn_loc lo
     t->producer = t->input = t->output = -1;
     t->first_use = t->last_use = -1;
     t->offset = -1;
+    t->grad_offset = -1;
     t->vectors_of = -1;
     t->standardized = -1;
     t->pairs_of = -1;
@@ -60,6 +62,7 @@ int hn_graph_add_node(hn_graph *g, int op, const char *name, hn_loc loc)
     n->loc = loc;
     n->out = -1;
     n->fused_from = -1;
+    n->state_offset = n->fixed_offset = -1;
     return g->nnodes++;
 }
 

@@ -37,6 +37,10 @@ typedef struct hn_tensor {
     int output;                 /* index among outputs, -1 otherwise */
     int first_use, last_use;    /* liveness in node order (plan pass) */
     long offset;                /* floats per event into the workspace, -1 when not in it */
+    /* training plan (passes/plan_train.c; -1 / 0 outside training) */
+    long grad_offset;           /* floats per event into the gradient region, -1 when no gradient is kept */
+    int requires_grad;          /* depends on a trainable parameter */
+    int on_loss_path;           /* the loss depends on it */
     char features[HN_MAX_LIST][48];  /* inputs: feature names */
     int nfeatures;
     int masked;                 /* set input with a run-time count */
@@ -99,6 +103,8 @@ typedef struct hn_node {
     char param_prefix[HN_NAME]; /* parameters are named "<prefix>.<suffix>" (default: the node's name) */
     int fused_from;             /* node whose computation this one absorbed (pair_embed ← pair_features), or -1 */
     char note[160];             /* what passes did to it, printed in dumps and generated comments */
+    long state_offset;          /* training: floats per event of saved state for the backward (-1: none) */
+    long fixed_offset;          /* training: floats of per-batch state (BN batch statistics; -1: none) */
 } hn_node;
 
 typedef struct hn_graph {
@@ -113,6 +119,10 @@ typedef struct hn_graph {
     char output_names[16][HN_NAME];
     long param_floats;                /* size of the parameter blob */
     long workspace_floats;            /* per event, from the plan */
+    /* the training plan: per-event floats of each region, and the per-batch (fixed) floats */
+    long train_act_floats, train_grad_floats, train_tmp_floats, train_state_floats, train_fixed_floats;
+    long train_acc_floats;            /* one accumulator (train_tmp_floats holds several) */
+    int train_logits;                 /* tensor the loss reads, -1 outside training */
 } hn_graph;
 
 enum { HN_ACT_NONE = 0, HN_ACT_RELU = 1, HN_ACT_GELU = 2 };

@@ -17,7 +17,7 @@ static const command commands[] = {
       "Validates a spec and prints its inputs, outputs, parameter count, multiply-accumulates per event and\n"
       "workspace size. Errors are reported as SPEC:LINE:COL with the source line and a caret.\n"
       "  --dump=PASS   print the IR after PASS (lower, fold, fuse, plan) to stdout\n" },
-    { "compile", hn_cmd_compile, "hepnc compile SPEC -o DIR [--target c] [--weights W.safetensors] [--embed-weights] [--blas openblas|none] [--dump=PASS] [--no-validate]",
+    { "compile", hn_cmd_compile, "hepnc compile SPEC -o DIR [--target c] [--weights W.safetensors] [--embed-weights] [--blas openblas|none] [--train] [--dump=PASS] [--no-validate]",
       "Emits specialised C for the spec into DIR: NAME.h (the API), NAME.c (inference: libc and libm only,\n"
       "or cblas with --blas openblas), NAME_load.c (safetensors loader, links libhepnc), NAME_entry.c (generic\n"
       "entry point) and, with --embed-weights, NAME_weights.c (the folded weights as static const data).\n"
@@ -28,6 +28,8 @@ static const command commands[] = {
       "  --weights W       weights file, needed for --embed-weights (checked against the spec)\n"
       "  --embed-weights   write NAME_weights.c\n"
       "  --blas B          openblas: linear layers through cblas_sgemm; none (default): generated loops\n"
+      "  --train           also NAME_train.c: the training step (forward in training mode, loss, backward)\n"
+      "                    and hepnc_train_entry (hepnc/train_entry.h), built by `hepnc train`\n"
       "  --dump=PASS       print the IR after PASS to stdout (without -o: only print)\n"
       "  --no-validate     skip the libclang check\n" },
     { "infer", hn_cmd_infer, "hepnc infer SPEC --weights W.safetensors --data X.h5 --out SCORES.h5 [--batch N] [--blas openblas|none] [--threads T]",
@@ -37,6 +39,17 @@ static const command commands[] = {
       "  --batch N     events per call (default 256)\n"
       "  --blas B      openblas (default) or none\n"
       "  --threads T   spread each batch's events over T OpenMP threads (default 1)\n" },
+    { "gradcheck", hn_cmd_gradcheck, "hepnc gradcheck SPEC --weights W.safetensors --data X.h5 [--events N] [--reference R.safetensors] [--steps K --optimizer adamw|ranger] [--fd K]",
+      "Checks the generated training step on the first N events (default 32) of a labelled dataset: the\n"
+      "gradient of every parameter tensor against central finite differences of the generated loss and,\n"
+      "with --reference, against PyTorch's (tensors grad.<name>, loss, bn1.<name>: tests/train/models).\n"
+      "  --events N              batch size (default 32)\n"
+      "  --label-smoothing E     cross-entropy label smoothing (default 0.1, as the fixtures)\n"
+      "  --tolerance T           per-tensor ||g - g_ref|| / ||g_ref|| (default 1e-3)\n"
+      "  --fd K                  finite-difference coordinates per tensor (default 4; 0: none)\n"
+      "  --steps K               also K optimiser steps on the batch, compared with <optimizer><K>.<name>\n"
+      "  --optimizer O           adamw (torch defaults) or ranger (weaver's), --lr (1e-3), --weight-decay (0.01)\n"
+      "  --trajectory-tolerance  max|dp| / max|p| per tensor after the steps (default 1e-5)\n" },
     { "eval", hn_cmd_eval, "hepnc eval SPEC --weights W.safetensors --data TEST.h5 [--signal-class K] [--background-class J] [--signal-label L] [--output NAME] [--roc ROC.csv]",
       "Runs the spec's code over a labelled dataset (/labels) and prints the accuracy, the AUC of signal class\n"
       "K against background class J with the discriminant p_K / (p_K + p_J), and the background rejection\n"

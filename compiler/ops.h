@@ -79,6 +79,16 @@ typedef struct hn_op_def {
     void (*emit)(hn_emit *e, const hn_node *n);
     /* Multiply-accumulates (or comparable operations) per event, set axes at their max. */
     long (*macs)(const hn_graph *g, const hn_node *n);
+    /* Training (compiler/emit_train.c; the names a body may use are listed in emit.h). */
+    /* The training-mode forward when it differs from `emit` (batch statistics, all slots); NULL: emit. */
+    void (*emit_train)(hn_emit *e, const hn_node *n);
+    /* The backward rule: writes dx<k> (when not NULL) and accumulates into dP. NULL: not differentiable. */
+    void (*emit_backward)(hn_emit *e, const hn_node *n);
+    /* Floats of saved state per event (returned) and per batch (*fixed) the two above share; NULL: none. */
+    long (*train_state)(const hn_graph *g, const hn_node *n, long *fixed);
+    /* 1: the training forward writes every slot of a set output (padding included), so the gradient of
+     * its padded rows is meaningful; 0: padded rows are constants and their gradient is dropped. */
+    int all_slots;
 } hn_op_def;
 
 #define HN_OP_DECL(name) extern const hn_op_def hn_op_def_##name;

@@ -31,7 +31,7 @@ static int apply_folds(const hn_graph *g, float *P)
     return 0;
 }
 
-float *hn_params_load(const hn_graph *g, const char *weights_path)
+float *hn_params_load_raw(const hn_graph *g, const char *weights_path)
 {
     char err[512];
     hn_weights *w = hn_weights_open(weights_path, err, sizeof err);
@@ -57,6 +57,12 @@ float *hn_params_load(const hn_graph *g, const char *weights_path)
             }
     }
     hn_weights_close(w);
-    if (apply_folds(g, P)) { free(P); hn_error_plain("hepnc: error: out of memory"); return NULL; }
+    return P;
+}
+
+float *hn_params_load(const hn_graph *g, const char *weights_path)
+{
+    float *P = hn_params_load_raw(g, weights_path);
+    if (P && apply_folds(g, P)) { free(P); hn_error_plain("hepnc: error: out of memory"); return NULL; }
     return P;
 }

@@ -7,5 +7,7 @@
 
 /* Returns a malloc'd blob of g->param_floats floats, or NULL after printing an error. */
 float *hn_params_load(const hn_graph *g, const char *weights_path);
+/* The same without the folds: the file's tensors at their offsets, derived slots zero (training). */
+float *hn_params_load_raw(const hn_graph *g, const char *weights_path);
 
 #endif

@@ -10,5 +10,8 @@ typedef struct hn_template {
 
 extern const hn_template hn_c_templates[];
 extern const int hn_num_c_templates;
+/* The backward kernels (templates/c/backward_*.h), pasted after hn_c_templates in NAME_train.c. */
+extern const hn_template hn_c_train_templates[];
+extern const int hn_c_train_templates_count;
 
 #endif

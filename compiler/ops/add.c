@@ -40,7 +40,15 @@ static void emit(hn_emit *e, const hn_node *n)
 
 static long macs(const hn_graph *g, const hn_node *n) { return hn_shape_elems(hn_in_shape(g, n, 0)); }
 
+static void emit_backward(hn_emit *e, const hn_node *n)
+{
+    long count = hn_shape_elems(&e->g->tensors[n->out].shape);
+    hn_emit_line(e, 1, "if (dx0) memcpy(dx0, dy, sizeof(float) * (size_t)batch * %ld);", count);
+    hn_emit_line(e, 1, "if (dx1) memcpy(dx1, dy, sizeof(float) * (size_t)batch * %ld);", count);
+}
+
 const hn_op_def hn_op_def_add = {
     "add", "Elementwise sum of two tensors of the same shape.", "",
     attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
+    NULL, emit_backward, NULL, 0,
 };

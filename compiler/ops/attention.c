@@ -49,7 +49,31 @@ static long macs(const hn_graph *g, const hn_node *n)
     return 2L * s->dim[0] * s->dim[0] * s->dim[1];
 }
 
+/* Backward per event (scores recomputed, templates/c/backward_attention.h): dqkv written for the real
+ * rows, dU (the bias's gradient, heads-major like U) written for the event's whole block. */
+static void emit_backward(hn_emit *e, const hn_node *n)
+{
+    const hn_graph *g = e->g;
+    const hn_shape *s = &g->tensors[n->out].shape;
+    int heads = (int)hn_attr_int(n, "heads"), D = s->dim[1], max = s->dim[0], hd = D / heads;
+    hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b) {");
+    hn_emit_line(e, 2, "float scratch[HN_KB_ATTENTION_SCRATCH(%d, %d)];", max, hd);
+    if (n->nin > 1) {
+        hn_emit_line(e, 2, "float *du = dx1 ? dx1 + (size_t)b * %d : NULL;", max * max * heads);
+        hn_emit_line(e, 2, "if (du) memset(du, 0, sizeof(float) * %d);", max * max * heads);
+        hn_emit_line(e, 2, "hn_kb_attention(x0 + (size_t)b * %d, %s, %d, %d, x1 + (size_t)b * %d, %d, dy + (size_t)b * %d, "
+                     "dx0 + (size_t)b * %d, du, scratch);", max * 3 * D, hn_emit_rows(e, &g->tensors[n->out]), heads, hd,
+                     max * max * heads, max, max * D, max * 3 * D);
+    } else {
+        hn_emit_line(e, 2, "hn_kb_attention(x0 + (size_t)b * %d, %s, %d, %d, NULL, %d, dy + (size_t)b * %d, "
+                     "dx0 + (size_t)b * %d, NULL, scratch);", max * 3 * D, hn_emit_rows(e, &g->tensors[n->out]), heads, hd,
+                     max, max * D, max * 3 * D);
+    }
+    hn_emit_line(e, 1, "}");
+}
+
 const hn_op_def hn_op_def_attention = {
     "attention", "Multi-head attention softmax(QKᵀ/√d + U)V over each event's real rows, bias and mask fused.", "",
     attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
+    NULL, emit_backward, NULL, 0,
 };

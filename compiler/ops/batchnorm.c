@@ -35,8 +35,54 @@ static void emit(hn_emit *e, const hn_node *n)
 
 static long macs(const hn_graph *g, const hn_node *n) { return 2 * hn_shape_elems(hn_in_shape(g, n, 0)); }
 
+/* Training: statistics over every slot of the batch (padding rows included, weaver's convention),
+ * running statistics updated with PyTorch's momentum; cfg->training == 0 gives the eval forward. */
+static void emit_train(hn_emit *e, const hn_node *n)
+{
+    const hn_tensor *out = &e->g->tensors[n->out];
+    int dim = hn_last_dim(&out->shape);
+    char eps[48];
+    hn_emit_param_decl(e, "gamma", n->param[0]);
+    hn_emit_param_decl(e, "beta", n->param[1]);
+    hn_emit_param_mut_decl(e, "running_mean", n->param[2]);
+    hn_emit_param_mut_decl(e, "running_var", n->param[3]);
+    hn_c_float((float)hn_attr_float(n, "eps"), eps);
+    hn_emit_line(e, 1, "if (cfg->training)");
+    hn_emit_line(e, 2, "hn_kb_batchnorm_train(x0, %s, %d, gamma, beta, %s, (float)cfg->bn_momentum, running_mean, "
+                 "running_var, Sf, Sf + %d, y);", hn_emit_all_rows(e, out), dim, eps, dim);
+    hn_emit_line(e, 1, "else");
+    hn_emit_line(e, 2, "hn_k_batchnorm(x0, %s, %d, running_mean, running_var, gamma, beta, %s, y);",
+                 hn_emit_all_rows(e, out), dim, eps);
+}
+
+static void emit_backward(hn_emit *e, const hn_node *n)
+{
+    const hn_tensor *out = &e->g->tensors[n->out];
+    int dim = hn_last_dim(&out->shape);
+    char eps[48];
+    hn_c_float((float)hn_attr_float(n, "eps"), eps);
+    hn_emit_param_decl(e, "gamma", n->param[0]);
+    hn_emit_param_decl(e, "running_mean", n->param[2]);
+    hn_emit_param_decl(e, "running_var", n->param[3]);
+    hn_emit_grad_decl(e, "dgamma", n->param[0]);
+    hn_emit_grad_decl(e, "dbeta", n->param[1]);
+    hn_emit_line(e, 1, "if (cfg->training)");
+    hn_emit_line(e, 2, "hn_kb_batchnorm_train_backward(x0, %s, %d, gamma, %s, Sf, Sf + %d, dy, dx0 ? dx0 : dy, dgamma, dbeta);",
+                 hn_emit_all_rows(e, out), dim, eps, dim);
+    hn_emit_line(e, 1, "else");
+    hn_emit_line(e, 2, "hn_kb_batchnorm(x0, %s, %d, running_mean, running_var, gamma, %s, dy, dx0 ? dx0 : dy, dgamma, dbeta);",
+                 hn_emit_all_rows(e, out), dim, eps);
+}
+
+static long train_state(const hn_graph *g, const hn_node *n, long *fixed)
+{
+    *fixed = 2L * hn_last_dim(&g->tensors[n->out].shape);      /* the batch mean and variance */
+    return 0;
+}
+
 const hn_op_def hn_op_def_batchnorm = {
     "batchnorm", "Batch normalisation with running statistics (inference), as torch.nn.BatchNorm1d.",
     "<name>.weight, <name>.bias, <name>.running_mean, <name>.running_var [d]",
     attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
+    emit_train, emit_backward, train_state, 1,
 };

@@ -48,7 +48,21 @@ static void emit(hn_emit *e, const hn_node *n)
 
 static long macs(const hn_graph *g, const hn_node *n) { return 0; }
 
+static void emit_backward(hn_emit *e, const hn_node *n)
+{
+    const hn_graph *g = e->g;
+    const hn_tensor *out = &g->tensors[n->out];
+    int width = hn_last_dim(&out->shape), col = 0;
+    for (int k = 0; k < n->nin; ++k) {
+        int w = hn_last_dim(hn_in_shape(g, n, k));
+        hn_emit_line(e, 1, "if (dx%d) hn_kb_copy_cols(dy, %s, %d, %d, %d, dx%d, %d, 0, 0);   /* %s */", k,
+                     hn_emit_all_rows(e, out), width, col, w, k, w, g->tensors[n->in[k]].name);
+        col += w;
+    }
+}
+
 const hn_op_def hn_op_def_concat = {
     "concat", "Joins tensors along the last (feature) axis.", "",
     attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
+    NULL, emit_backward, NULL, 0,
 };

@@ -28,7 +28,14 @@ static void emit(hn_emit *e, const hn_node *n)
 
 static long macs(const hn_graph *g, const hn_node *n) { return 0; }
 
+static void emit_backward(hn_emit *e, const hn_node *n)
+{
+    hn_emit_line(e, 1, "if (dx0) memcpy(dx0, dy, sizeof(float) * (size_t)batch * %ld);",
+                 hn_shape_elems(&e->g->tensors[n->out].shape));
+}
+
 const hn_op_def hn_op_def_flatten = {
     "flatten", "Flattens a fixed-size object list [max, F] into one vector per event.", "",
     attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
+    NULL, emit_backward, NULL, 0,
 };

@@ -86,7 +86,24 @@ static long macs(const hn_graph *g, const hn_node *n)
     return 30 * max * (max + 1) / 2;
 }
 
+/* Training: every slot pair, padding included (weaver's training path embeds all of them). */
+static void emit_train(hn_emit *e, const hn_node *n)
+{
+    int sel[8], count = hn_pair_feature_selection(n, sel), max = e->g->tensors[n->out].shape.dim[0];
+    char list[64] = "";
+    for (int k = 0; k < count; ++k) {
+        char item[8];
+        snprintf(item, sizeof item, "%s%d", k ? ", " : "", sel[k]);
+        strcat(list, item);
+    }
+    hn_emit_line(e, 1, "static const int sel[%d] = { %s };", count, list);
+    hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)");
+    hn_emit_line(e, 2, "hn_kt_pair_features_all(x0 + (size_t)b * %d, %d, sel, %d, y + (size_t)b * %d);", max * 4, max, count,
+                 max * max * count);
+}
+
 const hn_op_def hn_op_def_pair_features = {
     "pair_features", "ParT's pairwise features (ln kT, ln z, ln ΔR, ln m²) of a set's real particle pairs.", "",
     attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
+    emit_train, NULL, NULL, 1,
 };

@@ -31,7 +31,24 @@ static void emit(hn_emit *e, const hn_node *n)
 
 static long macs(const hn_graph *g, const hn_node *n) { return hn_shape_elems(hn_in_shape(g, n, 0)); }
 
+/* Backward per event over its real rows (the rest of dx stays zero). */
+static void emit_backward(hn_emit *e, const hn_node *n)
+{
+    const hn_tensor *in = &e->g->tensors[n->in[0]];
+    int width = hn_last_dim(&in->shape);
+    const char *mode = hn_attr_str(n, "mode");
+    hn_emit_line(e, 1, "if (!dx0) return;");
+    hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)");
+    if (!strcmp(mode, "max"))
+        hn_emit_line(e, 2, "hn_kb_pool_max(x0 + (size_t)b * %ld, %s, %d, dy + (size_t)b * %d, dx0 + (size_t)b * %ld);",
+                     hn_shape_elems(&in->shape), hn_emit_rows(e, in), width, width, hn_shape_elems(&in->shape));
+    else
+        hn_emit_line(e, 2, "hn_kb_pool_%s(dy + (size_t)b * %d, %s, %d, dx0 + (size_t)b * %ld);", mode, width,
+                     hn_emit_rows(e, in), width, hn_shape_elems(&in->shape));
+}
+
 const hn_op_def hn_op_def_pool = {
     "pool", "Masked sum, mean or max over each event's real particles.", "",
     attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
+    NULL, emit_backward, NULL, 0,
 };

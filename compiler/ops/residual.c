@@ -29,7 +29,17 @@ static void emit(hn_emit *e, const hn_node *n)
 
 static long macs(const hn_graph *g, const hn_node *n) { return hn_shape_elems(hn_in_shape(g, n, 0)); }
 
+/* y = x0 + s ⊙ x1: dx0 = dy, dx1 = s ⊙ dy, ds += Σ dy ⊙ x1. */
+static void emit_backward(hn_emit *e, const hn_node *n)
+{
+    const hn_tensor *out = &e->g->tensors[n->out];
+    hn_emit_param_decl(e, "s", n->param[0]);
+    hn_emit_grad_decl(e, "ds", n->param[0]);
+    hn_emit_line(e, 1, "hn_kb_scaled_add(x1, %s, %d, s, dy, dx0, dx1, ds);", hn_emit_all_rows(e, out), hn_last_dim(&out->shape));
+}
+
 const hn_op_def hn_op_def_residual = {
     "residual", "Residual connection with a learnt per-channel scale of the skip: y = x + s ⊙ r.",
     "<name>.scale [d]", attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
+    NULL, emit_backward, NULL, 0,
 };

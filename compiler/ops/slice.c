@@ -79,7 +79,22 @@ static void emit(hn_emit *e, const hn_node *n)
 
 static long macs(const hn_graph *g, const hn_node *n) { return 0; }
 
+static void emit_backward(hn_emit *e, const hn_node *n)
+{
+    const hn_attr_val *cols = hn_attr(n, "range");
+    char list[HN_MAX_LIST * 4 + 8] = "";
+    for (int k = 0; k < cols->nints; ++k) {
+        char item[16];
+        snprintf(item, sizeof item, "%s%d", k ? ", " : "", cols->ints[k]);
+        strcat(list, item);
+    }
+    hn_emit_line(e, 1, "static const int cols[%d] = { %s };", cols->nints, list);
+    hn_emit_line(e, 1, "if (dx0) hn_kb_gather_cols(dy, %s, %d, cols, %d, dx0, %d, 0);", hn_emit_all_rows(e, &e->g->tensors[n->out]),
+                 cols->nints, cols->nints, hn_last_dim(hn_in_shape(e->g, n, 0)));
+}
+
 const hn_op_def hn_op_def_slice = {
     "slice", "Selects features of a tensor by name or by a range of the last axis.", "",
     attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
+    NULL, emit_backward, NULL, 0,
 };

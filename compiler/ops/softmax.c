@@ -23,7 +23,14 @@ static void emit(hn_emit *e, const hn_node *n)
 
 static long macs(const hn_graph *g, const hn_node *n) { return 3 * hn_shape_elems(hn_in_shape(g, n, 0)); }
 
+static void emit_backward(hn_emit *e, const hn_node *n)
+{
+    const hn_tensor *out = &e->g->tensors[n->out];
+    hn_emit_line(e, 1, "if (dx0) hn_kb_softmax(y, dy, %s, %d, dx0);", hn_emit_all_rows(e, out), hn_last_dim(&out->shape));
+}
+
 const hn_op_def hn_op_def_softmax = {
     "softmax", "Softmax over the last axis.", "",
     attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
+    NULL, emit_backward, NULL, 0,
 };

@@ -54,7 +54,19 @@ static void emit(hn_emit *e, const hn_node *n)
 
 static long macs(const hn_graph *g, const hn_node *n) { return hn_shape_elems(hn_in_shape(g, n, 0)); }
 
+/* dx = dy·scale where the value was not clamped (PyTorch's clamp passes the gradient at the bounds). */
+static void emit_backward(hn_emit *e, const hn_node *n)
+{
+    emit_list(e, "center", hn_attr(n, "center"));
+    emit_list(e, "scale", hn_attr(n, "scale"));
+    emit_list(e, "lo", hn_attr(n, "min"));
+    emit_list(e, "hi", hn_attr(n, "max"));
+    hn_emit_line(e, 1, "if (dx0) hn_kb_standardize(x0, %s, %d, center, scale, lo, hi, dy, dx0);",
+                 hn_emit_all_rows(e, &e->g->tensors[n->out]), hn_last_dim(&e->g->tensors[n->out].shape));
+}
+
 const hn_op_def hn_op_def_standardize = {
     "standardize", "Per-feature clamp((x − center)·scale, min, max), weaver's manual preprocessing.", "",
     attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
+    NULL, emit_backward, NULL, 0,
 };

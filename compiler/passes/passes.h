@@ -10,6 +10,7 @@ int hn_pass_check(hn_graph *g);     /* structural and shape invariants */
 int hn_pass_fold(hn_graph *g);      /* batchnorm into a neighbouring linear */
 int hn_pass_fuse(hn_graph *g);      /* relu/gelu into the producing linear's epilogue */
 int hn_pass_plan(hn_graph *g);      /* liveness and workspace offsets */
+int hn_pass_plan_train(hn_graph *g); /* training: loss path, gradients, every tensor kept (plan_train.c) */
 
 /* Runs the whole pipeline. When dump_after names a pass ("lower", "fold", "fuse", "plan"), the IR
  * after it is printed to `dump`. Returns -1 if a pass fails or its result does not check. */

@@ -1,0 +1,336 @@
+/* cmd_gradcheck.c — `hepnc gradcheck`: checks the generated training step of a spec.
+ *
+ * On one batch of a dataset it runs the generated train_step (forward in training mode, loss,
+ * backward) and compares, per parameter tensor,
+ *   - the gradient with central finite differences of the generated loss (the largest-gradient
+ *     coordinates of each tensor; float32, so a loose tolerance: a sanity check of the backward rules);
+ *   - with --reference R.safetensors, the gradient with R's `grad.<name>` (PyTorch autograd: the
+ *     fixtures of tests/train/models), the loss with `loss`, the running statistics after the step
+ *     with `bn1.<name>`;
+ *   - with --steps K --optimizer adamw|ranger, the parameters after K optimiser steps on the batch
+ *     with R's `<optimizer><K>.<name>` and each step's loss with `loss_<optimizer>.<k>`.
+ * Relative errors are norms over a whole tensor: ‖a − r‖ / ‖r‖ (‖r‖ = 0: the absolute ‖a‖). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hepnc/optim.h>
+#include <hepnc/weights.h>
+
+#include "build.h"
+#include "commands.h"
+#include "infer_io.h"
+#include "params.h"
+
+typedef struct gc_options {
+    const char *spec, *weights, *data, *reference, *optimizer;
+    int events, steps, fd;
+    double tol, traj_tol, smoothing, lr, wd;
+} gc_options;
+
+static int parse(int argc, char **argv, gc_options *o)
+{
+    const char *ev = "32", *steps = "0", *tol = "1e-3", *ttol = "1e-5", *ls = "0.1", *lr = "1e-3", *wd = "0.01", *fd = "4";
+    memset(o, 0, sizeof *o);
+    o->optimizer = "adamw";
+    for (int i = 2; i < argc; ++i) {
+        const char *v;
+        if (hn_opt(argc, argv, &i, "--weights", &v)) o->weights = v;
+        else if (hn_opt(argc, argv, &i, "--data", &v)) o->data = v;
+        else if (hn_opt(argc, argv, &i, "--reference", &v)) o->reference = v;
+        else if (hn_opt(argc, argv, &i, "--events", &v)) ev = v;
+        else if (hn_opt(argc, argv, &i, "--steps", &v)) steps = v;
+        else if (hn_opt(argc, argv, &i, "--optimizer", &v)) o->optimizer = v;
+        else if (hn_opt(argc, argv, &i, "--tolerance", &v)) tol = v;
+        else if (hn_opt(argc, argv, &i, "--trajectory-tolerance", &v)) ttol = v;
+        else if (hn_opt(argc, argv, &i, "--label-smoothing", &v)) ls = v;
+        else if (hn_opt(argc, argv, &i, "--lr", &v)) lr = v;
+        else if (hn_opt(argc, argv, &i, "--weight-decay", &v)) wd = v;
+        else if (hn_opt(argc, argv, &i, "--fd", &v)) fd = v;
+        else if (argv[i][0] == '-') return hn_usage("gradcheck", "unknown option '%s'", argv[i]);
+        else if (!o->spec) o->spec = argv[i];
+        else return hn_usage("gradcheck", "unexpected argument '%s'", argv[i]);
+    }
+    if (!o->spec || !o->weights || !o->data) return hn_usage("gradcheck", "SPEC, --weights and --data are required");
+    o->events = atoi(ev);
+    o->steps = atoi(steps);
+    o->fd = atoi(fd);
+    o->tol = atof(tol);
+    o->traj_tol = atof(ttol);
+    o->smoothing = atof(ls);
+    o->lr = atof(lr);
+    o->wd = atof(wd);
+    if (o->events < 1) return hn_usage("gradcheck", "--events must be positive");
+    if (strcmp(o->optimizer, "adamw") && strcmp(o->optimizer, "ranger"))
+        return hn_usage("gradcheck", "--optimizer is adamw or ranger");
+    if (o->steps && !o->reference) return hn_usage("gradcheck", "--steps needs --reference");
+    return 0;
+}
+
+typedef struct gc_run {
+    const hn_train_entry *t;
+    hn_infer_buffers buf;
+    int64_t *labels;
+    int batch;
+    hn_train_config cfg;
+    float *scratch;             /* a params copy for each evaluation */
+} gc_run;
+
+static double step(gc_run *r, const float *params, float *grads)
+{
+    double loss = NAN;
+    memcpy(r->scratch, params, sizeof(float) * r->t->param_floats);
+    const float *const *x = (const float *const *)r->buf.x;
+    const int32_t *const *n = (const int32_t *const *)r->buf.n;
+    int rc = r->t->train_step(r->scratch, grads, x, n, r->labels, NULL, r->batch, &r->cfg, 1, NULL, &loss, r->buf.workspace);
+    return rc ? NAN : loss;
+}
+
+static double rel_err(const float *a, const float *ref, size_t n)
+{
+    double d = 0, s = 0;
+    for (size_t i = 0; i < n; ++i) {
+        d += ((double)a[i] - ref[i]) * ((double)a[i] - ref[i]);
+        s += (double)ref[i] * ref[i];
+    }
+    return s > 0 ? sqrt(d / s) : sqrt(d);
+}
+
+/* Reference tensor "<prefix><name>" as floats; NULL when absent. */
+static float *ref_tensor(hn_weights *w, const char *prefix, const hn_param_desc *p)
+{
+    char name[256], err[256];
+    snprintf(name, sizeof name, "%s%s", prefix, p->name);
+    if (!hn_weights_find(w, name)) return NULL;
+    float *v = malloc(sizeof(float) * (p->size ? p->size : 1));
+    if (v && hn_weights_copy_f32(w, name, p->ndim, p->shape, v, err, sizeof err)) {
+        fprintf(stderr, "%s\n", err);
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
+static double ref_scalar(hn_weights *w, const char *name)
+{
+    const hn_tensor_info *t = hn_weights_find(w, name);
+    float v;
+    if (!t || strcmp(t->dtype, "F32") || t->nbytes != sizeof v) return NAN;
+    memcpy(&v, t->data, sizeof v);
+    return v;
+}
+
+/* Central differences at the fd coordinates of largest |g| of each trainable tensor. */
+static int check_fd(gc_run *r, float *params, const float *grads, int fd)
+{
+    float *tmp = malloc(sizeof(float) * r->t->param_floats);
+    int bad = 0;
+    printf("\nfinite differences (float32, central, h = 1e-2·max(1, |p|)): %d coordinates per tensor\n", fd);
+    for (int k = 0; k < r->t->nparams && tmp; ++k) {
+        const hn_param_desc *p = &r->t->params[k];
+        if (!p->trainable) continue;
+        double worst = 0;
+        char used[4096] = { 0 };
+        for (int s = 0; s < fd && s < (int)p->size; ++s) {
+            size_t best = 0;
+            float bv = -1;
+            for (size_t i = 0; i < p->size && i < sizeof used; ++i)
+                if (!used[i] && fabsf(grads[p->offset + i]) > bv) { bv = fabsf(grads[p->offset + i]); best = i; }
+            if (best < sizeof used) used[best] = 1;
+            float *q = params + p->offset + best, keep = *q, h = 1e-2f * fmaxf(1.0f, fabsf(keep));
+            *q = keep + h;
+            double lp = step(r, params, tmp);
+            *q = keep - h;
+            double lm = step(r, params, tmp);
+            *q = keep;
+            double fdv = (lp - lm) / ((double)(keep + h) - (double)(keep - h));
+            double g = grads[p->offset + best], e = fabs(fdv - g) / fmax(fabs(g), 1e-3);
+            if (e > worst) worst = e;
+        }
+        int fail = worst > 5e-2;
+        bad |= fail;
+        printf("  %-44s worst rel. diff %.2e%s\n", p->name, worst, fail ? "  FAIL (> 5e-2)" : "");
+    }
+    free(tmp);
+    return bad;
+}
+
+/* The training forward in eval mode against the shipped inference code on the folded parameters. */
+static int check_eval_consistency(gc_run *r, const float *params)
+{
+    const hn_model_entry *m = r->t->model;
+    int C = r->t->nclasses, out = -1;
+    for (int k = 0; k < m->noutputs; ++k)
+        if (!strcmp(m->outputs[k].name, r->t->logits_output)) out = k;
+    float *folded = malloc(sizeof(float) * r->t->param_floats), *grads = calloc(r->t->param_floats, sizeof(float));
+    float *train_logits = malloc(sizeof(float) * (size_t)r->batch * C);
+    void *ws = malloc(m->workspace_bytes(r->batch));
+    int bad = 1;
+    if (out >= 0 && folded && grads && train_logits && ws) {
+        hn_train_config cfg = r->cfg;
+        cfg.training = 0;
+        double loss;
+        memcpy(r->scratch, params, sizeof(float) * r->t->param_floats);
+        const float *const *x = (const float *const *)r->buf.x;
+        const int32_t *const *n = (const int32_t *const *)r->buf.n;
+        r->t->train_step(r->scratch, grads, x, n, r->labels, NULL, r->batch, &cfg, 1, train_logits, &loss, r->buf.workspace);
+        memcpy(folded, params, sizeof(float) * r->t->param_floats);
+        struct { const float *params; void *owner; } model = { folded, NULL };   /* NAME_model's layout */
+        if (!r->t->fold(folded) && !m->infer(&model, x, n, r->batch, r->buf.y, ws)) {
+            double worst = 0, scale = 1e-6;
+            for (size_t i = 0; i < (size_t)r->batch * C; ++i) {
+                worst = fmax(worst, fabs((double)train_logits[i] - r->buf.y[out][i]));
+                scale = fmax(scale, fabs((double)r->buf.y[out][i]));
+            }
+            bad = !(worst <= 1e-4 * scale);
+            printf("\ntraining forward in eval mode vs the inference code: max |Δ%s| %.2e (max |%s| %.3g)%s\n",
+                   r->t->logits_output, worst, r->t->logits_output, scale, bad ? "  FAIL (> 1e-4 relative)" : "");
+        }
+    }
+    free(folded);
+    free(grads);
+    free(train_logits);
+    free(ws);
+    return bad;
+}
+
+static int check_reference(gc_run *r, const float *params, const float *grads, hn_weights *w, double tol, double loss)
+{
+    int bad = 0;
+    double rl = ref_scalar(w, "loss");
+    printf("\nagainst the reference: loss %.9g vs %.9g (rel. %.2e)\n", loss, rl, fabs(loss - rl) / fabs(rl));
+    if (!(fabs(loss - rl) <= 1e-5 * fabs(rl))) { bad = 1; printf("  FAIL: loss differs by more than 1e-5\n"); }
+    double worst = 0;
+    for (int k = 0; k < r->t->nparams; ++k) {
+        const hn_param_desc *p = &r->t->params[k];
+        float *ref = ref_tensor(w, p->trainable ? "grad." : "bn1.", p);
+        if (!ref) { printf("  %-44s missing in the reference\n", p->name); bad = 1; continue; }
+        /* buffers: the value after the step, which train_step left in r->scratch */
+        double e = rel_err(p->trainable ? grads + p->offset : r->scratch + p->offset, ref, p->size);
+        double limit = p->trainable ? tol : 1e-5;
+        if (p->trainable && e > worst) worst = e;
+        int fail = !(e <= limit);
+        bad |= fail;
+        printf("  %-44s %s rel. %.2e%s\n", p->name, p->trainable ? "grad" : "bn1 ", e, fail ? "  FAIL" : "");
+        free(ref);
+    }
+    printf("worst gradient rel. error %.2e (tolerance %.0e)\n", worst, tol);
+    (void)params;
+    return bad;
+}
+
+static int check_trajectory(gc_run *r, float *params, hn_weights *w, const gc_options *o)
+{
+    hn_optim opt = !strcmp(o->optimizer, "ranger") ? hn_optim_ranger(o->wd) : hn_optim_adamw(0.9, 0.999, 1e-8, o->wd);
+    int np = r->t->nparams, bad = 0;
+    hn_param_group *g = calloc((size_t)np, sizeof *g);
+    float **state = calloc((size_t)np, sizeof *state);
+    float *grads = calloc(r->t->param_floats, sizeof(float));
+    static const char *const exclude[] = { "cls_token" };
+    for (int k = 0; k < np && g && state && grads; ++k) {
+        const hn_param_desc *p = &r->t->params[k];
+        g[k] = (hn_param_group){ params + p->offset, grads + p->offset, p->trainable ? p->size : 0, NULL, o->lr,
+                                 hn_param_no_decay(p->name, p->ndim, exclude, 1) };
+        state[k] = calloc(hn_optim_state_size(&opt, p->size) + 1, sizeof(float));
+        g[k].state = state[k];
+        if (p->trainable) hn_optim_init(&opt, &g[k]);
+    }
+    printf("\n%d steps of %s (lr %g, weight decay %g) on the batch:\n", o->steps, o->optimizer, o->lr, o->wd);
+    for (int s = 0; s < o->steps && grads; ++s) {
+        double loss = step(r, params, grads);
+        /* the step's buffers (running statistics) carry over, as in PyTorch */
+        for (int k = 0; k < np; ++k)
+            if (!r->t->params[k].trainable)
+                memcpy(params + r->t->params[k].offset, r->scratch + r->t->params[k].offset, sizeof(float) * r->t->params[k].size);
+        char key[64];
+        snprintf(key, sizeof key, "loss_%s.%d", o->optimizer, s);
+        double rl = ref_scalar(w, key);
+        int fail = !(fabs(loss - rl) <= 1e-4 * fabs(rl));
+        bad |= fail;
+        printf("  step %d loss %.9g vs %.9g%s\n", s, loss, rl, fail ? "  FAIL" : "");
+        for (int k = 0; k < np; ++k)
+            if (r->t->params[k].trainable && hn_optim_step(&opt, &g[k])) bad = 1;
+    }
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "%s%d.", o->optimizer, o->steps);
+    double worst = 0;
+    for (int k = 0; k < np; ++k) {
+        const hn_param_desc *p = &r->t->params[k];
+        float *ref = ref_tensor(w, prefix, p);
+        if (!ref) { printf("  %s%s missing in the reference\n", prefix, p->name); bad = 1; continue; }
+        double d = 0, m = 1e-12;
+        for (size_t i = 0; i < p->size; ++i) {
+            d = fmax(d, fabs((double)params[p->offset + i] - ref[i]));
+            m = fmax(m, fabs((double)ref[i]));
+        }
+        double e = d / m;
+        worst = fmax(worst, e);
+        int fail = !(e <= o->traj_tol);
+        bad |= fail;
+        if (fail) printf("  %-44s max|Δ|/max|p| %.2e  FAIL\n", p->name, e);
+        free(ref);
+    }
+    printf("worst parameter deviation after %d steps: max|Δ|/max|p| = %.2e (tolerance %.0e)\n", o->steps, worst, o->traj_tol);
+    for (int k = 0; k < np && state; ++k) free(state[k]);
+    free(state);
+    free(g);
+    free(grads);
+    return bad;
+}
+
+int hn_cmd_gradcheck(int argc, char **argv)
+{
+    gc_options o;
+    if (parse(argc, argv, &o)) return 2;
+    hn_model_build mb;
+    hn_loaded_train lt = { 0 };
+    gc_run r = { 0 };
+    hn_dataset *ds = NULL;
+    hn_weights *ref = NULL;
+    float *params = NULL, *grads = NULL;
+    char err[512];
+    int rc = 1;
+    if (hn_frontend(&mb, o.spec, NULL) || hn_build_and_open_train(&mb, 1, &lt)) goto done;
+    r.t = lt.entry;
+    if (!(params = hn_params_load_raw(&mb.graph, o.weights))) goto done;
+    if (!(ds = hn_dataset_open(o.data, err, sizeof err))) { fprintf(stderr, "%s\n", err); goto done; }
+    r.batch = (int)(hn_dataset_events(ds) < o.events ? hn_dataset_events(ds) : o.events);
+    if (hn_alloc_buffers(r.t->model, r.batch, &r.buf)) goto done;
+    free(r.buf.workspace);
+    r.buf.workspace = malloc(r.t->workspace_bytes(r.batch));
+    r.labels = calloc((size_t)r.batch, sizeof *r.labels);
+    r.scratch = malloc(sizeof(float) * r.t->param_floats);
+    grads = calloc(r.t->param_floats, sizeof(float));
+    if (!r.buf.workspace || !r.labels || !r.scratch || !grads) { fprintf(stderr, "hepnc: error: out of memory\n"); goto done; }
+    if (hn_read_inputs(ds, r.t->model, 0, r.batch, &r.buf, err, sizeof err) ||
+        hn_dataset_read_labels(ds, 0, r.batch, r.buf.labels, err, sizeof err)) {
+        fprintf(stderr, "%s\n", err);
+        goto done;
+    }
+    for (int b = 0; b < r.batch; ++b) r.labels[b] = r.buf.labels[b];
+    r.cfg = (hn_train_config){ .loss = HN_LOSS_CROSS_ENTROPY, .label_smoothing = o.smoothing, .bn_momentum = 0.1, .training = 1 };
+    double loss = step(&r, params, grads);
+    printf("%s: %d events, cross-entropy (label smoothing %g) %.9g\n", mb.graph.name, r.batch, o.smoothing, loss);
+    if (!isfinite(loss)) { fprintf(stderr, "hepnc gradcheck: error: the training step failed\n"); goto done; }
+    int bad = check_eval_consistency(&r, params);
+    if (o.reference) {
+        if (!(ref = hn_weights_open(o.reference, err, sizeof err))) { fprintf(stderr, "%s\n", err); goto done; }
+        bad |= check_reference(&r, params, grads, ref, o.tol, loss);
+    }
+    if (o.fd > 0) bad |= check_fd(&r, params, grads, o.fd);
+    if (o.steps > 0) bad |= check_trajectory(&r, params, ref, &o);
+    printf("\n%s\n", bad ? "gradcheck: FAILED" : "gradcheck: passed");
+    rc = bad ? 1 : 0;
+done:
+    if (r.t) hn_free_buffers(r.t->model, &r.buf);
+    free(r.labels);
+    free(r.scratch);
+    free(grads);
+    free(params);
+    hn_weights_close(ref);
+    hn_dataset_close(ds);
+    hn_loaded_train_close(&lt);
+    hn_model_build_free(&mb);
+    return rc;
+}

@@ -1,0 +1,71 @@
+/* train_entry.h — the training entry point of a generated model (hepnc compile --train writes
+ * NAME_train.c, which defines `hepnc_train_entry`). `hepnc train` builds the generated code into a
+ * shared object, finds the entry and drives it: data, shuffling, optimiser, schedule, checkpoints.
+ *
+ * Parameters live in ONE blob of `param_floats` floats with the layout of the inference code
+ * (NAME_PARAM_FLOATS): the tensors of the weights file at their offsets (params[k]), then the slots of
+ * parameters that the inference loader derives by folding (batchnorm into linear, head scales).
+ * Training reads and updates only the file tensors; `fold` fills the derived slots, after which the
+ * inference entry (`model`, the code that ships) evaluates the same blob. A checkpoint is the file
+ * tensors: the safetensors file that `hepnc infer` and NAME_load read.
+ *
+ * Gradients use the same layout: grads[params[k].offset ...] is ∂loss/∂params[k] for trainable
+ * tensors, zero elsewhere. */
+#ifndef HEPNC_TRAIN_ENTRY_H
+#define HEPNC_TRAIN_ENTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hepnc/model.h>
+
+typedef struct hn_param_desc {
+    const char *name;           /* safetensors name, e.g. "phi.0.weight" */
+    size_t offset;              /* floats into the blob */
+    size_t size;                /* floats */
+    int ndim;
+    int64_t shape[4];
+    int trainable;              /* 0: a buffer updated by the forward in training mode (BN running stats) */
+} hn_param_desc;
+
+typedef enum {
+    HN_LOSS_CROSS_ENTROPY = 0,  /* labels: class index per event */
+    HN_LOSS_FOCAL = 1,          /* labels: class index per event */
+} hn_loss_kind;
+
+typedef struct hn_train_config {
+    hn_loss_kind loss;
+    double label_smoothing;     /* cross-entropy */
+    double focal_alpha, focal_gamma;
+    double bn_momentum;         /* PyTorch's convention; 0.1 by default */
+    int training;               /* 1: batch statistics and running-stat updates, dropout on; 0: eval-mode forward */
+} hn_train_config;
+
+typedef struct hn_train_entry {
+    int abi;                    /* HN_TRAIN_ABI */
+    const char *name;
+    const char *spec_hash;
+    const hn_model_entry *model;    /* the inference entry of the same spec (inputs, outputs, infer) */
+    int nclasses;               /* width of the logits the loss reads */
+    const char *logits_output;  /* the output the loss reads (the one that is not a softmax) */
+    size_t param_floats;        /* the blob, NAME_PARAM_FLOATS */
+    int nparams;                /* the file tensors, in the weights file's order */
+    const hn_param_desc *params;
+    size_t (*workspace_bytes)(int batch);       /* for train_step */
+    /* One training step's forward (training-mode semantics when cfg->training), the loss over the batch
+     * (mean, or weighted mean with weights != NULL) and the backward. Inputs as hn_model_entry.infer;
+     * labels [batch]. grads: param_floats floats, overwritten (zeroed first). params: only the buffers
+     * (trainable == 0) change, when cfg->training. logits_out [batch][nclasses] may be NULL. `seed`
+     * drives dropout (deterministic: the same seed gives the same masks). Returns 0; HN_ERR_* as infer;
+     * 3 for a label outside [0, nclasses). Nothing is allocated. */
+    int (*train_step)(float *params, float *grads, const float *const *inputs, const int32_t *const *counts,
+                      const int64_t *labels, const float *weights, int batch, const hn_train_config *cfg,
+                      uint64_t seed, float *logits_out, double *loss_out, void *workspace);
+    /* Fills the derived slots of the blob from the file tensors (what NAME_load does after reading). */
+    int (*fold)(float *params);
+} hn_train_entry;
+
+#define HN_TRAIN_ABI 1
+#define HN_ERR_LABEL 3
+
+#endif
