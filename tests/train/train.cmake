@@ -4,3 +4,9 @@ add_executable(test_train ${CMAKE_CURRENT_LIST_DIR}/test_train.c)
 target_link_libraries(test_train PRIVATE hepnc_runtime m)
 add_test(NAME train.numerics COMMAND test_train ${CMAKE_CURRENT_LIST_DIR}/fixtures/train_fixtures.bin)
 set_tests_properties(train.numerics PROPERTIES LABELS quick)
+
+# Parameter initialisation for training from scratch (runtime/init.c).
+add_executable(test_init ${CMAKE_CURRENT_LIST_DIR}/test_init.c)
+target_link_libraries(test_init PRIVATE hepnc_runtime m)
+add_test(NAME train.init COMMAND test_init)
+set_tests_properties(train.init PROPERTIES LABELS quick)
