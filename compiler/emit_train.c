@@ -54,6 +54,12 @@ static void counts_expr(const hn_graph *g, const hn_node *n, char *dst, size_t l
     if (set >= 0 && g->tensors[g->inputs[set]].masked) snprintf(dst, len, "counts[%d]", set);
 }
 
+/* Whether input k of n receives a gradient from n's backward rule. */
+static int grad_flows(const hn_graph *g, const hn_node *n, int k)
+{
+    return g->tensors[n->in[k]].grad_offset >= 0 && !(hn_op(n->op)->no_grad_inputs >> k & 1u);
+}
+
 static int wants_backward(const hn_graph *g, const hn_node *n)
 {
     const hn_tensor *o = &g->tensors[n->out];
@@ -182,7 +188,7 @@ static void emit_backward_calls(FILE *f, const tgen *G)
         for (int k = 0; k < n->nin; ++k) {
             const hn_tensor *x = &g->tensors[n->in[k]];
             acc[k] = -1;
-            if (x->grad_offset >= 0 && written[n->in[k]]) {
+            if (grad_flows(g, n, k) && written[n->in[k]]) {
                 acc[k] = nacc++;
                 fprintf(f, "    memset(acc + (size_t)batch * %ldu, 0, sizeof(float) * (size_t)batch * %ldu);\n",
                         acc[k] * g->train_acc_floats, hn_shape_elems(&x->shape));
@@ -198,8 +204,7 @@ static void emit_backward_calls(FILE *f, const tgen *G)
         grad_var(g, n->out, var, sizeof var);
         fprintf(f, ", %s", var);
         for (int k = 0; k < n->nin; ++k) {
-            const hn_tensor *x = &g->tensors[n->in[k]];
-            if (x->grad_offset < 0) { fprintf(f, ", NULL"); continue; }
+            if (!grad_flows(g, n, k)) { fprintf(f, ", NULL"); continue; }
             if (acc[k] >= 0) { fprintf(f, ", acc + (size_t)batch * %ldu", acc[k] * g->train_acc_floats); continue; }
             grad_var(g, n->in[k], var, sizeof var);
             fprintf(f, ", %s", var);
@@ -208,7 +213,7 @@ static void emit_backward_calls(FILE *f, const tgen *G)
         fprintf(f, ");\n");
         for (int k = 0; k < n->nin; ++k) {
             const hn_tensor *x = &g->tensors[n->in[k]];
-            if (x->grad_offset < 0) continue;
+            if (!grad_flows(g, n, k)) continue;
             if (acc[k] >= 0) {
                 grad_var(g, n->in[k], var, sizeof var);
                 fprintf(f, "    hn_kb_accumulate(acc + (size_t)batch * %ldu, (size_t)batch * %ldu, %s);\n",
@@ -341,7 +346,7 @@ int hn_emit_train_check(const hn_graph *g)
         if (!wants_backward(g, n)) continue;
         for (int k = 0; k < n->nin; ++k)
             for (int j = 0; j < k; ++j)
-                if (n->in[k] == n->in[j] && g->tensors[n->in[k]].grad_offset >= 0)
+                if (n->in[k] == n->in[j] && grad_flows(g, n, k) && grad_flows(g, n, j))
                     return hn_error(n->loc, "cannot train this spec: layer '%s' reads the same tensor twice", n->name);
     }
     return 0;

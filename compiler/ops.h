@@ -89,6 +89,8 @@ typedef struct hn_op_def {
     /* 1: the training forward writes every slot of a set output (padding included), so the gradient of
      * its padded rows is meaningful; 0: padded rows are constants and their gradient is dropped. */
     int all_slots;
+    /* Bit k set: input k carries no gradient (EdgeConv's kNN coordinates: indices are not differentiable). */
+    unsigned no_grad_inputs;
 } hn_op_def;
 
 #define HN_OP_DECL(name) extern const hn_op_def hn_op_def_##name;

@@ -44,11 +44,11 @@ static void emit_gelu_backward(hn_emit *e, const hn_node *n)
 const hn_op_def hn_op_def_relu = {
     "relu", "Rectified linear unit max(x, 0).", "",
     attrs, sizeof attrs / sizeof *attrs, same_shape, NULL, emit_relu, macs,
-    NULL, emit_relu_backward, NULL, 0,
+    NULL, emit_relu_backward, NULL, 0, 0,
 };
 
 const hn_op_def hn_op_def_gelu = {
     "gelu", "Gaussian error linear unit x·Φ(x), exact erf form (torch.nn.GELU()).", "",
     attrs, sizeof attrs / sizeof *attrs, same_shape, NULL, emit_gelu, macs,
-    NULL, emit_gelu_backward, NULL, 0,
+    NULL, emit_gelu_backward, NULL, 0, 0,
 };

@@ -75,5 +75,5 @@ static void emit_backward(hn_emit *e, const hn_node *n)
 const hn_op_def hn_op_def_attention = {
     "attention", "Multi-head attention softmax(QKᵀ/√d + U)V over each event's real rows, bias and mask fused.", "",
     attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
-    NULL, emit_backward, NULL, 0,
+    NULL, emit_backward, NULL, 0, 0,
 };

@@ -84,5 +84,5 @@ const hn_op_def hn_op_def_batchnorm = {
     "batchnorm", "Batch normalisation with running statistics (inference), as torch.nn.BatchNorm1d.",
     "<name>.weight, <name>.bias, <name>.running_mean, <name>.running_var [d]",
     attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
-    emit_train, emit_backward, train_state, 1,
+    emit_train, emit_backward, train_state, 1, 0,
 };

@@ -36,5 +36,5 @@ static void emit_backward(hn_emit *e, const hn_node *n)
 const hn_op_def hn_op_def_class_token = {
     "class_token", "A learnt vector, the same for every event (a class token).", "<name>.weight [dim]",
     attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
-    NULL, emit_backward, NULL, 0,
+    NULL, emit_backward, NULL, 0, 0,
 };

@@ -70,5 +70,5 @@ const hn_op_def hn_op_def_cls_attention = {
     "cls_attention", "Class-token attention (CaiT, ParT's class blocks): the raw token queries LN([token; rows]).",
     "<name>.pre_attn_norm.{weight,bias} [D], <name>.attn.in_proj.weight [3D, D], .bias [3D]",
     attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
-    NULL, emit_backward, NULL, 0,
+    NULL, emit_backward, NULL, 0, 0,
 };

@@ -64,5 +64,5 @@ static void emit_backward(hn_emit *e, const hn_node *n)
 const hn_op_def hn_op_def_concat = {
     "concat", "Joins tensors along the last (feature) axis.", "",
     attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
-    NULL, emit_backward, NULL, 0,
+    NULL, emit_backward, NULL, 0, 0,
 };

@@ -107,5 +107,5 @@ const hn_op_def hn_op_def_edge_conv = {
     "edge_conv", "ParticleNet EdgeConv: kNN in `points`, edge MLP on [x_i, x_j − x_i], mean over neighbours, shortcut.",
     "<name>.convs.{i}.weight [out, in], <name>.bns.{i}.*, <name>.sc.weight [out, C], <name>.sc_bn.*",
     attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
-    NULL, NULL, NULL, 0,
+    NULL, NULL, NULL, 0, 1u << 1,
 };

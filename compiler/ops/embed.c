@@ -41,5 +41,5 @@ const hn_op_def hn_op_def_embed = {
     "embed", "ParT particle embedding: input batchnorm, then LayerNorm → linear → GELU per width (per real particle).",
     "<name>.input_bn.*, <name>.embed.{3i}.{weight,bias} (LayerNorm), <name>.embed.{3i+1}.{weight,bias} (linear)",
     attrs, sizeof attrs / sizeof *attrs, NULL, lower, NULL, macs,
-    NULL, NULL, NULL, 0,
+    NULL, NULL, NULL, 0, 0,
 };

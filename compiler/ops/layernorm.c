@@ -45,5 +45,5 @@ const hn_op_def hn_op_def_layernorm = {
     "layernorm", "Layer normalisation over the last axis, as torch.nn.LayerNorm.",
     "<name>.weight [d], <name>.bias [d]",
     attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
-    NULL, emit_backward, NULL, 0,
+    NULL, emit_backward, NULL, 0, 0,
 };

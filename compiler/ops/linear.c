@@ -112,5 +112,5 @@ const hn_op_def hn_op_def_linear = {
     "linear", "Affine map y = x·Wᵀ + b over the last axis (per real particle for sets).",
     "<name>.weight [out, in], <name>.bias [out]",
     attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
-    emit_train, emit_backward, train_state, 0,
+    emit_train, emit_backward, train_state, 0, 0,
 };

@@ -47,5 +47,5 @@ const hn_op_def hn_op_def_mlp = {
     "mlp", "Stack of linear layers, each followed by the activation (per particle on a set).",
     "<name>.<i>.weight [dims[i], in], <name>.<i>.bias [dims[i]]",
     attrs, sizeof attrs / sizeof *attrs, NULL, lower, NULL, macs,
-    NULL, NULL, NULL, 0,
+    NULL, NULL, NULL, 0, 0,
 };

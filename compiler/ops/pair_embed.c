@@ -284,5 +284,5 @@ const hn_op_def hn_op_def_pair_embed = {
     "<name>.embed.0.* (batchnorm [C]), <name>.embed.{3k+1}.weight [out, in] and .bias, <name>.embed.{3k+2}.* (batchnorm); "
     "with extra: the same under <name>.fts_embed",
     attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
-    emit_train, emit_backward, train_state, 1,
+    emit_train, emit_backward, train_state, 1, 0,
 };

@@ -105,5 +105,5 @@ static void emit_train(hn_emit *e, const hn_node *n)
 const hn_op_def hn_op_def_pair_features = {
     "pair_features", "ParT's pairwise features (ln kT, ln z, ln ΔR, ln m²) of a set's real particle pairs.", "",
     attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
-    emit_train, NULL, NULL, 1,
+    emit_train, NULL, NULL, 1, 0,
 };

@@ -48,5 +48,5 @@ const hn_op_def hn_op_def_particle_attention = {
     "<name>.<l>.{pre_attn_norm, attn.in_proj, attn.out_proj, c_attn, post_attn_norm, pre_fc_norm, fc1, post_fc_norm, "
     "fc2, w_resid}",
     attrs, sizeof attrs / sizeof *attrs, NULL, lower, NULL, macs,
-    NULL, NULL, NULL, 0,
+    NULL, NULL, NULL, 0, 0,
 };

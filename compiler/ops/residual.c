@@ -41,5 +41,5 @@ static void emit_backward(hn_emit *e, const hn_node *n)
 const hn_op_def hn_op_def_residual = {
     "residual", "Residual connection with a learnt per-channel scale of the skip: y = x + s ⊙ r.",
     "<name>.scale [d]", attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
-    NULL, emit_backward, NULL, 0,
+    NULL, emit_backward, NULL, 0, 0,
 };

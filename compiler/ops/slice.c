@@ -96,5 +96,5 @@ static void emit_backward(hn_emit *e, const hn_node *n)
 const hn_op_def hn_op_def_slice = {
     "slice", "Selects features of a tensor by name or by a range of the last axis.", "",
     attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
-    NULL, emit_backward, NULL, 0,
+    NULL, emit_backward, NULL, 0, 0,
 };

@@ -68,5 +68,5 @@ static void emit_backward(hn_emit *e, const hn_node *n)
 const hn_op_def hn_op_def_standardize = {
     "standardize", "Per-feature clamp((x − center)·scale, min, max), weaver's manual preprocessing.", "",
     attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
-    NULL, emit_backward, NULL, 0,
+    NULL, emit_backward, NULL, 0, 0,
 };

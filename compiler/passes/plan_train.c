@@ -71,10 +71,12 @@ static int max_accumulators(const hn_graph *g)
         const hn_tensor *o = &g->tensors[n->out];
         if (n->dead || !o->on_loss_path || !o->requires_grad || o->grad_offset < 0) continue;
         int count = 0;
-        for (int k = 0; k < n->nin; ++k) count += g->tensors[n->in[k]].grad_offset >= 0 && written[n->in[k]];
+        unsigned skip = hn_op(n->op)->no_grad_inputs;
+        for (int k = 0; k < n->nin; ++k)
+            count += g->tensors[n->in[k]].grad_offset >= 0 && !(skip >> k & 1u) && written[n->in[k]];
         if (count > most) most = count;
         for (int k = 0; k < n->nin; ++k)
-            if (g->tensors[n->in[k]].grad_offset >= 0) written[n->in[k]] = 1;
+            if (g->tensors[n->in[k]].grad_offset >= 0 && !(skip >> k & 1u)) written[n->in[k]] = 1;
     }
     free(written);
     return most;
