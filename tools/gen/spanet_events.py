@@ -4,15 +4,17 @@
 Pythia8 (pp at sqrt(s) = 13 TeV, as SPANet's tt-bar and ttH samples; MPI and hadronisation on, m_t = 173 GeV,
 m_H = 125 GeV, Pythia defaults otherwise) and FastJet, at particle level (no detector). Processes:
   tt_allhad   : tt-bar (Top:gg2ttbar, Top:qqbar2ttbar), both W -> q q' (24:onIfAny = 1 2 3 4 5);
-                >= 6 jets, >= 2 b-tags; layout and topology of SPANet's full_hadronic_ttbar example
-                (/INPUTS/Source [E, 10]: mass, pt, eta, phi, btag; /TARGETS/t1, t2: b, q1, q2);
+                >= 6 jets, >= 2 b-tags among the 10 kept; layout and topology of SPANet's
+                full_hadronic_ttbar example (/INPUTS/Source [E, 10]: mass, pt, eta, phi, btag;
+                /TARGETS/t1, t2: b, q1, q2);
   tt_semilep  : tt-bar with one W -> e nu or mu nu and the other W -> q q' (half the events each sign);
   ttH_semilep : tt-bar H (HiggsSM:gg2Httbar, HiggsSM:qqbar2Httbar), H -> b b-bar, tt-bar as tt_semilep;
-                both: exactly one isolated lepton, >= 4 jets, >= 2 b-tags; layout and topology of SPANet's
-                semi_leptonic_ttH example (/INPUTS/Momenta [E, 19]: the lepton in row 0, then the jets;
-                mass, pt, eta, sin_phi, cos_phi, qtag, btag, etag, utag; /INPUTS/Met: met, sumet, sin_phi,
-                cos_phi; /TARGETS/lt: b, l; ht: b, q1, q2; h: b1, b2 (ttH only); /REGRESSIONS/EVENT: neutrino
-                eta, px, py, pz, log_invariant_mass; /CLASSIFICATIONS/EVENT/signal: 1 ttH, 0 tt-bar).
+                both: exactly one isolated lepton, >= 4 jets, >= 2 b-tags among the 18 kept; layout and
+                topology of SPANet's semi_leptonic_ttH example (/INPUTS/Momenta [E, 19]: the lepton in
+                row 0, then the jets; mass, pt, eta, sin_phi, cos_phi, qtag, btag, etag, utag; /INPUTS/Met:
+                met, sumet, sin_phi, cos_phi; /TARGETS/lt: b, l; ht: b, q1, q2; h: b1, b2 (ttH only);
+                /REGRESSIONS/EVENT: neutrino_eta, _px, _py, _pz (GeV), log_invariant_mass (ln of the
+                tt-bar(H) mass in GeV); /CLASSIFICATIONS/EVENT/signal: 1 ttH, 0 tt-bar).
 Objects (tools/gen/common.py): anti-kT R = 0.4 jets, pT > 25 GeV, |eta| < 2.5, pT-ordered, at most 10
 (allhad) or 18 (semilep) kept; b tags from ghost-associated B/C hadrons with efficiencies 70 % (b), 10 % (c),
 1 % (light); dressed, isolated e/mu with pT > 25 GeV, |eta| < 2.5; MET = the neutrinos' summed pT.
@@ -23,9 +25,10 @@ t1 is the top, t2 the anti-top. The lepton target lt/l is 0 when the selected le
 Delta R < 0.1), else -1. Extra (ignored by SPANet): /TRUTH/<input>/flavour int8 (ghost flavour 5, 4, 0 of each
 jet row, 11/13 for the lepton row) and /TRUTH/njets int32 (jets passing the cuts, before truncation).
 
-Determinism: chunk k of process p runs Pythia with Random:seed = 1 + (3*seed + p)*10000 + k (p = 0 tt_allhad,
-1 tt_semilep, 2 ttH_semilep) and draws b tags from numpy's default_rng(that seed); semileptonic chunks
-alternate two Pythia instances (W+ -> l nu, W- -> l nu) event by event. The bytes depend on the arguments and
+Determinism: chunk k of process p runs Pythia with Random:seed = 450000001 + (3*seed + p)*10000 + k (p = 0
+tt_allhad, 1 tt_semilep, 2 ttH_semilep; above the seeds of topqcd.py and ttH_darkmachines.py) and draws b tags
+from numpy's default_rng(that seed); semileptonic chunks alternate two Pythia instances (W+ -> l nu, seed as
+above; W- -> l nu, seed + 5000) event by event. The bytes depend on the arguments and
 the package versions, never on --workers.
 
     tools/gen/setup.sh
@@ -64,8 +67,11 @@ MET_FEATURES = ["met", "sumet", "sin_phi", "cos_phi"]
 REGRESSIONS = ["neutrino_eta", "neutrino_px", "neutrino_py", "neutrino_pz", "log_invariant_mass"]
 
 
+SEED_BASE = 450000001               # above the seeds of topqcd.py and ttH_darkmachines.py (for --seed < 22500)
+
+
 def pythia_seed(seed, proc, chunk):
-    return 1 + (3 * seed + proc) * 10000 + chunk
+    return SEED_BASE + (3 * seed + proc) * 10000 + chunk
 
 
 def minv(*vs):
@@ -114,7 +120,9 @@ def run_chunk(task):
         ev = pythia.event
         o = common.event_objects(ev, fastjet, jetdef)
         tags = [common.btag(rng, j[4]) for j in o.jets]
-        nj, nb = len(o.jets), sum(tags)
+        off = 1 if semilep else 0
+        keep = M - off
+        nj, nb = len(o.jets), sum(tags[:keep])          # b-tags among the jets written
         if semilep:
             if len(o.leptons) != 1 or nj < NJET_MIN_LEP or nb < NB_MIN:
                 continue
@@ -123,8 +131,6 @@ def run_chunk(task):
         tops = common.top_decays(ev)
         if len(tops) != 2:
             raise RuntimeError(f"chunk {chunk}: {len(tops)} top decays in an event")
-        off = 1 if semilep else 0
-        keep = M - off
         # partons in target order
         if semilep:
             lt = next(t for t in tops if any(abs(i) in (11, 13) for i, _ in t["wdau"]))
@@ -220,13 +226,13 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--process", choices=sorted(PROCESSES), default="tt_allhad")
     ap.add_argument("--events", type=int, default=10000, help="selected events (default 10000)")
-    ap.add_argument("--seed", type=int, default=1, help="base seed, 0..29999 (default 1)")
+    ap.add_argument("--seed", type=int, default=1, help="base seed, 0..14999 (default 1)")
     ap.add_argument("--out", default=None, help="output HDF5 file (default PROCESS.h5)")
     ap.add_argument("--workers", type=int, default=2, help="worker processes (default 2); the bytes do not depend on it")
     ap.add_argument("--chunk", type=int, default=500, help="selected events per Pythia seed (default 500)")
     a = ap.parse_args(argv)
-    if not 0 <= a.seed < 30000:
-        ap.error("--seed must be in 0..29999 (Pythia seeds stop at 900000000)")
+    if not 0 <= a.seed < 15000:
+        ap.error("--seed must be in 0..14999 (Pythia seeds stop at 900000000)")
     if a.events < 1 or a.chunk < 1 or a.workers < 1:
         ap.error("--events, --chunk and --workers must be positive")
     nchunks = -(-a.events // a.chunk)

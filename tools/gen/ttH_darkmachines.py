@@ -20,8 +20,8 @@ MET = the neutrinos' summed pT. Selections (--selection):
 Line format (DarkMachines; energies and momenta in MeV):
   event ID;process ID;weight;MET;METphi;obj,E,pT,eta,phi;obj,E,pT,eta,phi;...;
 objects in decreasing pT. Event IDs count from 1. weight = Pythia's cross-section estimate of the chunk (fb)
-divided by the chunk's generated events, so the weights of a process add up to its selected cross-section
-in fb (LO Pythia: no K-factor).
+divided by the chunk's generated events and by the number of chunks of the process, so the weights of a
+process add up to its selected cross-section in fb (LO Pythia: no K-factor).
 
 Determinism: chunk k of process p (0 ttH, 1 ttbar) runs Pythia with Random:seed = 1 + (2*seed + p)*10000 + k
 and draws b tags from numpy's default_rng(that seed). The file holds chunk 0 of ttH, chunk 0 of ttbar,
@@ -138,13 +138,13 @@ def main(argv=None):
         for r in results:                             # task order: chunk by chunk, ttH then ttbar
             for met, metphi, objs in r["events"]:
                 eid += 1
-                f.write(f"{eid};{r['name']};{r['weight']:.6g};{met:.1f};{metphi:.5f};" +
+                f.write(f"{eid};{r['name']};{r['weight'] / nchunks:.6g};{met:.1f};{metphi:.5f};" +
                         "".join(s + ";" for s in objs) + "\n")
     os.replace(tmp, a.out)
     for p in PROCESSES:
         rs = [r for r in results if r["name"] == p]
         tried = sum(r["tried"] for r in rs)
-        xs = sum(r["weight"] * len(r["events"]) for r in rs)
+        xs = sum(r["weight"] / nchunks * len(r["events"]) for r in rs)
         print(f"ttH_darkmachines: {p}: {a.events} selected of {tried} generated (acceptance {a.events / tried:.4f}), "
               f"selected cross-section {xs:.4g} fb", file=sys.stderr)
     print(f"ttH_darkmachines: wrote {a.out}: {2 * a.events} events in {common.fmt_time(dt)} "
