@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include <hepnc/init.h>
 #include <hepnc/optim.h>
 #include <hepnc/weights.h>
 
@@ -25,13 +27,14 @@
 
 typedef struct gc_options {
     const char *spec, *weights, *data, *reference, *optimizer;
-    int events, steps, fd;
+    int events, steps, fd, time_steps;
+    long init_seed;
     double tol, traj_tol, smoothing, lr, wd;
 } gc_options;
 
 static int parse(int argc, char **argv, gc_options *o)
 {
-    const char *ev = "32", *steps = "0", *tol = "1e-3", *ttol = "1e-5", *ls = "0.1", *lr = "1e-3", *wd = "0.01", *fd = "4";
+    const char *ev = "32", *steps = "0", *tsteps = "0", *init = NULL, *tol = "1e-3", *ttol = "1e-5", *ls = "0.1", *lr = "1e-3", *wd = "0.01", *fd = "4";
     memset(o, 0, sizeof *o);
     o->optimizer = "adamw";
     for (int i = 2; i < argc; ++i) {
@@ -48,11 +51,16 @@ static int parse(int argc, char **argv, gc_options *o)
         else if (hn_opt(argc, argv, &i, "--lr", &v)) lr = v;
         else if (hn_opt(argc, argv, &i, "--weight-decay", &v)) wd = v;
         else if (hn_opt(argc, argv, &i, "--fd", &v)) fd = v;
+        else if (hn_opt(argc, argv, &i, "--time", &v)) tsteps = v;
+        else if (hn_opt(argc, argv, &i, "--init", &v)) init = v;
         else if (argv[i][0] == '-') return hn_usage("gradcheck", "unknown option '%s'", argv[i]);
         else if (!o->spec) o->spec = argv[i];
         else return hn_usage("gradcheck", "unexpected argument '%s'", argv[i]);
     }
-    if (!o->spec || !o->weights || !o->data) return hn_usage("gradcheck", "SPEC, --weights and --data are required");
+    if (!o->spec || (!o->weights && !init) || !o->data)
+        return hn_usage("gradcheck", "SPEC, --weights (or --init SEED) and --data are required");
+    o->time_steps = atoi(tsteps);
+    o->init_seed = init ? atol(init) : -1;
     o->events = atoi(ev);
     o->steps = atoi(steps);
     o->fd = atoi(fd);
@@ -279,6 +287,36 @@ static int check_trajectory(gc_run *r, float *params, hn_weights *w, const gc_op
     return bad;
 }
 
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int by_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The median time of k training steps (forward, loss, backward; no optimiser). */
+static void time_steps(gc_run *r, const float *params, float *grads, int k)
+{
+    double *t = malloc(sizeof(double) * (size_t)k);
+    if (!t) return;
+    step(r, params, grads);
+    for (int i = 0; i < k; ++i) {
+        double t0 = now();
+        step(r, params, grads);
+        t[i] = now() - t0;
+    }
+    qsort(t, (size_t)k, sizeof *t, by_double);
+    printf("\ntraining step (forward + loss + backward), batch %d: median %.2f ms over %d steps, %.0f jets/s\n",
+           r->batch, 1e3 * t[k / 2], k, r->batch / t[k / 2]);
+    free(t);
+}
+
 int hn_cmd_gradcheck(int argc, char **argv)
 {
     gc_options o;
@@ -293,7 +331,11 @@ int hn_cmd_gradcheck(int argc, char **argv)
     int rc = 1;
     if (hn_frontend(&mb, o.spec, NULL) || hn_build_and_open_train(&mb, 1, &lt)) goto done;
     r.t = lt.entry;
-    if (!(params = hn_params_load_raw(&mb.graph, o.weights))) goto done;
+    if (o.weights) {
+        if (!(params = hn_params_load_raw(&mb.graph, o.weights))) goto done;
+    } else if ((params = calloc(r.t->param_floats + 1, sizeof(float)))) {
+        hn_init_params(r.t->params, r.t->nparams, params, (uint64_t)o.init_seed);
+    } else goto done;
     if (!(ds = hn_dataset_open(o.data, err, sizeof err))) { fprintf(stderr, "%s\n", err); goto done; }
     r.batch = (int)(hn_dataset_events(ds) < o.events ? hn_dataset_events(ds) : o.events);
     if (hn_alloc_buffers(r.t->model, r.batch, &r.buf)) goto done;
@@ -320,6 +362,7 @@ int hn_cmd_gradcheck(int argc, char **argv)
     }
     if (o.fd > 0) bad |= check_fd(&r, params, grads, o.fd);
     if (o.steps > 0) bad |= check_trajectory(&r, params, ref, &o);
+    if (o.time_steps > 0) time_steps(&r, params, grads, o.time_steps);
     printf("\n%s\n", bad ? "gradcheck: FAILED" : "gradcheck: passed");
     rc = bad ? 1 : 0;
 done:

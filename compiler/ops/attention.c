@@ -57,15 +57,15 @@ static void emit_backward(hn_emit *e, const hn_node *n)
     const hn_shape *s = &g->tensors[n->out].shape;
     int heads = (int)hn_attr_int(n, "heads"), D = s->dim[1], max = s->dim[0], hd = D / heads;
     hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b) {");
-    hn_emit_line(e, 2, "float scratch[HN_KB_ATTENTION_SCRATCH(%d, %d)];", max, hd);
+    hn_emit_line(e, 2, "float scratch[HN_ATTENTION_BACKWARD_SCRATCH(%d, %d)];", max, hd);
     if (n->nin > 1) {
         hn_emit_line(e, 2, "float *du = dx1 ? dx1 + (size_t)b * %d : NULL;", max * max * heads);
         hn_emit_line(e, 2, "if (du) memset(du, 0, sizeof(float) * %d);", max * max * heads);
-        hn_emit_line(e, 2, "hn_kb_attention(x0 + (size_t)b * %d, %s, %d, %d, x1 + (size_t)b * %d, %d, dy + (size_t)b * %d, "
+        hn_emit_line(e, 2, "HN_ATTENTION_BACKWARD(x0 + (size_t)b * %d, %s, %d, %d, x1 + (size_t)b * %d, %d, dy + (size_t)b * %d, "
                      "dx0 + (size_t)b * %d, du, scratch);", max * 3 * D, hn_emit_rows(e, &g->tensors[n->out]), heads, hd,
                      max * max * heads, max, max * D, max * 3 * D);
     } else {
-        hn_emit_line(e, 2, "hn_kb_attention(x0 + (size_t)b * %d, %s, %d, %d, NULL, %d, dy + (size_t)b * %d, "
+        hn_emit_line(e, 2, "HN_ATTENTION_BACKWARD(x0 + (size_t)b * %d, %s, %d, %d, NULL, %d, dy + (size_t)b * %d, "
                      "dx0 + (size_t)b * %d, NULL, scratch);", max * 3 * D, hn_emit_rows(e, &g->tensors[n->out]), heads, hd,
                      max, max * D, max * 3 * D);
     }

@@ -72,4 +72,56 @@ static HN_K_UNUSED void hn_kb_attention(const float *qkv, int n, int heads, int 
         }
 }
 
+#ifdef HN_USE_CBLAS
+#include <cblas.h>
+/* Floats of scratch hn_kb_attention_cblas needs: the probabilities and their gradient, [n][n] each. */
+#define HN_KB_ATTENTION_SCRATCH_CBLAS(max) (2 * (size_t)(max) * (size_t)(max))
+
+/* hn_kb_attention through OpenBLAS, the same contract (dqkv written, dU accumulated), per head as
+ * matrices read in place from the packed rows (leading dimension 3D):
+ *   S = (Q/√d)·Kᵀ + U_h,  P = softmax_rows(S),  dP = dO·Vᵀ,  dV = Pᵀ·dO,
+ *   dS = P ⊙ (dP − rowsum(P ⊙ dP)),  dQ = dS·K/√d,  dK = dSᵀ·Q/√d,  dU_h += dS.
+ * The scores are rounded differently from the loop version (one GEMM with Q, then the scale), within
+ * the forward's own rounding. scratch: HN_KB_ATTENTION_SCRATCH_CBLAS(n) floats. */
+static HN_K_UNUSED void hn_kb_attention_cblas(const float *qkv, int n, int heads, int head_dim, const float *U,
+                                              int max, const float *dout, float *dqkv, float *dU, float *scratch)
+{
+    const int D = heads * head_dim, ld = 3 * D;
+    const float scale = 1.0f / sqrtf((float)head_dim);
+    if (n <= 0) return;
+    float *P = scratch, *dP = scratch + (size_t)n * n;
+    for (int h = 0; h < heads; ++h) {
+        const float *Q = qkv + h * head_dim, *K = qkv + D + h * head_dim, *V = qkv + 2 * D + h * head_dim;
+        const float *dO = dout + h * head_dim;
+        float *dQ = dqkv + h * head_dim, *dK = dqkv + D + h * head_dim, *dV = dqkv + 2 * D + h * head_dim;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, head_dim, scale, Q, ld, K, ld, 0.0f, P, n);
+        if (U)
+            for (int i = 0; i < n; ++i) {
+                const float *u = U + ((size_t)h * max + i) * max;
+                float *p = P + (size_t)i * n;
+                for (int j = 0; j < n; ++j) p[j] += u[j];
+            }
+        hn_k_softmax_rows(P, n, n, n);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, head_dim, 1.0f, dO, D, V, ld, 0.0f, dP, n);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, head_dim, n, 1.0f, P, n, dO, D, 0.0f, dV, ld);
+        for (int i = 0; i < n; ++i) {
+            float *p = P + (size_t)i * n, *g = dP + (size_t)i * n, c = 0.0f;
+            for (int j = 0; j < n; ++j) c += p[j] * g[j];
+            for (int j = 0; j < n; ++j) g[j] = p[j] * (g[j] - c);          /* dS, in dP's place */
+            if (dU) {
+                float *du = dU + ((size_t)h * max + i) * max;
+                for (int j = 0; j < n; ++j) du[j] += g[j];
+            }
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, head_dim, n, scale, dP, n, K, ld, 0.0f, dQ, ld);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, head_dim, n, scale, dP, n, Q, ld, 0.0f, dK, ld);
+    }
+}
+#define HN_ATTENTION_BACKWARD hn_kb_attention_cblas
+#define HN_ATTENTION_BACKWARD_SCRATCH(max, head_dim) HN_KB_ATTENTION_SCRATCH_CBLAS(max)
+#else
+#define HN_ATTENTION_BACKWARD hn_kb_attention
+#define HN_ATTENTION_BACKWARD_SCRATCH(max, head_dim) HN_KB_ATTENTION_SCRATCH(max, head_dim)
+#endif
+
 #endif

@@ -343,10 +343,49 @@ static void test_attention(void)
     report(&st);
 }
 
+/* hn_kb_attention_cblas (the per-head GEMM form the generated training code uses with OpenBLAS) against
+ * the loop kernel checked above: the same dqkv and dU within float rounding of the different summation
+ * orders (1e-5 of the tensor's largest magnitude), the padding of dU untouched. */
+static void test_attention_cblas(void)
+{
+    stat st = { .name = "attention, cblas form", .worst_fd = -1 };
+    const int HD[][2] = { { 1, 1 }, { 2, 3 }, { 3, 8 }, { 1, 17 }, { 2, 64 } };
+    for (int a = 0; a < NR; ++a)
+        for (int b_ = 0; b_ < 5; ++b_)
+            for (int withU = 0; withU < 2; ++withU) {
+                int n = ROWS[a], heads = HD[b_][0], d = HD[b_][1], D = heads * d, ld = 3 * D, max = n + 3;
+                size_t nq = (size_t)n * ld, nU = (size_t)heads * max * max, no = (size_t)n * D;
+                float *qkv = fal(nq), *U = fal(nU), *dout = fal(no), *dU0 = fal(nU);
+                fill(qkv, nq, -1.5, 1.5); fill(dout, no, -1, 1); fill(dU0, nU, -1, 1);
+                for (size_t k = 0; k < nU; ++k) U[k] = frand(-2, 2);
+                for (int h = 0; h < heads; ++h)
+                    for (int i = 0; i < max; ++i)
+                        for (int j = 0; j < max; ++j)
+                            if (!(i < n && j < n)) dU0[((size_t)h * max + i) * max + j] = 777.0f;
+                float *g1 = fal(nq), *g2 = fal(nq), *u1 = fcopy(dU0, nU), *u2 = fcopy(dU0, nU);
+                float *s1 = fal(HN_KB_ATTENTION_SCRATCH(n, d)), *s2 = fal(HN_KB_ATTENTION_SCRATCH_CBLAS(max));
+                const float *Up = withU ? U : NULL;
+                hn_kb_attention(qkv, n, heads, d, Up, max, dout, g1, u1, s1);
+                hn_kb_attention_cblas(qkv, n, heads, d, Up, max, dout, g2, u2, s2);
+                st.cases++;
+                double mg = 1e-30, mu = 1e-30, eg = 0, eu = 0;
+                for (size_t k = 0; k < nq; ++k) { mg = fmax(mg, fabs(g1[k])); eg = fmax(eg, fabs((double)g1[k] - g2[k])); }
+                for (size_t k = 0; k < nU; ++k) { mu = fmax(mu, fabs(u1[k])); eu = fmax(eu, fabs((double)u1[k] - u2[k])); }
+                double r = fmax(eg / (1e-5 * mg), eu / (1e-5 * mu));
+                if (r > st.worst_ref) st.worst_ref = r;
+                if (!(r <= 1.0)) fail(&st, "", "dqkv/dU", 0, eg, eu, 1e-5 * mg);
+                for (size_t k = 0; k < nU; ++k)
+                    if (dU0[k] == 777.0f && u2[k] != 777.0f) fail(&st, " (padding written)", "dU", k, u2[k], 777.0, 0);
+                free(qkv); free(U); free(dout); free(dU0); free(g1); free(g2); free(u1); free(u2); free(s1); free(s2);
+            }
+    report(&st);
+}
+
 int main(void)
 {
     test_elementwise();
     test_attention();
+    test_attention_cblas();
     printf("%d passed, %d failed\n", n_passed, n_failed);
     return n_failed ? 1 : 0;
 }
