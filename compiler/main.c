@@ -39,6 +39,12 @@ static const command commands[] = {
       "  --batch N     events per call (default 256)\n"
       "  --blas B      openblas (default) or none\n"
       "  --threads T   spread each batch's events over T OpenMP threads (default 1)\n" },
+    { "split", hn_cmd_split, "hepnc split IN.h5 -o PREFIX [--fractions 0.7,0.15,0.15] [--seed S]",
+      "Divides a dataset into PREFIX_train.h5, PREFIX_val.h5 and PREFIX_test.h5 by a seeded shuffle of its\n"
+      "events (each part keeps the file's order). Every dataset whose first extent is the number of events\n"
+      "is split by rows, attributes included; the others are copied whole. Written atomically.\n"
+      "  --fractions A,B,C   shares of train, validation and test (normalised; default 0.7,0.15,0.15)\n"
+      "  --seed S            the shuffle's seed (default 1): the same seed gives the same files\n" },
     { "gradcheck", hn_cmd_gradcheck, "hepnc gradcheck SPEC --weights W.safetensors --data X.h5 [--events N] [--reference R.safetensors] [--steps K --optimizer adamw|ranger] [--fd K]",
       "Checks the generated training step on the first N events (default 32) of a labelled dataset: the\n"
       "gradient of every parameter tensor against central finite differences of the generated loss and,\n"
