@@ -385,9 +385,14 @@ static int check_outputs(const char *path, int n, const hn_tensor_out *t, char *
 }
 
 /* The JSON header, padded with spaces to a multiple of 8 bytes so that the data is aligned. */
-static char *build_header(int n, const hn_tensor_out *t, size_t *padded)
+static char *build_header(int n, const hn_tensor_out *t, int nmeta, const char *const *keys,
+                          const char *const *values, size_t *padded)
 {
     cJSON *root = cJSON_CreateObject();
+    if (root && nmeta > 0) {
+        cJSON *meta = cJSON_AddObjectToObject(root, "__metadata__");
+        for (int i = 0; meta && i < nmeta; ++i) cJSON_AddStringToObject(meta, keys[i], values[i]);
+    }
     size_t offset = 0;
     for (int i = 0; root && i < n; ++i) {
         cJSON *e = cJSON_AddObjectToObject(root, t[i].name);
@@ -445,12 +450,31 @@ static int write_body(int fd, const char *header, size_t hlen, int n, const hn_t
     return fsync(fd);
 }
 
+static int check_metadata_out(const char *path, int nmeta, const char *const *keys, const char *const *values,
+                              char *err, size_t errlen)
+{
+    if (nmeta < 0 || (nmeta > 0 && (!keys || !values)))
+        return fail(err, errlen, "%s: invalid metadata list (%d entries)", path, nmeta);
+    for (int i = 0; i < nmeta; ++i) {
+        if (!keys[i] || !*keys[i] || !values[i]) return fail(err, errlen, "%s: metadata entry %d has no key or value", path, i);
+        for (int j = 0; j < i; ++j)
+            if (!strcmp(keys[j], keys[i])) return fail(err, errlen, "%s: metadata key '%s' is given twice", path, keys[i]);
+    }
+    return 0;
+}
+
 int hn_safetensors_write(const char *path, int n, const hn_tensor_out *t, char *err, size_t errlen)
 {
+    return hn_safetensors_write_meta(path, n, t, 0, NULL, NULL, err, errlen);
+}
+
+int hn_safetensors_write_meta(const char *path, int n, const hn_tensor_out *t, int nmeta, const char *const *keys,
+                              const char *const *values, char *err, size_t errlen)
+{
     if (!path) return fail(err, errlen, "(null): no output path given");
-    if (check_outputs(path, n, t, err, errlen)) return -1;
+    if (check_outputs(path, n, t, err, errlen) || check_metadata_out(path, nmeta, keys, values, err, errlen)) return -1;
     size_t hlen = 0;
-    char *header = build_header(n, t, &hlen);
+    char *header = build_header(n, t, nmeta, keys, values, &hlen);
     if (!header) return fail(err, errlen, "%s: out of memory building the header", path);
     char tmp[4096];
     int fd = create_tmp(path, tmp, sizeof tmp);

@@ -57,5 +57,10 @@ typedef struct hn_tensor_out {
  * path: to "path.tmp.<pid>.<k>" first, flushed to disk, then renamed over path. On failure path is
  * untouched and no temporary file is left. */
 int hn_safetensors_write(const char *path, int n, const hn_tensor_out *t, char *err, size_t errlen);
+/* The same with a "__metadata__" object of nmeta string pairs keys[i]: values[i] (keys unique and
+ * non-empty; written first in the header, as the safetensors Python package does). nmeta = 0 writes
+ * exactly what hn_safetensors_write writes. */
+int hn_safetensors_write_meta(const char *path, int n, const hn_tensor_out *t, int nmeta, const char *const *keys,
+                              const char *const *values, char *err, size_t errlen);
 
 #endif
