@@ -1,0 +1,16 @@
+# The training loop (runtime/trainer*.c, hepnc/trainer.h) on a hand-written mock training entry and
+# small HDF5 files the test writes: loss decreases, exact resume, SIGINT, atomic checkpoints; and the
+# significance of a working point (runtime/significance.c) against hand-computed numbers.
+add_library(trainloop_fixture STATIC ${CMAKE_CURRENT_LIST_DIR}/fixture.c ${CMAKE_CURRENT_LIST_DIR}/mock_model.c)
+target_include_directories(trainloop_fixture PRIVATE ${HDF5_C_INCLUDE_DIRS} ${HDF5_INCLUDE_DIRS})
+target_link_libraries(trainloop_fixture PUBLIC hepnc_runtime ${HDF5_C_LIBRARIES} ${HDF5_LIBRARIES} m)
+
+add_executable(test_trainloop ${CMAKE_CURRENT_LIST_DIR}/test_trainloop.c)
+target_link_libraries(test_trainloop PRIVATE trainloop_fixture)
+add_test(NAME trainloop.loop COMMAND test_trainloop ${CMAKE_CURRENT_BINARY_DIR}/trainloop_tmp)
+set_tests_properties(trainloop.loop PROPERTIES LABELS quick TIMEOUT 120)
+
+add_executable(test_significance ${CMAKE_CURRENT_LIST_DIR}/test_significance.c)
+target_link_libraries(test_significance PRIVATE trainloop_fixture)
+add_test(NAME trainloop.significance COMMAND test_significance)
+set_tests_properties(trainloop.significance PROPERTIES LABELS quick)
