@@ -9,7 +9,8 @@
  *   stream: hn_rng_stream(seed, purpose, index) = state hn_mix(hn_mix(seed ^ purpose) ^ index), where
  *           hn_mix(x) is one `next` from state x (the SplitMix64 finaliser of x + golden gamma).
  *
- * No globals; every function is reentrant. */
+ * (Initial values come from hepnc/init.h, its own xoshiro256** seeded the same way.) No globals; every
+ * function is reentrant. */
 #ifndef HEPNC_RNG_H
 #define HEPNC_RNG_H
 
@@ -18,7 +19,6 @@
 /* The purposes of the trainer's streams (the `purpose` argument). */
 #define HN_RNG_SHUFFLE 0x7368756666ull   /* the permutation of epoch `index` */
 #define HN_RNG_STEP 0x73746570ull        /* the seed handed to train_step (dropout) at global step `index` */
-#define HN_RNG_INIT 0x696e6974ull        /* the initial values of parameter tensor `index` */
 
 uint64_t hn_splitmix64(uint64_t *state);
 uint64_t hn_mix(uint64_t x);

@@ -110,16 +110,8 @@ int hn_train(const hn_train_entry *t, const char *train_path, const char *val_pa
 /* Asks a running hn_train to stop after its current step and save last.safetensors. Async-signal-safe. */
 void hn_train_request_stop(void);
 
-/* Initial values for the file tensors of a blob of t->param_floats floats (derived slots zeroed), from
- * the tensors' names and shapes, as PyTorch initialises the layers hepnc models are made of:
- *   rank >= 2 ("weight" of a linear or convolution): U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in =
- *     size / shape[0] (kaiming_uniform(a = sqrt 5)); a name ending in "token": N(0, 0.02²) truncated
- *     at ±2σ (timm's trunc_normal_ of ParT's cls_token);
- *   rank <= 1 ending in ".bias": U(±1/sqrt(fan_in)) of the rank >= 2 "<prefix>.weight" when there is
- *     one (linear bias), else 0 (norm bias);
- *   other rank <= 1 tensors: 1 (norm weights, head scales);
- *   buffers (trainable 0): 1 when the name contains "var" (running_var), else 0.
- * Tensor k draws from hn_rng_stream(seed, HN_RNG_INIT, k). Returns 0. */
+/* A fresh blob of t->param_floats floats: the file tensors from hn_init_params(seed) (hepnc/init.h:
+ * PyTorch's and weaver's default initialisations by name and shape), the derived slots zero. Returns 0. */
 int hn_train_init_params(const hn_train_entry *t, float *params, uint64_t seed);
 
 /* Reads the file tensors of a blob from a weights file or checkpoint (shapes checked; derived slots
