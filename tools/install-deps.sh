@@ -2,7 +2,8 @@
 # Installs what hepnc needs on a fresh Debian machine (run by `make demo` and `make test`).
 # Idempotent: packages already present are not reinstalled, so a warm machine pays nothing.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libyaml-dev libopenblas-dev libclang-14-dev libcjson-dev libhdf5-dev hdf5-tools clang-14 libzip-dev)
+pkgs=(build-essential cmake pkg-config libyaml-dev libopenblas-dev libclang-14-dev libcjson-dev libhdf5-dev hdf5-tools clang-14 libzip-dev
+      python3-numpy python3-h5py)   # the last two: tests/physics (checks of the bundled samples)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
