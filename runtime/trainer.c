@@ -242,7 +242,6 @@ static int train_steps(run *r, int epoch, hn_epoch_record *rec, double *train_ti
         ++r->pos.step_in_epoch;
         ++done_here;
         events_here += n;
-        rec->lr = lr;
         *train_time = hn_now() - t0;
         hn_train_progress tp = { epoch + 1, s->epochs, r->pos.step, r->pos.step_in_epoch, r->spe, lr, loss,
                                  r->pos.sum_loss / (double)r->pos.sum_events,
@@ -275,6 +274,7 @@ static int end_epoch(run *r, int epoch, hn_epoch_record *rec, double t_start, ch
     hn_ckpt_position *p = &r->pos;
     rec->epoch = epoch + 1;
     rec->step = p->step;
+    rec->lr = hn_schedule_lr(&r->sched, epoch, p->step - 1);     /* the epoch's last step (also after a resume) */
     rec->train_loss = p->sum_events ? p->sum_loss / (double)p->sum_events : NAN;
     rec->train_acc = p->sum_events ? (double)p->sum_correct / (double)p->sum_events : NAN;
     rec->val_loss = m.loss;
@@ -332,6 +332,7 @@ static int setup(run *r, const char *train_path, const char *val_path, char *err
     r->sched = s->schedule;
     if (!r->sched.epochs) r->sched.epochs = s->epochs;
     if (!r->sched.steps_per_epoch) r->sched.steps_per_epoch = r->spe;
+    if (!r->sched.warmup_steps && s->warmup_epochs > 0) r->sched.warmup_steps = llround(s->warmup_epochs * (double)r->spe);
     if (alloc_run(r, err, errlen)) return -1;
     return s->resume ? resume(r, err, errlen) : start_fresh(r, err, errlen);
 }

@@ -262,14 +262,15 @@ static void test_resume_epochs(void)
     same_run("(b) 2 epochs + --resume --epochs 4", D1, &c1, D2, &c2);
 }
 
-/* SIGINT raised by the step hook at step 15 (epoch 2, step 5) in a child. */
-static void test_sigint_at_step(const char *A)
+/* SIGINT raised by the step hook after step `at` in a child: 15 is in the middle of epoch 2, 20 its last
+ * step (the stop then comes during the validation, which is done again on resume). */
+static void test_sigint_at_step(const char *A, int at, const char *name, const char *want_epochs_done)
 {
-    const char *G = dir_of("sigint_step");
+    const char *G = dir_of(name);
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
-        capture c = { .raise_at = 15 };
+        capture c = { .raise_at = at };
         hn_trainer_settings s = base(G, &c);
         s.catch_sigint = 1;
         int rc = train(&s, NULL);
@@ -278,10 +279,10 @@ static void test_sigint_at_step(const char *A)
     int status = 0;
     waitpid(pid, &status, 0);
     char b[64], b2[64];
-    fx_check(WIFEXITED(status) && WEXITSTATUS(status) == 130, "(c) SIGINT at step 15: the child exits with %d",
+    fx_check(WIFEXITED(status) && WEXITSTATUS(status) == 130, "(c) SIGINT at step %d: the child exits with %d", at,
              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     const char *last = fx_path(G, "last.safetensors");
-    fx_check(!strcmp(meta(last, "step", b, 64), "15") && !strcmp(meta(last, "epochs_done", b2, 64), "1"),
+    fx_check(atoi(meta(last, "step", b, 64)) == at && !strcmp(meta(last, "epochs_done", b2, 64), want_epochs_done),
              "(c) last.safetensors holds step %s (epochs_done %s)", b, b2);
     fx_check(loads_and_runs(last), "(c) the interrupted checkpoint loads with the model's loader and runs");
     capture c = { .n = 0 };
@@ -290,7 +291,9 @@ static void test_sigint_at_step(const char *A)
     hn_train_summary sum;
     int rc = train(&s, &sum);
     fx_check(rc == 0 && c.n == 3, "(c) resumed after SIGINT: %d more epochs", c.n);
-    same_run("(c) SIGINT + resume", A, NULL, G, NULL);
+    char what[64];
+    snprintf(what, sizeof what, "(c) SIGINT at step %d + resume", at);
+    same_run(what, A, NULL, G, NULL);
 }
 
 static int log_rows(const char *dir)
@@ -343,12 +346,13 @@ int main(int argc, char **argv)
     test_decreases(A, &ca);
     test_resume(A, &ca);
     test_resume_epochs();
-    test_sigint_at_step(A);
+    test_sigint_at_step(A, 15, "sigint_step", "1");
+    test_sigint_at_step(A, 20, "sigint_validation", "1");
     test_sigint_async();
     const char *dirs[] = { "straight", "resume_epoch", "resume_mid", "streamed", "const_straight", "const_resumed",
-                           "sigint_step" };
+                           "sigint_step", "sigint_validation" };
     int tmp = 0;
-    for (int i = 0; i < 7; ++i) tmp += fx_tmp_files(fx_path(root, dirs[i]));
+    for (int i = 0; i < 8; ++i) tmp += fx_tmp_files(fx_path(root, dirs[i]));
     fx_check(tmp == 0, "(d) no temporary file in any run directory (%d found)", tmp);
     printf("%d passed, %d failed\n", fx_passed, fx_failed);
     return fx_failed ? 1 : 0;

@@ -64,6 +64,7 @@ typedef struct hn_trainer_settings {
     hn_optim optim;                 /* hn_optim_ranger(wd), hn_optim_adamw(…), … (hepnc/optim.h) */
     hn_schedule schedule;           /* base_lr is the learning rate; epochs = 0 and steps_per_epoch = 0 are
                                        filled from `epochs` and the data */
+    double warmup_epochs;           /* > 0 with schedule.warmup_steps 0: warm up over this many epochs' steps */
     hn_train_config loss;           /* loss, label smoothing, focal α/γ, BN momentum (training is ignored:
                                        steps run in training mode, validation through the inference code) */
     int epochs;                     /* total epochs of the run */
