@@ -1,32 +1,51 @@
 /* cmd_eval.c — `hepnc eval`: runs the spec's code over a labelled dataset and prints the classifier
  * metrics physicists quote: accuracy, AUC of a signal class against a background class with the
  * discriminant p_s/(p_s + p_b) (the ratio weaver's taggers use, e.g. top vs QCD from a JetClass model),
- * and the background rejection 1/ε_B at ε_S = 0.3, 0.5, 0.7; optionally the ROC as CSV. */
+ * and, at ε_S = 0.3, 0.5, 0.7, the background rejection 1/ε_B with the expected significance of the
+ * working point, s/√b and s/√(b + (δb)²) (hepnc/significance.h); optionally the ROC as CSV and PNG. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include <hepnc/metrics.h>
+#include <hepnc/significance.h>
 
 #include "build.h"
 #include "commands.h"
 #include "infer_io.h"
+#include "plot.h"
 
 typedef struct eval_options {
-    const char *spec, *weights, *data, *roc, *output;
+    const char *spec, *weights, *data, *roc, *roc_png, *output;
     int signal_class, background_class, signal_label, batch;
+    double signal_yield, background_yield, rel_unc;   /* yields < 0: the dataset's counts */
 } eval_options;
+
+static int number(const char *flag, const char *text, double lo, double *out)
+{
+    char *end;
+    double v = strtod(text, &end);
+    if (!*text || *end || !(v >= lo) || isinf(v)) return hn_usage("eval", "%s wants a number >= %g, got '%s'", flag, lo, text);
+    *out = v;
+    return 0;
+}
 
 static int parse(int argc, char **argv, eval_options *o)
 {
-    const char *sc = "0", *bc = "1", *sl = NULL, *batch = "256";
+    const char *sc = "0", *bc = "1", *sl = NULL, *batch = "256", *sy = NULL, *by = NULL, *unc = "0.2";
     memset(o, 0, sizeof *o);
     for (int i = 2; i < argc; ++i) {
         const char *v;
         if (hn_opt(argc, argv, &i, "--weights", &v)) o->weights = v;
         else if (hn_opt(argc, argv, &i, "--data", &v)) o->data = v;
         else if (hn_opt(argc, argv, &i, "--roc", &v)) o->roc = v;
+        else if (hn_opt(argc, argv, &i, "--roc-png", &v)) o->roc_png = v;
+        else if (hn_opt(argc, argv, &i, "--signal-yield", &v)) sy = v;
+        else if (hn_opt(argc, argv, &i, "--background-yield", &v)) by = v;
+        else if (hn_opt(argc, argv, &i, "--bkg-uncertainty", &v)) unc = v;
         else if (hn_opt(argc, argv, &i, "--output", &v)) o->output = v;
         else if (hn_opt(argc, argv, &i, "--signal-class", &v)) sc = v;
         else if (hn_opt(argc, argv, &i, "--background-class", &v)) bc = v;
@@ -42,6 +61,11 @@ static int parse(int argc, char **argv, eval_options *o)
     o->signal_label = sl ? atoi(sl) : o->signal_class;
     o->batch = atoi(batch);
     if (o->batch < 1) return hn_usage("eval", "--batch must be positive");
+    o->signal_yield = o->background_yield = -1;
+    if ((sy && number("--signal-yield", sy, 0, &o->signal_yield)) ||
+        (by && number("--background-yield", by, 0, &o->background_yield)) ||
+        number("--bkg-uncertainty", unc, 0, &o->rel_unc))
+        return 2;
     return 0;
 }
 
@@ -53,11 +77,28 @@ static int pick_output(const hn_model_entry *m, const char *name)
     return name ? -1 : 0;
 }
 
+/* The ROC as CSV (--roc) and PNG (--roc-png; from a temporary CSV when no --roc). */
+static void write_roc(const eval_options *o, const float *disc, const int8_t *sig, int64_t E)
+{
+    char err[512], tmp[4200];
+    const char *csv = o->roc;
+    if (!csv && o->roc_png) {
+        snprintf(tmp, sizeof tmp, "%s.tmp.%ld.csv", o->roc_png, (long)getpid());
+        csv = tmp;
+    }
+    if (!csv) return;
+    if (hn_roc_write_csv(csv, disc, sig, E, 200, err, sizeof err)) { fprintf(stderr, "%s\n", err); return; }
+    int png = o->roc_png && !hn_plot("eval", "plot_roc.py", (const char *const[]){ csv, o->roc_png, o->spec, NULL });
+    if (!o->roc) unlink(csv);
+    if (o->roc || png) printf("ROC              %s%s%s\n", o->roc ? o->roc : "", o->roc && png ? ", " : "", png ? o->roc_png : "");
+}
+
+/* accuracy, AUC, and the table of working points with their significance */
 static void report(const eval_options *o, const float *p, int width, const int32_t *labels, int64_t E)
 {
     float *disc = malloc(sizeof(float) * (size_t)(E > 0 ? E : 1));
     int8_t *sig = malloc((size_t)(E > 0 ? E : 1));
-    int64_t correct = 0, labelled = 0;
+    int64_t correct = 0, labelled = 0, nsig = 0;
     for (int64_t e = 0; e < E; ++e) {
         const float *r = p + e * width;
         int arg = 0;
@@ -66,6 +107,7 @@ static void report(const eval_options *o, const float *p, int width, const int32
         float s = r[o->signal_class], b = r[o->background_class];
         disc[e] = s + b > 0 ? s / (s + b) : 0.5f;
         sig[e] = labels[e] == o->signal_label ? 1 : 0;
+        nsig += sig[e];
     }
     printf("events           %lld\n", (long long)E);
     if (labelled) printf("accuracy         %.4f (argmax over %d classes, labels read as class indices)\n",
@@ -73,14 +115,23 @@ static void report(const eval_options *o, const float *p, int width, const int32
     printf("discriminant     p[%d] / (p[%d] + p[%d]); signal = label %d\n", o->signal_class, o->signal_class,
            o->background_class, o->signal_label);
     printf("AUC              %.4f\n", hn_auc(disc, sig, E));
+    double S = o->signal_yield >= 0 ? o->signal_yield : (double)nsig;
+    double B = o->background_yield >= 0 ? o->background_yield : (double)(E - nsig);
+    printf("yields           S = %.6g signal, B = %.6g background events before the cut (%s); delta = %g\n", S, B,
+           o->signal_yield >= 0 || o->background_yield >= 0 ? "--signal-yield, --background-yield"
+                                                            : "the dataset's counts",
+           o->rel_unc);
+    printf("\n  %-6s %-10s %9s   %-12s %-12s %-10s %s\n", "eps_S", "eps_B", "1/eps_B", "s = eps_S*S", "b = eps_B*B",
+           "s/sqrt(b)", "s/sqrt(b + (delta*b)^2)");
     const double effs[3] = { 0.3, 0.5, 0.7 };
-    for (int i = 0; i < 3; ++i)
-        printf("1/eps_B at eps_S = %.1f   %.1f\n", effs[i], hn_rejection_at(disc, sig, E, effs[i]));
-    if (o->roc) {
-        char err[512];
-        if (hn_roc_write_csv(o->roc, disc, sig, E, 200, err, sizeof err)) fprintf(stderr, "%s\n", err);
-        else printf("ROC              %s\n", o->roc);
+    for (int i = 0; i < 3; ++i) {
+        hn_working_point wp;
+        hn_working_point_at(disc, sig, E, effs[i], S, B, o->rel_unc, &wp);
+        printf("  %-6.2f %-10.4g %9.1f   %-12.5g %-12.5g %-10.4g %.4g\n", wp.eff_s, wp.eff_b,
+               wp.eff_b > 0 ? 1.0 / wp.eff_b : INFINITY, wp.s, wp.b, wp.z, wp.z_sys);
     }
+    printf("\n");
+    write_roc(o, disc, sig, E);
     free(disc);
     free(sig);
 }

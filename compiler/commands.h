@@ -15,6 +15,7 @@ int hn_cmd_import(int argc, char **argv);
 int hn_cmd_convert(int argc, char **argv);
 int hn_cmd_bench(int argc, char **argv);
 int hn_cmd_gradcheck(int argc, char **argv);
+int hn_cmd_train(int argc, char **argv);
 int hn_cmd_split(int argc, char **argv);
 
 /* Prints "hepnc CMD: error: …" and the command's usage line; returns 2. */

@@ -45,6 +45,25 @@ static const command commands[] = {
       "is split by rows, attributes included; the others are copied whole. Written atomically.\n"
       "  --fractions A,B,C   shares of train, validation and test (normalised; default 0.7,0.15,0.15)\n"
       "  --seed S            the shuffle's seed (default 1): the same seed gives the same files\n" },
+    { "train", hn_cmd_train, "hepnc train SPEC --data TRAIN.h5 --val VAL.h5 -o RUN/ [--epochs N] [--batch N] [--lr X] [--seed S] [--threads T] [--resume RUN/] [--max-steps N] [--init W.safetensors] [--quiet]",
+      "Trains the spec's network with its generated training step (hepnc compile --train; built and cached as\n"
+      "for infer) on a labelled dataset (docs/data.md), with the settings of the spec's train: section (loss,\n"
+      "optimizer, schedule, warm-up, batch, epochs, seed, clip_grad; defaults: weaver's ParT recipe, Ranger,\n"
+      "flat+decay) and these flags on top. Every epoch shuffles the training events (seeded), takes one\n"
+      "optimiser step per batch and evaluates the validation events through the inference code. RUN/ gets\n"
+      "log.csv (epoch,step,lr,train_loss,train_acc,val_loss,val_acc,val_auc,jets_per_s,seconds),\n"
+      "last.safetensors (every epoch, at --max-steps, on Ctrl-C), best.safetensors (lowest validation loss) and\n"
+      "curves.png. Checkpoints are weights files for infer/eval with the optimiser state inside. Ctrl-C ends\n"
+      "the current step, saves last.safetensors and exits with status 130. Details: docs/training.md.\n"
+      "  --epochs N, --batch N, --lr X, --seed S   override the spec's train: values\n"
+      "  --resume RUN/        continue from RUN/last.safetensors, exactly as if never stopped (same data, seed\n"
+      "                       and batch; another --epochs changes the schedule from there on)\n"
+      "  --max-steps N        stop once N optimiser steps are done in all, saving last.safetensors\n"
+      "  --init W             start from these weights instead of fresh ones\n"
+      "  --threads T          OpenMP threads of the training step and OpenBLAS threads (default: their own)\n"
+      "  --signal-class K, --background-class J   classes of the validation AUC (default 1 against 0)\n"
+      "  --preload-mb M       datasets up to M MiB are read into memory first (default 2048), larger per batch\n"
+      "  --quiet              no progress on stderr (a bar on a terminal, lines otherwise)\n" },
     { "gradcheck", hn_cmd_gradcheck, "hepnc gradcheck SPEC --weights W.safetensors --data X.h5 [--events N] [--reference R.safetensors] [--steps K --optimizer adamw|ranger] [--fd K]",
       "Checks the generated training step on the first N events (default 32) of a labelled dataset: the\n"
       "gradient of every parameter tensor against central finite differences of the generated loss and,\n"
@@ -56,14 +75,20 @@ static const command commands[] = {
       "  --steps K               also K optimiser steps on the batch, compared with <optimizer><K>.<name>\n"
       "  --optimizer O           adamw (torch defaults) or ranger (weaver's), --lr (1e-3), --weight-decay (0.01)\n"
       "  --trajectory-tolerance  max|dp| / max|p| per tensor after the steps (default 1e-5)\n" },
-    { "eval", hn_cmd_eval, "hepnc eval SPEC --weights W.safetensors --data TEST.h5 [--signal-class K] [--background-class J] [--signal-label L] [--output NAME] [--roc ROC.csv]",
+    { "eval", hn_cmd_eval, "hepnc eval SPEC --weights W.safetensors --data TEST.h5 [--signal-class K] [--background-class J] [--signal-label L] [--output NAME] [--roc ROC.csv] [--roc-png ROC.png] [--signal-yield S] [--background-yield B] [--bkg-uncertainty D]",
       "Runs the spec's code over a labelled dataset (/labels) and prints the accuracy, the AUC of signal class\n"
       "K against background class J with the discriminant p_K / (p_K + p_J), and the background rejection\n"
-      "1/eps_B at signal efficiencies 0.3, 0.5 and 0.7.\n"
+      "1/eps_B at signal efficiencies 0.3, 0.5 and 0.7, with the expected significance of each working point:\n"
+      "s/sqrt(b) and s/sqrt(b + (D b)^2), s = eps_S S and b = eps_B B the signal and background events that pass\n"
+      "(docs/training.md, \"Evaluation\").\n"
       "  --signal-class K, --background-class J   output indices (default 0 and 1)\n"
       "  --signal-label L   the /labels value of signal events (default K); other labels are background\n"
       "  --output NAME      which output holds the probabilities (default 'scores')\n"
-      "  --roc FILE.csv     write the ROC (eff_signal, eff_background)\n" },
+      "  --roc FILE.csv     write the ROC (eff_signal, eff_background)\n"
+      "  --roc-png FILE.png draw it: 1/eps_B against eps_S (Python 3 + matplotlib; skipped with a warning without)\n"
+      "  --signal-yield S, --background-yield B   expected events before the cut (sigma x L x preselection);\n"
+      "                     default: the dataset's own signal and background counts\n"
+      "  --bkg-uncertainty D   relative background uncertainty delta (default 0.2, as the ttH/four-top study)\n" },
     { "bench", hn_cmd_bench, "hepnc bench SPEC [--weights W] [--data X.h5] [--n LO:HI] [--batch N] [--reps R] [--blas openblas|none]",
       "Times the spec's generated code here: latency per event at batch 1 (median and p90 over R calls,\n"
       "default 200) and throughput at batch N (default 256). Events from --data, or synthetic with set sizes\n"
