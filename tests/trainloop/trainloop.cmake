@@ -14,3 +14,9 @@ add_executable(test_significance ${CMAKE_CURRENT_LIST_DIR}/test_significance.c)
 target_link_libraries(test_significance PRIVATE trainloop_fixture)
 add_test(NAME trainloop.significance COMMAND test_significance)
 set_tests_properties(trainloop.significance PROPERTIES LABELS quick)
+
+# hepnc train / eval end to end on models/pfn.yaml's generated training code (skipped without the
+# bundled top/QCD sample): exact resume, Ctrl-C, the significance table, the PNGs or their warnings.
+add_test(NAME trainloop.cli COMMAND ${CMAKE_CURRENT_LIST_DIR}/cli_train.sh $<TARGET_FILE:hepnc>
+         ${CMAKE_CURRENT_BINARY_DIR}/trainloop_cli)
+set_tests_properties(trainloop.cli PROPERTIES LABELS quick SKIP_RETURN_CODE 77 TIMEOUT 300)
