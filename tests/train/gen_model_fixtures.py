@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """PyTorch references for whole-model training: one training step's loss, logits, gradients and
-BatchNorm statistics, and 5-step AdamW / Ranger trajectories, for models/pfn.yaml and
+BatchNorm statistics, and 8-step AdamW / Ranger trajectories, for models/pfn.yaml and
 models/part_small.yaml (issue #5 item 5).
 
     tools/parity-env.sh                                 # once: Debian's torch 1.13 + weaver-core 0.4.17
@@ -10,7 +10,7 @@ Writes tests/train/models/<M>/ for M in {pfn, part_small} (file contents: tests/
   weights.safetensors  byte-for-byte copy of tests/parity/<M>/weights.safetensors (full state, hepnc names)
   batch.h5             the first B = 32 events of tests/parity/<M>/inputs.h5 (features with their names,
                        mask, vectors) and /labels int64 [B] using every class
-  expected.safetensors loss, logits, grad.*, grad64.*, bn1.*, adamw5.*, loss_adamw.*, ranger5.*,
+  expected.safetensors loss, logits, grad.*, grad64.*, bn1.*, adamw8.*, loss_adamw.*, ranger8.*,
                        loss_ranger.* (float32, hepnc names)
 
 Training-mode semantics (these define hepnc's; every BatchNorm uses the batch's statistics, biased
@@ -36,7 +36,8 @@ Optimisers: weaver train.py optim()'s parameter groups with weight_decay in the 
   [no-decay (wd 0), decay (wd 0.01), {} (lr mult, empty), {} (empty)], no-decay = ndim 1 or name ending
   '.bias' or in model.no_weight_decay() (cls_token); AdamW(lr 1e-3, betas (0.9, 0.999), eps 1e-8) and
   weaver's Ranger(lr 1e-3, weight_decay 0.01, defaults otherwise: betas (0.95, 0.999), eps 1e-5, alpha
-  0.5, k 6); 5 steps on the same batch, each zero_grad / train-mode forward / backward / step.
+  0.5, k 6); 8 steps on the same batch (step 6 is Ranger's first Lookahead interpolation and the
+  first rectified RAdam step: 5 steps would exercise only its momentum-SGD warm-up), each zero_grad / train-mode forward / backward / step.
 
 grad64 and every float64 measurement come from copy.deepcopy(model).double() on the float32 inputs cast
 to float64 -- for part_small with the pair features computed as in the float32 run (weaver's float32
@@ -81,7 +82,7 @@ torch.use_deterministic_algorithms(True)
 torch.set_num_threads(1)
 
 B = 32
-STEPS = 5
+STEPS = 8
 LR, WD = 1e-3, 0.01
 LABEL_SMOOTHING = 0.1
 FD_STEP = 1e-6
@@ -397,7 +398,7 @@ def fixture(model):
             expected[prefix + k] = v
     for k, v in bn1.items():
         expected["bn1." + k] = v
-    for kind, tag in (("adamw", "adamw5."), ("ranger", "ranger5.")):
+    for kind, tag in (("adamw", f"adamw{STEPS}."), ("ranger", f"ranger{STEPS}.")):
         for k, v in traj[kind].items():
             expected[tag + k] = v
         for step, value in enumerate(losses[kind]):
@@ -450,7 +451,7 @@ def fixture(model):
         zdp = max((np.abs(t[k] - t64[k])[zmask[k]].max() for k in zmask if zmask[k].any()), default=0.0)
         moved = max(np.abs(t[k] - saved[k]).max() for k in zmask)
         dl = max(abs(a - b) for a, b in zip(losses[kind], losses64[kind]))
-        print(f"{model.name}: FLOOR {kind}5 float32 vs float64, max per-tensor max|dp|/max|p64|: all {worst[0]:.2e} "
+        print(f"{model.name}: FLOOR {kind}{STEPS} float32 vs float64, max per-tensor max|dp|/max|p64|: all {worst[0]:.2e} "
               f"({worst[1]}); parameters without the zero-gradient elements {w_par[0]:.2e} ({w_par[1]}); "
               f"BN buffers {w_buf[0]:.2e} ({w_buf[1]}); on the zero-gradient elements max|dp| {zdp:.2e} = "
               f"{zdp / (LR * STEPS):.2g} lr*steps")
