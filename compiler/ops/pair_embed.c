@@ -140,14 +140,17 @@ static long macs(const hn_graph *g, const hn_node *n)
 }
 
 /* ---- training --------------------------------------------------------------------------------
- * weaver's training path: every lower-triangle slot pair (a ≥ c, diagonal and padding included) is one
- * row of a [batch · NP][width] matrix, NP = max(max+1)/2; the batchnorms take batch statistics over
- * all of those rows (unfolded: their own parameters); the result is mirrored into U. The node's state
- * keeps every layer's input, pre-norm, post-norm and activation for the backward. */
+ * weaver's training path embeds every lower-triangle slot pair (a ≥ c, diagonal and padding included)
+ * and its batchnorms take batch statistics over all of them. An event's padded pairs take only n + 1
+ * distinct values (templates/c/backward_pair.h), so hepnc embeds its n(n+1)/2 real pairs plus those
+ * n + 1 rows, each weighted by its multiplicity in the statistics and in every gradient sum: weaver's
+ * numbers at a fraction of the work. The rows of the batch form one [rows][width] matrix for the
+ * GEMMs. The node's state keeps every layer's input, pre-norm, post-norm and activation, and the row
+ * weights, for the backward. */
 typedef struct pe_layout {
     int layers, nfeat, heads, max, np, widest;
     int width[HN_MAX_LIST + 1];           /* output width of layer k */
-    long f0, b0, z[HN_MAX_LIST + 1], nrm[HN_MAX_LIST + 1], act[HN_MAX_LIST + 1], g1, g2, per_event;
+    long f0, b0, wt, z[HN_MAX_LIST + 1], nrm[HN_MAX_LIST + 1], act[HN_MAX_LIST + 1], g1, g2, per_event;
     long stats0, stats[HN_MAX_LIST + 1], fixed;
 } pe_layout;
 
@@ -158,11 +161,12 @@ static void pe_layout_of(const hn_graph *g, const hn_node *n, pe_layout *L)
     L->heads = (int)hn_attr_int(n, "heads");
     L->max = g->tensors[n->out].shape.dim[0];
     L->nfeat = g->tensors[n->in[0]].shape.dim[2];
-    L->np = L->max * (L->max + 1) / 2;
+    L->np = L->max * (L->max + 1) / 2;        /* an upper bound of an event's rows */
     L->widest = L->nfeat;
     long off = 0, np = L->np;
     L->f0 = off; off += np * L->nfeat;
     L->b0 = off; off += np * L->nfeat;
+    L->wt = off; off += np;
     L->stats0 = 0;
     long fixed = 2L * L->nfeat;
     for (int k = 0; k < L->layers; ++k) {
@@ -188,33 +192,50 @@ static long train_state(const hn_graph *g, const hn_node *n, long *fixed)
     return L.per_event;
 }
 
-/* BN over `rows` rows of width w: batch statistics into Sf + stats (training) or running ones. */
-static void emit_bn_forward(hn_emit *e, const hn_node *n, int p, const char *x, const char *rows, int w, long stats,
-                            const char *y)
+/* off[b]: the first row of event b; R: the rows of the batch. */
+static void emit_row_offsets(hn_emit *e, const pe_layout *L)
+{
+    hn_emit_line(e, 1, "size_t off[batch + 1];   /* first row of each event */");
+    hn_emit_line(e, 1, "off[0] = 0;");
+    hn_emit_line(e, 1, "for (int b = 0; b < batch; ++b) off[b + 1] = off[b] + hn_kt_pair_row_count(n ? n[b] : %d, %d);",
+                 L->max, L->max);
+    hn_emit_line(e, 1, "const int R = (int)off[batch];");
+    hn_emit_line(e, 1, "const float *wt = S + (size_t)batch * %ld;   /* each row's multiplicity */", L->wt);
+}
+
+/* BN over the R weighted rows of width w: batch statistics into Sf + stats (training) or running ones. */
+static void emit_bn_forward(hn_emit *e, const hn_node *n, int p, const char *x, int w, long stats, const char *y)
 {
     const hn_graph *g = e->g;
     hn_emit_line(e, 1, "if (cfg->training)");
-    hn_emit_line(e, 2, "hn_kb_batchnorm_train(%s, %s, %d, P + %ld, P + %ld, 1e-5f, (float)cfg->bn_momentum, Pw + %ld, Pw + %ld, "
-                 "Sf + %ld, Sf + %ld, %s);   /* %s */", x, rows, w, g->params[n->param[p]].offset, g->params[n->param[p + 1]].offset,
-                 g->params[n->param[p + 2]].offset, g->params[n->param[p + 3]].offset, stats, stats + w, y,
-                 g->params[n->param[p]].name);
+    hn_emit_line(e, 2, "hn_kt_batchnorm_train_weighted(%s, R, %d, wt, P + %ld, P + %ld, 1e-5f, (float)cfg->bn_momentum, "
+                 "Pw + %ld, Pw + %ld, Sf + %ld, Sf + %ld, %s);   /* %s */", x, w, g->params[n->param[p]].offset,
+                 g->params[n->param[p + 1]].offset, g->params[n->param[p + 2]].offset, g->params[n->param[p + 3]].offset,
+                 stats, stats + w, y, g->params[n->param[p]].name);
     hn_emit_line(e, 1, "else");
-    hn_emit_line(e, 2, "hn_k_batchnorm(%s, %s, %d, P + %ld, P + %ld, P + %ld, P + %ld, 1e-5f, %s);", x, rows, w,
+    hn_emit_line(e, 2, "hn_k_batchnorm(%s, R, %d, P + %ld, P + %ld, P + %ld, P + %ld, 1e-5f, %s);", x, w,
                  g->params[n->param[p + 2]].offset, g->params[n->param[p + 3]].offset, g->params[n->param[p]].offset,
                  g->params[n->param[p + 1]].offset, y);
 }
 
-static void emit_bn_backward(hn_emit *e, const hn_node *n, int p, const char *x, const char *rows, int w, long stats,
-                             const char *dy)
+static void emit_bn_backward(hn_emit *e, const hn_node *n, int p, const char *x, int w, long stats, const char *dy)
 {
     const hn_graph *g = e->g;
     long gm = g->params[n->param[p]].offset, bt = g->params[n->param[p + 1]].offset;
     hn_emit_line(e, 1, "if (cfg->training)");
-    hn_emit_line(e, 2, "hn_kb_batchnorm_train_backward(%s, %s, %d, P + %ld, 1e-5f, Sf + %ld, Sf + %ld, %s, %s, dP + %ld, dP + %ld);",
-                 x, rows, w, gm, stats, stats + w, dy, dy, gm, bt);
-    hn_emit_line(e, 1, "else");
-    hn_emit_line(e, 2, "hn_kb_batchnorm(%s, %s, %d, P + %ld, P + %ld, P + %ld, 1e-5f, %s, %s, dP + %ld, dP + %ld);", x, rows, w,
-                 g->params[n->param[p + 2]].offset, g->params[n->param[p + 3]].offset, gm, dy, dy, gm, bt);
+    hn_emit_line(e, 2, "hn_kt_batchnorm_train_weighted_backward(%s, R, %d, wt, P + %ld, 1e-5f, Sf + %ld, Sf + %ld, %s, %s, "
+                 "dP + %ld, dP + %ld);", x, w, gm, stats, stats + w, dy, dy, gm, bt);
+    hn_emit_line(e, 1, "else {   /* running statistics: an affine map per row, its sums weighted */");
+    hn_emit_line(e, 2, "for (int r = 0; r < R; ++r)");
+    hn_emit_line(e, 3, "for (int k = 0; k < %d; ++k) {", w);
+    hn_emit_line(e, 4, "const float s = P[%ld + k] / sqrtf(P[%ld + k] + 1e-5f), g = %s[(size_t)r * %d + k];", gm,
+                 g->params[n->param[p + 3]].offset, dy, w);
+    hn_emit_line(e, 4, "dP[%ld + k] += wt[r] * g * (%s[(size_t)r * %d + k] - P[%ld + k]) * (s / P[%ld + k]);", gm, x, w,
+                 g->params[n->param[p + 2]].offset, gm);
+    hn_emit_line(e, 4, "dP[%ld + k] += wt[r] * g;", bt);
+    hn_emit_line(e, 4, "%s[(size_t)r * %d + k] = g * s;", dy, w);
+    hn_emit_line(e, 3, "}");
+    hn_emit_line(e, 1, "}");
 }
 
 static void emit_train(hn_emit *e, const hn_node *n)
@@ -222,31 +243,30 @@ static void emit_train(hn_emit *e, const hn_node *n)
     const hn_graph *g = e->g;
     pe_layout L;
     pe_layout_of(g, n, &L);
-    char rows[64], prev[64], cur[64];
-    snprintf(rows, sizeof rows, "batch * %d", L.np);
-    hn_emit_line(e, 1, "float *F0 = S + (size_t)batch * %ld, *B0 = S + (size_t)batch * %ld;   /* [batch·%d pairs][%d] */",
-                 L.f0, L.b0, L.np, L.nfeat);
+    char prev[96];
+    emit_row_offsets(e, &L);
+    hn_emit_line(e, 1, "float *F0 = S + (size_t)batch * %ld, *B0 = S + (size_t)batch * %ld;   /* [rows][%d] */", L.f0, L.b0,
+                 L.nfeat);
     hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)");
-    hn_emit_line(e, 2, "hn_kt_pair_rows(x0 + (size_t)b * %d, %d, %d, F0 + (size_t)b * %d);", L.max * L.max * L.nfeat, L.max,
-                 L.nfeat, L.np * L.nfeat);
-    emit_bn_forward(e, n, 0, "F0", rows, L.nfeat, L.stats0, "B0");
+    hn_emit_line(e, 2, "hn_kt_pair_rows_weighted(x0 + (size_t)b * %d, n ? n[b] : %d, %d, %d, F0 + off[b] * %d, "
+                 "(float *)wt + off[b]);", L.max * L.max * L.nfeat, L.max, L.max, L.nfeat, L.nfeat);
+    emit_bn_forward(e, n, 0, "F0", L.nfeat, L.stats0, "B0");
     snprintf(prev, sizeof prev, "B0");
     for (int k = 0; k < L.layers; ++k) {
         int base = 4 + 6 * k, in = k ? L.width[k - 1] : L.nfeat, w = L.width[k];
         hn_emit_line(e, 1, "{   /* layer %d: conv %s, batchnorm, GELU */", k, g->params[n->param[base]].name);
         hn_emit_line(e, 2, "float *Z = S + (size_t)batch * %ld, *N = S + (size_t)batch * %ld, *A = S + (size_t)batch * %ld;",
                      L.z[k], L.nrm[k], L.act[k]);
-        hn_emit_line(e, 2, "HN_LINEAR(%s, %s, %d, P + %ld, P + %ld, %d, HN_ACT_NONE, Z);", prev, rows, in,
+        hn_emit_line(e, 2, "HN_LINEAR(%s, R, %d, P + %ld, P + %ld, %d, HN_ACT_NONE, Z);", prev, in,
                      g->params[n->param[base]].offset, g->params[n->param[base + 1]].offset, w);
-        emit_bn_forward(e, n, base + 2, "Z", rows, w, L.stats[k], "N");
-        hn_emit_line(e, 2, "for (size_t i = 0; i < (size_t)batch * %ld; ++i) A[i] = hn_k_gelu(N[i]);", (long)L.np * w);
+        emit_bn_forward(e, n, base + 2, "Z", w, L.stats[k], "N");
+        hn_emit_line(e, 2, "for (size_t i = 0; i < (size_t)R * %d; ++i) A[i] = hn_k_gelu(N[i]);", w);
         hn_emit_line(e, 1, "}");
-        snprintf(cur, sizeof cur, "(S + (size_t)batch * %ld)", L.act[k]);
-        snprintf(prev, sizeof prev, "%s", cur);
+        snprintf(prev, sizeof prev, "(S + (size_t)batch * %ld)", L.act[k]);
     }
     hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)   /* mirrored into U [heads][max][max] */");
-    hn_emit_line(e, 2, "hn_kt_pair_scatter(%s + (size_t)b * %d, %d, %d, y + (size_t)b * %d);", prev, L.np * L.heads, L.max,
-                 L.heads, L.max * L.max * L.heads);
+    hn_emit_line(e, 2, "hn_kt_pair_scatter_real(%s + off[b] * %d, n ? n[b] : %d, %d, %d, y + (size_t)b * %d);", prev, L.heads,
+                 L.max, L.max, L.heads, L.max * L.max * L.heads);
 }
 
 static void emit_backward(hn_emit *e, const hn_node *n)
@@ -254,29 +274,27 @@ static void emit_backward(hn_emit *e, const hn_node *n)
     const hn_graph *g = e->g;
     pe_layout L;
     pe_layout_of(g, n, &L);
-    char rows[64];
-    snprintf(rows, sizeof rows, "batch * %d", L.np);
+    emit_row_offsets(e, &L);
     hn_emit_line(e, 1, "float *G = S + (size_t)batch * %ld, *H = S + (size_t)batch * %ld;   /* gradient rows, ping-pong */",
                  L.g1, L.g2);
     hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)");
-    hn_emit_line(e, 2, "hn_kt_pair_scatter_backward(dy + (size_t)b * %d, %d, %d, G + (size_t)b * %d);",
-                 L.max * L.max * L.heads, L.max, L.heads, L.np * L.heads);
+    hn_emit_line(e, 2, "hn_kt_pair_scatter_real_backward(dy + (size_t)b * %d, n ? n[b] : %d, %d, %d, off[b + 1] - off[b], "
+                 "G + off[b] * %d);", L.max * L.max * L.heads, L.max, L.max, L.heads, L.heads);
     for (int k = L.layers - 1; k >= 0; --k) {
         int base = 4 + 6 * k, in = k ? L.width[k - 1] : L.nfeat, w = L.width[k];
         hn_emit_line(e, 1, "{   /* layer %d backward */", k);
         hn_emit_line(e, 2, "const float *Z = S + (size_t)batch * %ld, *N = S + (size_t)batch * %ld;", L.z[k], L.nrm[k]);
-        if (k) hn_emit_line(e, 2, "const float *X = S + (size_t)batch * %ld;", L.act[k - 1]);
-        else hn_emit_line(e, 2, "const float *X = S + (size_t)batch * %ld;", L.b0);
-        hn_emit_line(e, 2, "hn_kt_gelu_backward(N, G, (size_t)batch * %ld, G);", (long)L.np * w);
-        emit_bn_backward(e, n, base + 2, "Z", rows, w, L.stats[k], "G");
-        hn_emit_line(e, 2, "HN_LINEAR_BACKWARD(X, %s, %d, P + %ld, %d, G, H, dP + %ld, dP + %ld);", rows, in,
+        hn_emit_line(e, 2, "const float *X = S + (size_t)batch * %ld;", k ? L.act[k - 1] : L.b0);
+        hn_emit_line(e, 2, "hn_kt_gelu_backward(N, G, (size_t)R * %d, G);", w);
+        emit_bn_backward(e, n, base + 2, "Z", w, L.stats[k], "G");
+        hn_emit_line(e, 2, "hn_kt_linear_backward_weighted(X, R, %d, P + %ld, %d, wt, G, H, dP + %ld, dP + %ld);", in,
                      g->params[n->param[base]].offset, w, g->params[n->param[base]].offset,
                      g->params[n->param[base + 1]].offset);
         hn_emit_line(e, 2, "float *swap = G; G = H; H = swap;");
         hn_emit_line(e, 1, "}");
     }
     hn_emit_line(e, 1, "const float *F0 = S + (size_t)batch * %ld;", L.f0);
-    emit_bn_backward(e, n, 0, "F0", rows, L.nfeat, L.stats0, "G");
+    emit_bn_backward(e, n, 0, "F0", L.nfeat, L.stats0, "G");
 }
 
 const hn_op_def hn_op_def_pair_embed = {
