@@ -6,9 +6,11 @@ m_H = 125 GeV, Pythia defaults otherwise) and FastJet, at particle level (no det
   ttH   : HiggsSM:gg2Httbar + HiggsSM:qqbar2Httbar, all top, W and Higgs decays at Pythia's SM branching
           ratios (--higgs bb: H -> b b-bar only);
   ttbar : Top:gg2ttbar + Top:qqbar2ttbar, all decays. Extra jets come from Pythia's shower only: for a hard
-          process without light partons in the final state Pythia's default (SpaceShower:pTmaxMatch = 0) lets
-          the initial-state shower run up to the kinematic limit (a power shower), so hard-ISR tt-bar + jets
-          events are present, at the shower's rate rather than a tt-bar + n-jet matrix element's.
+          process without a quark, gluon or photon in its final state Pythia's default (SpaceShower:pTmaxMatch
+          = 0) lets the initial-state shower run up to the kinematic limit (a power shower), so hard-ISR
+          tt-bar + jets events are present, at the shower's rate rather than a tt-bar + n-jet matrix element's.
+Not produced (Pythia has no hard process for them; they need a matrix-element generator): tt-bar tt-bar,
+tt-bar W, tt-bar Z, tt-bar WW.
 Objects (tools/gen/common.py, docs/data.md): jets anti-kT R = 0.4, pT > 25 GeV, |eta| < 2.5, written as `b`
 when b-tagged (ghost-associated B/C hadrons; tag probability 70 % b, 10 % c, 1 % light), else `j`; dressed,
 isolated electrons and muons (`e-`, `e+`, `m-`, `m+`) and isolated photons (`g`), pT > 25 GeV, |eta| < 2.5;
