@@ -115,7 +115,9 @@ static int build(const hn_model_build *mb, int use_cblas, const char *extra, int
                 return hn_error_plain("%s: error: cannot store the build: %s", final, strerror(errno));
         }
     }
-    out->dl = dlopen(out->so_path, RTLD_NOW | RTLD_LOCAL);
+    /* never unmapped: an OpenMP build leaves libgomp worker threads that would run unmapped code after a
+       dlclose (seen as a crash at exit) */
+    out->dl = dlopen(out->so_path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (!out->dl) return hn_error_plain("hepnc: error: cannot load the built model: %s", dlerror());
     const hn_model_entry *(*entry_fn)(void) = (const hn_model_entry *(*)(void))dlsym(out->dl, "hepnc_model_entry");
     if (!entry_fn) return hn_error_plain("%s: error: no hepnc_model_entry in the built model", out->so_path);
