@@ -237,7 +237,7 @@ static void emit_step(FILE *f, const tgen *G)
     fprintf(f, "static int train_step(float *params, float *grads, const float *const *inputs, const int32_t *const *counts,\n"
                "                      const int64_t *labels, const float *weights, int batch, const hn_train_config *cfg,\n"
                "                      uint64_t seed, float *logits_out, double *loss_out, void *workspace)\n{\n");
-    fprintf(f, "    (void)seed; (void)counts;\n    if (batch < 0) return HN_ERR_BATCH;\n");
+    fprintf(f, "    (void)counts;\n    if (batch < 0) return HN_ERR_BATCH;\n");
     for (int i = 0; i < g->ninputs; ++i) {
         const hn_tensor *t = &g->tensors[g->inputs[i]];
         if (!t->masked) continue;
@@ -245,6 +245,8 @@ static void emit_step(FILE *f, const tgen *G)
                 i, i, t->shape.dim[0]);
     }
     fprintf(f, "    for (int b = 0; b < batch; ++b)\n        if (labels[b] < 0 || labels[b] >= %d) return HN_ERR_LABEL;\n", C);
+    fprintf(f, "    hn_train_config step_cfg = *cfg;   /* this step's dropout masks come from its seed */\n"
+               "    step_cfg.dropout_seed = seed;\n    cfg = &step_cfg;\n");
     fprintf(f, "    float *ws = (float *)workspace;\n");
     fprintf(f, "    float *grad_ws = ws + (size_t)batch * %ldu;\n", g->train_act_floats);
     fprintf(f, "    float *acc = ws + (size_t)batch * %ldu;   /* the accumulators */\n", g->train_act_floats + g->train_grad_floats);

@@ -33,7 +33,8 @@
     X(mlp)            \
     X(embed)          \
     X(particle_attention) \
-    X(class_attention)
+    X(class_attention) \
+    X(dropout)
 
 enum {
 #define HN_OP_ENUM(name) HN_OP_##name,

@@ -10,6 +10,10 @@ static const hn_attr_spec attrs[] = {
     { "layers", HN_ATTR_INT, 1, NULL, NULL, "number of class blocks" },
     { "heads", HN_ATTR_INT, 1, NULL, NULL, "attention heads" },
     { "ffn", HN_ATTR_INT, 1, NULL, NULL, "hidden width of the feed-forward network" },
+    { "dropout", HN_ATTR_FLOAT, 0, "0", NULL,
+      "training only: dropout after the attention output and after fc2 (weaver's Block dropout, 0.1 there)" },
+    { "activation_dropout", HN_ATTR_FLOAT, 0, "0", NULL,
+      "training only: dropout after fc1's GELU (weaver's activation_dropout, 0.1 there)" },
 };
 
 static int lower(hn_graph *g, int node)

@@ -1,8 +1,22 @@
 /* transformer_block.c — see transformer_block.h. */
 #include "transformer_block.h"
 
+#include "../diag.h"
 #include "../lower.h"
 #include "../ops.h"
+
+/* weaver's Block.dropout / act_dropout: a dropout node after x when the composite's attribute is > 0
+ * (the composite `from` has the keys "dropout" and "activation_dropout"). */
+static int maybe_dropout(hn_graph *g, const hn_node *from, const char *key, const char *name, int x)
+{
+    double p = hn_attr_float(from, key);
+    if (x < 0 || p <= 0.0) return x;
+    int node = hn_new_node(g, HN_OP_dropout, name, from, &x, 1);
+    hn_attr_val *v = (hn_attr_val *)hn_attr(&g->nodes[node], "p");
+    v->set = 1;
+    v->f = p;
+    return hn_finish_node(g, node, name);
+}
 
 int hn_block_attention_output(hn_graph *g, const hn_node *from, const char *prefix, int attn, int skip, int heads)
 {
@@ -22,6 +36,8 @@ int hn_block_attention_output(hn_graph *g, const hn_node *from, const char *pref
     hn_graph_add_fold(g, &f);
     snprintf(name, sizeof name, "%s.post_attn_norm", prefix);
     if ((o = hn_lower_node(g, HN_OP_layernorm, name, from, &o, 1, NULL, 0, NULL, 0)) < 0) return -1;
+    snprintf(name, sizeof name, "%s.attn_dropout", prefix);
+    if ((o = maybe_dropout(g, from, "dropout", name, o)) < 0) return -1;
     int in[2] = { o, skip };
     snprintf(name, sizeof name, "%s.attn_residual", prefix);
     return hn_lower_node(g, HN_OP_add, name, from, in, 2, NULL, 0, NULL, 0);
@@ -37,10 +53,14 @@ int hn_block_feed_forward(hn_graph *g, const hn_node *from, const char *prefix, 
     if ((z = hn_lower_node(g, HN_OP_linear, name, from, &z, 1, "out", ffn, NULL, 0)) < 0) return -1;
     snprintf(name, sizeof name, "%s.fc1.gelu", prefix);
     if ((z = hn_lower_node(g, HN_OP_gelu, name, from, &z, 1, NULL, 0, NULL, 0)) < 0) return -1;
+    snprintf(name, sizeof name, "%s.act_dropout", prefix);
+    if ((z = maybe_dropout(g, from, "activation_dropout", name, z)) < 0) return -1;
     snprintf(name, sizeof name, "%s.post_fc_norm", prefix);
     if ((z = hn_lower_node(g, HN_OP_layernorm, name, from, &z, 1, NULL, 0, NULL, 0)) < 0) return -1;
     snprintf(name, sizeof name, "%s.fc2", prefix);
     if ((z = hn_lower_node(g, HN_OP_linear, name, from, &z, 1, "out", D, NULL, 0)) < 0) return -1;
+    snprintf(name, sizeof name, "%s.fc_dropout", prefix);
+    if ((z = maybe_dropout(g, from, "dropout", name, z)) < 0) return -1;
     int in[2] = { z, x };
     int node = hn_new_node(g, HN_OP_residual, out_name, from, in, 2);
     int y = hn_finish_node(g, node, out_name);

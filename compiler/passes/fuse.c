@@ -1,5 +1,5 @@
 /* fuse.c — an activation whose input comes from a linear used by nothing else becomes that linear's
- * epilogue: one pass over the output instead of two. */
+ * epilogue: one pass over the output instead of two. Dropout nodes disappear (identity at inference). */
 #include <string.h>
 
 #include "../ops.h"
@@ -23,8 +23,23 @@ static void fuse_pair_features(hn_graph *g)
     }
 }
 
+/* Dropout is the identity at inference: its readers read its input instead (unless it is an output). */
+static void remove_dropout(hn_graph *g)
+{
+    for (int i = 0; i < g->nnodes; ++i) {
+        hn_node *d = &g->nodes[i];
+        if (d->dead || d->op != HN_OP_dropout || g->tensors[d->out].output >= 0) continue;
+        for (int j = 0; j < g->nnodes; ++j)
+            for (int k = 0; k < g->nodes[j].nin; ++k)
+                if (!g->nodes[j].dead && g->nodes[j].in[k] == d->out) g->nodes[j].in[k] = d->in[0];
+        g->tensors[d->out].producer = -1;
+        d->dead = 1;
+    }
+}
+
 int hn_pass_fuse(hn_graph *g)
 {
+    remove_dropout(g);
     fuse_pair_features(g);
     for (int i = 0; i < g->nnodes; ++i) {
         hn_node *a = &g->nodes[i];

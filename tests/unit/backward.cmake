@@ -15,7 +15,7 @@ target_link_libraries(test_backward_ew PRIVATE ${OPENBLAS_LIBRARY} m)
 add_test(NAME unit.backward_ew COMMAND test_backward_ew)
 set_tests_properties(unit.backward_ew PROPERTIES LABELS quick)
 
-set(HN_KB_TEMPLATES backward_linear backward_norm backward_softmax backward_pool backward_elementwise
+set(HN_KB_TEMPLATES backward_linear backward_norm backward_softmax backward_pool backward_elementwise backward_dropout
                     backward_attention)
 set(HN_KB_FORWARD common activations linear norm softmax pool elementwise pair attention edgeconv)
 set(HN_KB_FLAGS -std=c11 -Wall -Wextra -Werror -Wpedantic -fsyntax-only)

@@ -2,6 +2,7 @@
  * residual, standardize) and of attention with bias U and key mask, checked as in test_backward.c
  * (analytic double reference with rounding bounds, fourth-order finite differences). */
 #include "backward_check.h"
+#include "backward_dropout.h"
 
 /* ---------------------------------------------------------------- elementwise */
 
@@ -381,8 +382,47 @@ static void test_attention_cblas(void)
     report(&st);
 }
 
+/* hn_kt_dropout: the keep rate is 1 − p within 5σ of the binomial, kept elements are scaled by 1/(1 − p),
+ * the same (seed, layer) gives the same mask (forward and backward), another seed or layer another one,
+ * and eval mode (training = 0) or p = 0 is the identity. */
+static void test_dropout(void)
+{
+    stat st = { .name = "dropout (mask, scale)", .worst_fd = -1 };
+    enum { N = 200000 };
+    float *x = fal(N), *y = fal(N), *y2 = fal(N), *y3 = fal(N), *g = fal(N);
+    for (size_t i = 0; i < N; ++i) x[i] = 1.0f + (float)(i % 7);
+    const float ps[] = { 0.1f, 0.3f, 0.5f };
+    for (int t = 0; t < 3; ++t) {
+        float p = ps[t];
+        hn_kt_dropout(x, N, p, 42, 7, 1, y);
+        hn_kt_dropout(x, N, p, 42, 7, 1, y2);
+        hn_kt_dropout(x, N, p, 43, 7, 1, y3);
+        size_t kept = 0, same = 1, differs = 0, scaled = 1;
+        for (size_t i = 0; i < N; ++i) {
+            kept += y[i] != 0.0f;
+            same &= y[i] == y2[i];
+            differs += (y[i] != 0.0f) != (y3[i] != 0.0f);
+            if (y[i] != 0.0f && y[i] != x[i] * (1.0f / (1.0f - p))) scaled = 0;
+        }
+        double mean = N * (1.0 - p), sd = sqrt(N * p * (1.0 - p));
+        st.cases++;
+        if (fabs((double)kept - mean) > 5 * sd) fail(&st, " (keep rate)", "kept", 0, (double)kept, mean, 5 * sd);
+        if (!same) fail(&st, " (same seed, other mask)", "mask", 0, 0, 1, 0);
+        if (differs < N / 10) fail(&st, " (another seed, same mask)", "mask", 0, (double)differs, N / 10.0, 0);
+        if (!scaled) fail(&st, " (scale)", "y", 0, 0, 1, 0);
+        hn_kt_dropout(x, N, p, 42, 7, 1, g);           /* the backward: dy = x gives dx = y */
+        for (size_t i = 0; i < N; ++i)
+            if (g[i] != y[i]) { fail(&st, " (backward mask)", "dx", i, g[i], y[i], 0); break; }
+        hn_kt_dropout(x, N, p, 42, 7, 0, y3);
+        if (memcmp(y3, x, sizeof(float) * N)) fail(&st, " (eval mode is not the identity)", "y", 0, 0, 1, 0);
+    }
+    free(x); free(y); free(y2); free(y3); free(g);
+    report(&st);
+}
+
 int main(void)
 {
+    test_dropout();
     test_elementwise();
     test_attention();
     test_attention_cblas();

@@ -39,6 +39,7 @@ typedef struct hn_train_config {
     double focal_alpha, focal_gamma;
     double bn_momentum;         /* PyTorch's convention; 0.1 by default */
     int training;               /* 1: batch statistics and running-stat updates, dropout on; 0: eval-mode forward */
+    uint64_t dropout_seed;      /* set by train_step from its `seed` argument (callers leave it 0) */
 } hn_train_config;
 
 typedef struct hn_train_entry {
