@@ -20,7 +20,7 @@ void openblas_set_num_threads(int num_threads);
 typedef struct train_options {
     const char *spec, *data, *val, *out, *resume, *init;
     const char *epochs, *batch, *lr, *seed, *threads, *max_steps, *signal_class, *background_class, *preload;
-    int quiet;
+    int quiet, event_weights;
 } train_options;
 
 static int parse(int argc, char **argv, train_options *o)
@@ -43,6 +43,7 @@ static int parse(int argc, char **argv, train_options *o)
         else if (hn_opt(argc, argv, &i, "--background-class", &v)) o->background_class = v;
         else if (hn_opt(argc, argv, &i, "--preload-mb", &v)) o->preload = v;
         else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) o->quiet = 1;
+        else if (!strcmp(argv[i], "--event-weights")) o->event_weights = 1;
         else if (argv[i][0] == '-') return hn_usage("train", "unknown option '%s'", argv[i]);
         else if (!o->spec) o->spec = argv[i];
         else return hn_usage("train", "unexpected argument '%s'", argv[i]);
@@ -141,6 +142,7 @@ static int settings(const train_options *o, const hn_train_settings *t, const hn
     s->run_dir = o->resume ? o->resume : o->out;
     s->resume = o->resume != NULL;
     s->init_weights = o->init;
+    s->event_weights = o->event_weights;
     s->progress = !o->quiet;
     s->catch_sigint = 1;
     return 0;

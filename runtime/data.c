@@ -230,6 +230,7 @@ void hn_dataset_close(hn_dataset *d)
 int64_t hn_dataset_events(const hn_dataset *d) { return d->events; }
 
 int hn_dataset_has_labels(const hn_dataset *d) { return exists(d->file, "/labels"); }
+int hn_dataset_has_weights(const hn_dataset *d) { return exists(d->file, "/weights"); }
 
 /* ---- reading ------------------------------------------------------------------------------------ */
 
@@ -561,6 +562,18 @@ int hn_dataset_read_labels(hn_dataset *d, int64_t first, int count, int32_t *lab
     int rc = read_rows(&f, first, count, NULL, NULL, H5T_NATIVE_INT32, labels);
     close_ds(&f);
     return rc ? fail(err, errlen, "%s: cannot read /labels (events %lld..%lld)", d->path, (long long)first,
+                     (long long)first + count - 1)
+              : 0;
+}
+
+int hn_dataset_read_weights(hn_dataset *d, int64_t first, int count, float *weights, char *err, size_t errlen)
+{
+    if (check_request(d, NULL, first, count, weights, err, errlen)) return -1;
+    ds_info f;
+    if (open_checked(d, "/weights", 1, NULL, "event weights: [events]", NUMBERS, &f, err, errlen)) return -1;
+    int rc = read_rows(&f, first, count, NULL, NULL, H5T_NATIVE_FLOAT, weights);
+    close_ds(&f);
+    return rc ? fail(err, errlen, "%s: cannot read /weights (events %lld..%lld)", d->path, (long long)first,
                      (long long)first + count - 1)
               : 0;
 }

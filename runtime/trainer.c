@@ -201,7 +201,7 @@ static int train_batch(run *r, int epoch, int n, double *lr_out, double *loss_ou
     cfg.training = 1;
     double loss = NAN;
     int rc = t->train_step(r->params, r->grads, (const float *const *)b->x, (const int32_t *const *)b->n, b->labels,
-                           NULL, n, &cfg, hn_rng_stream(s->seed, HN_RNG_STEP, (uint64_t)r->pos.step), r->logits, &loss,
+                           b->weights, n, &cfg, hn_rng_stream(s->seed, HN_RNG_STEP, (uint64_t)r->pos.step), r->logits, &loss,
                            r->ws);
     if (rc == HN_ERR_LABEL)
         return fail(err, errlen, "%s: a label is outside 0..%d", b->path, t->nclasses - 1);
@@ -325,6 +325,7 @@ static int setup(run *r, const char *train_path, const char *val_path, char *err
     }
     size_t pre = s->preload_bytes;
     if (hn_batcher_open(&r->train, r->t->model, train_path, s->batch, pre, err, errlen)) return -1;
+    if (s->event_weights && hn_batcher_use_weights(&r->train, err, errlen)) return -1;
     int vb = s->val_batch > 0 ? s->val_batch : s->batch;
     if ((r->have_val = val_path != NULL) && hn_batcher_open(&r->val, r->t->model, val_path, vb, pre, err, errlen))
         return -1;

@@ -23,8 +23,9 @@ static size_t event_floats(const hn_io_desc *d)
 /* Events [first, first+count) of every input into x[i] (+ n[i]) and labels, which point at the slot of
  * the first event. */
 static int read_into(hn_batcher *b, int64_t first, int count, float *const *x, int32_t *const *n, int32_t *labels,
-                     char *err, size_t errlen)
+                     float *weights, char *err, size_t errlen)
 {
+    if (weights && hn_dataset_read_weights(b->ds, first, count, weights, err, errlen)) return -1;
     const hn_model_entry *m = b->m;
     for (int i = 0; i < m->ninputs; ++i) {
         const hn_io_desc *d = &m->inputs[i];
@@ -65,7 +66,7 @@ static int read_slot(hn_batcher *b, int64_t first, int count, int slot, char *er
         x[i] = b->x[i] + (size_t)slot * b->stride[i];
         n[i] = b->n[i] + slot;
     }
-    return read_into(b, first, count, x, n, b->labels32 + slot, err, errlen);
+    return read_into(b, first, count, x, n, b->labels32 + slot, b->weights ? b->weights + slot : NULL, err, errlen);
 }
 
 static int preload(hn_batcher *b, char *err, size_t errlen)
@@ -87,7 +88,7 @@ static int preload(hn_batcher *b, char *err, size_t errlen)
             x[i] = b->all_x[i] + (size_t)first * b->stride[i];
             n[i] = b->all_n[i] + first;
         }
-        if (read_into(b, first, count, x, n, b->all_labels + first, err, errlen)) return -1;
+        if (read_into(b, first, count, x, n, b->all_labels + first, NULL, err, errlen)) return -1;
     }
     b->preloaded = 1;
     return 0;
@@ -120,6 +121,18 @@ int hn_batcher_open(hn_batcher *b, const hn_model_entry *m, const char *path, in
     return 0;
 }
 
+int hn_batcher_use_weights(hn_batcher *b, char *err, size_t errlen)
+{
+    if (!hn_dataset_has_weights(b->ds)) return fail(err, errlen, "no /weights dataset (--event-weights needs one)", b->path);
+    if (!(b->weights = malloc(sizeof(float) * ((size_t)b->cap + 1)))) return fail(err, errlen, "out of memory", b->path);
+    if (b->preloaded) {
+        if (!(b->all_weights = malloc(sizeof(float) * ((size_t)b->events + 1))))
+            return fail(err, errlen, "out of memory reading the dataset", b->path);
+        if (hn_dataset_read_weights(b->ds, 0, (int)b->events, b->all_weights, err, errlen)) return -1;
+    }
+    return 0;
+}
+
 void hn_batcher_close(hn_batcher *b)
 {
     if (!b->m) return;
@@ -130,6 +143,8 @@ void hn_batcher_close(hn_batcher *b)
         free(b->all_n[i]);
     }
     free(b->all_labels);
+    free(b->all_weights);
+    free(b->weights);
     free(b->labels32);
     free(b->labels);
     hn_dataset_close(b->ds);
@@ -149,6 +164,7 @@ static void copy_event(hn_batcher *b, size_t e, int k)
         b->n[i][k] = b->all_n[i][e];
     }
     b->labels32[k] = b->all_labels[e];
+    if (b->weights) b->weights[k] = b->all_weights[e];
 }
 
 int hn_batcher_gather(hn_batcher *b, const int64_t *idx, int count, char *err, size_t errlen)

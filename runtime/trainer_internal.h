@@ -30,15 +30,19 @@ typedef struct hn_batcher {
     float *all_x[HN_TRAINER_MAX_INPUTS];        /* preloaded: every event */
     int32_t *all_n[HN_TRAINER_MAX_INPUTS];
     int32_t *all_labels;
+    float *all_weights;                         /* preloaded /weights, when used */
     float *x[HN_TRAINER_MAX_INPUTS];            /* the batch: [cap][stride] */
     int32_t *n[HN_TRAINER_MAX_INPUTS];          /* [cap] */
     int32_t *labels32;
     int64_t *labels;                            /* [cap] */
+    float *weights;                             /* [cap] event weights (/weights), NULL when not used */
 } hn_batcher;
 
 /* Opens path for model m (needs /labels); reads it all into memory when it takes at most preload_bytes. */
 int hn_batcher_open(hn_batcher *b, const hn_model_entry *m, const char *path, int cap, size_t preload_bytes,
                     char *err, size_t errlen);
+/* Also read /weights into b->weights for every batch (after hn_batcher_open, before the first batch). */
+int hn_batcher_use_weights(hn_batcher *b, char *err, size_t errlen);
 void hn_batcher_close(hn_batcher *b);
 /* The batch becomes events idx[0..count), in that order (count <= cap). */
 int hn_batcher_gather(hn_batcher *b, const int64_t *idx, int count, char *err, size_t errlen);

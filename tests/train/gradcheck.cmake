@@ -11,3 +11,7 @@ endforeach()
 # A short training run from scratch on the bundled sample: the loss falls and the test AUC beats 0.88.
 add_test(NAME train.short_run COMMAND ${CMAKE_CURRENT_LIST_DIR}/train_small.sh $<TARGET_FILE:hepnc> ${CMAKE_BINARY_DIR}/train_small)
 set_tests_properties(train.short_run PROPERTIES LABELS quick)
+
+# hepnc train --event-weights on DarkMachines events (their /weights).
+add_test(NAME train.event_weights COMMAND ${CMAKE_CURRENT_LIST_DIR}/event_weights.sh $<TARGET_FILE:hepnc> ${CMAKE_BINARY_DIR}/event_weights)
+set_tests_properties(train.event_weights PROPERTIES LABELS quick)

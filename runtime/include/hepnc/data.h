@@ -43,6 +43,9 @@ int hn_dataset_read_global(hn_dataset *d, const char *in, int nfeat, const char 
                            int count, float *x, char *err, size_t errlen);
 int hn_dataset_has_labels(const hn_dataset *d);
 int hn_dataset_read_labels(hn_dataset *d, int64_t first, int count, int32_t *labels, char *err, size_t errlen);
+/* /weights (optional, numbers [E]): per-event weights, e.g. DarkMachines' cross-section weights. */
+int hn_dataset_has_weights(const hn_dataset *d);
+int hn_dataset_read_weights(hn_dataset *d, int64_t first, int count, float *weights, char *err, size_t errlen);
 
 /* The outputs file: one float32 dataset /<out_names[o]> of shape [events][out_widths[o]] per output, and
  * /labels (int32 [events]) once written. It is created as "path.tmp.<pid>.<k>"; hn_scores_close with

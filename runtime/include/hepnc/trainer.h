@@ -72,6 +72,8 @@ typedef struct hn_trainer_settings {
     int val_batch;                  /* validation events per inference call (0: batch) */
     uint64_t seed;                  /* shuffling, dropout, initial values */
     double clip_grad;               /* > 0: clip the gradients' global 2-norm to this (torch clip_grad_norm_) */
+    int event_weights;              /* 1: the training loss is the weighted mean with the file's /weights
+                                       (Σ w ℓ / Σ w per batch); validation stays unweighted */
     const char *const *no_decay;    /* the model's no_weight_decay() names, besides weaver's 1-d and .bias rule */
     int nno_decay;
     int64_t max_steps;              /* > 0: stop (saving last.safetensors) once this many steps are done */
