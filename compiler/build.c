@@ -17,6 +17,8 @@
 #include "emit_c.h"
 #include "fsutil.h"
 
+void openblas_set_num_threads(int num_threads);
+
 #define CFLAGS "-O3 -march=native -std=c11 -fPIC -shared"
 
 static void cache_root(char *dst, size_t n)
@@ -139,6 +141,9 @@ int hn_build_and_open_train(const hn_model_build *mb, int use_cblas, hn_loaded_t
        spinning halves the speed on two cores (measured). libgomp reads this when the model loads. */
     setenv("OMP_WAIT_POLICY", "passive", 0);
     if (build(mb, use_cblas, "-fopenmp", 1, &out->model)) return -1;
+    /* the training step splits its GEMMs over OpenMP threads itself (templates/c/backward_parallel.h):
+       OpenBLAS runs one thread per call, or the two thread pools fight over the cores (measured) */
+    openblas_set_num_threads(1);
     const hn_train_entry *(*fn)(void) = (const hn_train_entry *(*)(void))dlsym(out->model.dl, "hepnc_train_entry");
     if (!fn) return hn_error_plain("%s: error: no hepnc_train_entry in the built model", out->model.so_path);
     out->entry = fn();

@@ -60,7 +60,7 @@ static const command commands[] = {
       "                       and batch; another --epochs changes the schedule from there on)\n"
       "  --max-steps N        stop once N optimiser steps are done in all, saving last.safetensors\n"
       "  --init W             start from these weights instead of fresh ones\n"
-      "  --threads T          OpenMP threads of the training step and OpenBLAS threads (default: their own)\n"
+      "  --threads T          OpenMP threads of the training step (default: one per core); each GEMM inside is one-threaded\n"
       "  --signal-class K, --background-class J   classes of the validation AUC (default 1 against 0)\n"
       "  --preload-mb M       datasets up to M MiB are read into memory first (default 2048), larger per batch\n"
       "  --quiet              no progress on stderr (a bar on a terminal, lines otherwise)\n"

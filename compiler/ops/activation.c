@@ -37,7 +37,7 @@ static void emit_relu_backward(hn_emit *e, const hn_node *n)
 }
 static void emit_gelu_backward(hn_emit *e, const hn_node *n)
 {
-    hn_emit_line(e, 1, "if (dx0) hn_kt_gelu_backward(x0, dy, (size_t)batch * %ld, dx0);",
+    hn_emit_line(e, 1, "if (dx0) hn_kt_gelu_backward_par(x0, dy, (size_t)batch * %ld, dx0);",
                  hn_shape_elems(&e->g->tensors[n->out].shape));
 }
 

@@ -110,12 +110,12 @@ static void emit_backward(hn_emit *e, const hn_node *n)
     if (o->shape.nset == 1 && g->tensors[g->inputs[o->shape.set]].masked) {
         /* each event's real rows only (padding rows of dy are zero: they would add nothing) */
         long ein = hn_shape_elems(hn_in_shape(g, n, 0)), eout = hn_shape_elems(&o->shape);
-        hn_emit_line(e, 1, "for (int b = 0; b < batch; ++b)   /* dW, db accumulate over the events in order */");
-        hn_emit_line(e, 2, "HN_LINEAR_BACKWARD(x0 + (size_t)b * %ld, n[b], %d, W, %d, dy + (size_t)b * %ld, "
-                     "dx0 ? dx0 + (size_t)b * %ld : NULL, dW, db);", ein, in, out, eout, ein);
+        (void)eout;
+        hn_emit_line(e, 1, "hn_kt_linear_backward_events(x0, batch, %ld, n, %d, W, %d, dy, dx0, dW, db);",
+                     ein / in, in, out);
         return;
     }
-    hn_emit_line(e, 1, "HN_LINEAR_BACKWARD(x0, %s, %d, W, %d, dy, dx0, dW, db);", rows, in, out);
+    hn_emit_line(e, 1, "hn_kt_linear_backward_par(x0, %s, %d, W, %d, dy, dx0, dW, db);", rows, in, out);
 }
 
 const hn_op_def hn_op_def_linear = {

@@ -257,10 +257,10 @@ static void emit_train(hn_emit *e, const hn_node *n)
         hn_emit_line(e, 1, "{   /* layer %d: conv %s, batchnorm, GELU */", k, g->params[n->param[base]].name);
         hn_emit_line(e, 2, "float *Z = S + (size_t)batch * %ld, *N = S + (size_t)batch * %ld, *A = S + (size_t)batch * %ld;",
                      L.z[k], L.nrm[k], L.act[k]);
-        hn_emit_line(e, 2, "HN_LINEAR(%s, R, %d, P + %ld, P + %ld, %d, HN_ACT_NONE, Z);", prev, in,
+        hn_emit_line(e, 2, "hn_kt_linear_par(%s, R, %d, P + %ld, P + %ld, %d, HN_ACT_NONE, Z);", prev, in,
                      g->params[n->param[base]].offset, g->params[n->param[base + 1]].offset, w);
         emit_bn_forward(e, n, base + 2, "Z", w, L.stats[k], "N");
-        hn_emit_line(e, 2, "for (size_t i = 0; i < (size_t)R * %d; ++i) A[i] = hn_k_gelu(N[i]);", w);
+        hn_emit_line(e, 2, "hn_kt_gelu_par(N, (size_t)R * %d, A);", w);
         hn_emit_line(e, 1, "}");
         snprintf(prev, sizeof prev, "(S + (size_t)batch * %ld)", L.act[k]);
     }
@@ -285,9 +285,9 @@ static void emit_backward(hn_emit *e, const hn_node *n)
         hn_emit_line(e, 1, "{   /* layer %d backward */", k);
         hn_emit_line(e, 2, "const float *Z = S + (size_t)batch * %ld, *N = S + (size_t)batch * %ld;", L.z[k], L.nrm[k]);
         hn_emit_line(e, 2, "const float *X = S + (size_t)batch * %ld;", k ? L.act[k - 1] : L.b0);
-        hn_emit_line(e, 2, "hn_kt_gelu_backward(N, G, (size_t)R * %d, G);", w);
+        hn_emit_line(e, 2, "hn_kt_gelu_backward_par(N, G, (size_t)R * %d, G);", w);
         emit_bn_backward(e, n, base + 2, "Z", w, L.stats[k], "G");
-        hn_emit_line(e, 2, "hn_kt_linear_backward_weighted(X, R, %d, P + %ld, %d, wt, G, H, dP + %ld, dP + %ld);", in,
+        hn_emit_line(e, 2, "hn_kt_linear_backward_weighted_par(X, R, %d, P + %ld, %d, wt, G, H, dP + %ld, dP + %ld);", in,
                      g->params[n->param[base]].offset, w, g->params[n->param[base]].offset,
                      g->params[n->param[base + 1]].offset);
         hn_emit_line(e, 2, "float *swap = G; G = H; H = swap;");
