@@ -255,7 +255,7 @@ static void emit_step(FILE *f, const tgen *G)
     fprintf(f, "    float *fixed_ws = ws + (size_t)batch * %ldu;\n", G->per_event);
     fprintf(f, "    (void)acc; (void)state_ws; (void)fixed_ws;\n");
     fprintf(f, "    /* activations and gradients start at zero: padding rows stay finite constants */\n");
-    fprintf(f, "    memset(ws, 0, sizeof(float) * (size_t)batch * %ldu);\n", g->train_act_floats + g->train_grad_floats);
+    fprintf(f, "    hn_kt_zero_par(ws, (size_t)batch * %ldu);\n", g->train_act_floats + g->train_grad_floats);
     fprintf(f, "    memset(grads, 0, sizeof(float) * %s_PARAM_FLOATS);\n", G->upper);
     emit_pointers(f, G);
     emit_forward_calls(f, G);

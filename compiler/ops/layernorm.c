@@ -40,10 +40,10 @@ static void emit_backward(hn_emit *e, const hn_node *n)
     int dim = hn_last_dim(&out->shape);
     hn_c_float((float)hn_attr_float(n, "eps"), eps);
     if (out->shape.nset == 1 && e->g->tensors[e->g->inputs[out->shape.set]].masked) {
-        long E = hn_shape_elems(&out->shape);      /* each event's real rows only */
-        hn_emit_line(e, 1, "for (int b = 0; b < batch; ++b)");
-        hn_emit_line(e, 2, "hn_kb_layernorm(x0 + (size_t)b * %ld, n[b], %d, gamma, %s, dy + (size_t)b * %ld, "
-                     "(dx0 ? dx0 : dy) + (size_t)b * %ld, dgamma, dbeta);", E, dim, eps, E, E);
+        /* each event's real rows only, events shared between the threads */
+        hn_emit_line(e, 1, "float partial[HN_KT_MAX_THREADS() * %d];   /* per-thread dγ, dβ */", 2 * dim);
+        hn_emit_line(e, 1, "hn_kt_layernorm_backward_events(x0, batch, %d, n, %d, gamma, %s, dy, dx0 ? dx0 : dy, dgamma, "
+                     "dbeta, partial);", out->shape.dim[0], dim, eps);
         return;
     }
     hn_emit_line(e, 1, "hn_kb_layernorm(x0, %s, %d, gamma, %s, dy, dx0 ? dx0 : dy, dgamma, dbeta);", hn_emit_all_rows(e, out),

@@ -12,13 +12,18 @@
 #ifndef HN_KB_LINEAR_H
 #include "backward_linear.h"
 #endif
+#ifndef HN_KB_NORM_H
+#include "backward_norm.h"
+#endif
 #ifdef _OPENMP
 #include <omp.h>
 #define HN_KT_THREAD() omp_get_thread_num()
 #define HN_KT_THREADS() omp_get_num_threads()
 #define HN_KT_PARALLEL _Pragma("omp parallel")
 #define HN_KT_BARRIER _Pragma("omp barrier")
+#define HN_KT_MAX_THREADS() omp_get_max_threads()
 #else
+#define HN_KT_MAX_THREADS() 1
 #define HN_KT_BARRIER
 #define HN_KT_THREAD() 0
 #define HN_KT_THREADS() 1
@@ -148,6 +153,44 @@ static HN_K_UNUSED void hn_kt_gelu_par(const float *x, size_t count, float *y)
         const size_t a = count * t / T, e = count * (t + 1) / T;
         for (size_t k = a; k < e; ++k) y[k] = hn_k_gelu(x[k]);
     }
+}
+
+/* count floats of p set to zero, the range split between the threads. */
+static HN_K_UNUSED void hn_kt_zero_par(float *p, size_t count)
+{
+    HN_KT_PARALLEL
+    {
+        const size_t t = (size_t)HN_KT_THREAD(), T = (size_t)HN_KT_THREADS();
+        const size_t a = count * t / T, e = count * (t + 1) / T;
+        if (e > a) memset(p + a, 0, sizeof(float) * (e - a));
+    }
+}
+
+/* hn_kb_layernorm over each event's real rows n[b] of max, events shared out between the threads:
+ * each thread sums dγ, dβ of its events into its own row of `partial` ([threads][2·dim], from the
+ * caller), then they are added to dgamma, dbeta in thread order (the same result for the same thread
+ * count). dx may alias dy. */
+static HN_K_UNUSED void hn_kt_layernorm_backward_events(const float *x, int batch, int max, const int32_t *n, int dim,
+                                                        const float *gamma, float eps, const float *dy, float *dx,
+                                                        float *dgamma, float *dbeta, float *partial)
+{
+    int used = 1;
+    HN_KT_PARALLEL
+    {
+        const int t = HN_KT_THREAD(), T = HN_KT_THREADS();
+        float *pg = partial + (size_t)t * 2 * dim, *pb = pg + dim;
+        for (int k = 0; k < 2 * dim; ++k) pg[k] = 0.0f;
+        for (int b = t; b < batch; b += T) {
+            const size_t off = (size_t)b * max * dim;
+            hn_kb_layernorm(x + off, n[b], dim, gamma, eps, dy + off, dx + off, pg, pb);
+        }
+        if (t == 0) used = T;
+    }
+    for (int t = 0; t < used; ++t)
+        for (int k = 0; k < dim; ++k) {
+            dgamma[k] += partial[(size_t)t * 2 * dim + k];
+            dbeta[k] += partial[(size_t)t * 2 * dim + dim + k];
+        }
 }
 
 #endif
