@@ -12,6 +12,12 @@
 #ifndef HN_KB_CLASS_ATTENTION_H
 #define HN_KB_CLASS_ATTENTION_H
 
+#ifndef HN_K_ATTENTION_H
+#include "attention.h"
+#endif
+#ifndef HN_K_NORM_H
+#include "norm.h"
+#endif
 #ifndef HN_KB_LINEAR_H
 #include "backward_linear.h"
 #endif

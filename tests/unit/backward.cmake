@@ -16,6 +16,7 @@ add_test(NAME unit.backward_ew COMMAND test_backward_ew)
 set_tests_properties(unit.backward_ew PROPERTIES LABELS quick)
 
 set(HN_KB_TEMPLATES backward_linear backward_norm backward_softmax backward_pool backward_elementwise backward_dropout
+                    backward_class_attention backward_pair backward_parallel
                     backward_attention)
 set(HN_KB_FORWARD common activations linear norm softmax pool elementwise pair attention edgeconv)
 set(HN_KB_FLAGS -std=c11 -Wall -Wextra -Werror -Wpedantic -fsyntax-only)
@@ -46,3 +47,16 @@ foreach(cc ${HN_KB_COMPILERS})
   set_tests_properties(unit.backward.compile.pasted.${cc_name} unit.backward.compile.pasted.${cc_name}.cblas
                        PROPERTIES LABELS quick WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
 endforeach()
+
+# The training-only kernels (class attention backward, weighted pair rows, thread-split maps), with
+# OpenMP on two threads.
+find_package(OpenMP COMPONENTS C)
+add_executable(test_backward_train ${CMAKE_CURRENT_LIST_DIR}/test_backward_train.c)
+target_include_directories(test_backward_train PRIVATE ${PROJECT_SOURCE_DIR}/templates/c ${CBLAS_INCLUDE_DIR})
+target_compile_definitions(test_backward_train PRIVATE HN_USE_CBLAS)
+target_link_libraries(test_backward_train PRIVATE ${OPENBLAS_LIBRARY} m)
+if(OpenMP_C_FOUND)
+  target_link_libraries(test_backward_train PRIVATE OpenMP::OpenMP_C)
+endif()
+add_test(NAME unit.backward_train COMMAND test_backward_train)
+set_tests_properties(unit.backward_train PROPERTIES LABELS quick ENVIRONMENT "OMP_NUM_THREADS=2;OPENBLAS_NUM_THREADS=1")
