@@ -54,6 +54,7 @@ int hn_train_graph(const hn_model_build *mb, hn_graph *tg)
 static int codegen_train(const hn_model_build *mb, const hn_emit_options *eo, const char *dir, char *path)
 {
     hn_graph tg;
+    memset(&tg, 0, sizeof tg);
     int rc = hn_train_graph(mb, &tg) || hn_emit_train(&tg, eo, dir, path) ? -1 : 0;
     hn_graph_free(&tg);
     return rc;
@@ -62,6 +63,13 @@ static int codegen_train(const hn_model_build *mb, const hn_emit_options *eo, co
 int hn_codegen(const hn_model_build *mb, const hn_codegen_options *opt, const char *dir, char files[][512], int *nfiles)
 {
     hn_emit_options eo = { .use_cblas = opt->use_cblas, .spec_hash = mb->spec_hash };
+    if (opt->train) {           /* refuse an untrainable spec before writing anything */
+        hn_graph tg;
+        memset(&tg, 0, sizeof tg);
+        int bad = hn_train_graph(mb, &tg) || hn_emit_train_check(&tg);
+        hn_graph_free(&tg);
+        if (bad) return -1;
+    }
     float *blob = NULL;
     if (opt->weights) {
         blob = hn_params_load(&mb->graph, opt->weights);
