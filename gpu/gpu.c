@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef int CUresult;
@@ -36,14 +37,48 @@ static struct driver {
     CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t);
     CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
     CUresult (*cuGetErrorString)(CUresult, const char **);
+    CUresult (*cuDeviceGetName)(char *, int, CUdevice);
 } drv;
+
+/* Device memory handed out by hn_gpu_alloc: sizes by pointer, for hn_gpu_allocated_bytes. */
+#define HN_GPU_MAX_ALLOCS 4096
+static struct { CUdeviceptr ptr; size_t bytes; } allocs[HN_GPU_MAX_ALLOCS];
+static size_t alloc_now, alloc_peak;
+
+/* cuBLAS, looked up at run time as the driver is (libcublas.so.13, .12): the GEMMs of linear layers.
+ * Absent, generated code falls back to its own linear kernel. */
+typedef void *cublasHandle_t;
+static struct blas {
+    int loaded;
+    int (*create)(cublasHandle_t *);
+    int (*destroy)(cublasHandle_t);
+    int (*sgemm)(cublasHandle_t, int, int, int, int, int, const float *, const float *, int, const float *, int,
+                 const float *, float *, int);
+    int (*set_math_mode)(cublasHandle_t, int);
+    int (*sgemm_strided)(cublasHandle_t, int, int, int, int, int, const float *, const float *, int, long long,
+                         const float *, int, long long, const float *, float *, int, long long, int);
+} blas;
+
+/* Per-kernel wall time (HEPNC_GPU_PROFILE=1): every launch synchronised before and after. */
+#define HN_GPU_PROFILE_MAX 512
+typedef struct profile_row { char name[96]; double seconds; long calls; } profile_row;
+
+#define HN_GPU_FN_CACHE 512
 
 struct hn_gpu {
     CUdevice dev;
     CUcontext ctx;
     CUmodule module;
     int arch;                   /* compute capability × 10 */
+    cublasHandle_t blas;        /* NULL: no cuBLAS */
+    int profile;
+    profile_row *rows;
+    int nrows;
+    struct { const char *name; CUfunction fn; } fns[HN_GPU_FN_CACHE];   /* kernel handles by name */
+    int nfns;
 };
+
+static void load_blas(void);
 
 static int load_driver(void)
 {
@@ -59,6 +94,7 @@ static int load_driver(void)
     SYM(cuModuleGetFunction, "cuModuleGetFunction") SYM(cuLaunchKernel, "cuLaunchKernel")
     SYM(cuMemAlloc, "cuMemAlloc_v2") SYM(cuMemFree, "cuMemFree_v2") SYM(cuMemcpyHtoD, "cuMemcpyHtoD_v2")
     SYM(cuMemcpyDtoH, "cuMemcpyDtoH_v2") SYM(cuGetErrorString, "cuGetErrorString")
+    SYM(cuDeviceGetName, "cuDeviceGetName")
 #undef SYM
     if (drv.cuInit(0) != 0) return -1;
     drv.loaded = 1;
@@ -159,13 +195,24 @@ hn_gpu *hn_gpu_open(const char *source, const char *name, const char *cache_dir,
     r = drv.cuModuleLoadData(&g->module, cubin);
     free(cubin);
     if (r) { cu_fail(r, "loading the module", err, errlen); free(g); return NULL; }
+    load_blas();
+    if (blas.loaded > 0 && blas.create(&g->blas) == 0) {
+        /* CUBLAS_DEFAULT_MATH (0): float32 throughout, no TF32 unless HEPNC_GPU_TF32=1 (CUBLAS_TF32_TENSOR_OP_MATH, 3) */
+        const char *tf32 = getenv("HEPNC_GPU_TF32");
+        blas.set_math_mode(g->blas, tf32 && *tf32 == '1' ? 3 : 0);
+    } else g->blas = NULL;
+    const char *prof = getenv("HEPNC_GPU_PROFILE");
+    if (prof && *prof && *prof != '0' && (g->rows = calloc(HN_GPU_PROFILE_MAX, sizeof *g->rows))) g->profile = 1;
     return g;
 }
 
 void hn_gpu_close(hn_gpu *g)
 {
     if (!g) return;
+    hn_gpu_profile_report(g, stderr);
+    if (g->blas) blas.destroy(g->blas);
     if (g->module) drv.cuModuleUnload(g->module);
+    free(g->rows);
     free(g);
 }
 
@@ -175,13 +222,42 @@ int hn_gpu_alloc(hn_gpu *g, void **p, size_t bytes, char *err, size_t errlen)
     CUdeviceptr d = 0;
     CUresult r = drv.cuMemAlloc(&d, bytes ? bytes : 4);
     *p = (void *)(uintptr_t)d;
-    return r ? cu_fail(r, "cuMemAlloc", err, errlen) : 0;
+    if (r) {
+        char what[64];
+        snprintf(what, sizeof what, "cuMemAlloc of %zu bytes", bytes);
+        return cu_fail(r, what, err, errlen);
+    }
+    for (int i = 0; i < HN_GPU_MAX_ALLOCS; ++i)
+        if (!allocs[i].ptr) { allocs[i].ptr = d; allocs[i].bytes = bytes; break; }
+    alloc_now += bytes;
+    if (alloc_now > alloc_peak) alloc_peak = alloc_now;
+    return 0;
 }
 
 void hn_gpu_free(hn_gpu *g, void *p)
 {
     (void)g;
-    if (p) drv.cuMemFree((CUdeviceptr)(uintptr_t)p);
+    if (!p) return;
+    CUdeviceptr d = (CUdeviceptr)(uintptr_t)p;
+    for (int i = 0; i < HN_GPU_MAX_ALLOCS; ++i)
+        if (allocs[i].ptr == d) { alloc_now -= allocs[i].bytes; allocs[i].ptr = 0; break; }
+    drv.cuMemFree(d);
+}
+
+size_t hn_gpu_allocated_bytes(size_t *peak)
+{
+    if (peak) *peak = alloc_peak;
+    return alloc_now;
+}
+
+int hn_gpu_describe(hn_gpu *g, char *name, size_t namelen, int *arch)
+{
+    if (arch) *arch = g->arch;
+    if (name && namelen) {
+        name[0] = '\0';
+        if (drv.cuDeviceGetName(name, (int)namelen, g->dev)) return -1;
+    }
+    return 0;
 }
 
 int hn_gpu_to_device(hn_gpu *g, void *d, const void *h, size_t bytes, char *err, size_t errlen)
@@ -198,15 +274,137 @@ int hn_gpu_to_host(hn_gpu *g, void *h, const void *d, size_t bytes, char *err, s
     return r ? cu_fail(r, "copy to the host", err, errlen) : 0;
 }
 
+static double wall_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Adds `seconds` to the profile row of `name`. */
+static void profile_add(hn_gpu *g, const char *name, double seconds)
+{
+    int i = 0;
+    while (i < g->nrows && strcmp(g->rows[i].name, name)) ++i;
+    if (i == g->nrows) {
+        if (g->nrows == HN_GPU_PROFILE_MAX) return;
+        snprintf(g->rows[g->nrows++].name, sizeof g->rows[0].name, "%s", name);
+    }
+    g->rows[i].seconds += seconds;
+    g->rows[i].calls++;
+}
+
+/* The kernel `name` of the module (looked up once; generated code passes string literals). */
+static CUresult function(hn_gpu *g, const char *name, CUfunction *fn)
+{
+    for (int i = 0; i < g->nfns; ++i)
+        if (g->fns[i].name == name || !strcmp(g->fns[i].name, name)) { *fn = g->fns[i].fn; return 0; }
+    CUresult r = drv.cuModuleGetFunction(fn, g->module, name);
+    if (!r && g->nfns < HN_GPU_FN_CACHE) {
+        g->fns[g->nfns].name = name;
+        g->fns[g->nfns++].fn = *fn;
+    }
+    return r;
+}
+
 int hn_gpu_launch(hn_gpu *g, const char *name, unsigned gx, unsigned gy, unsigned bx, unsigned shared, void **args,
                   char *err, size_t errlen)
 {
     CUfunction fn;
-    CUresult r = drv.cuModuleGetFunction(&fn, g->module, name);
+    CUresult r = function(g, name, &fn);
     if (r) return cu_fail(r, name, err, errlen);
     if (!gx || !gy) return 0;
-    r = drv.cuLaunchKernel(fn, gx, gy, 1, bx, 1, 1, shared, NULL, args, NULL);
+    double t0 = 0;
+    if (g->profile && !(r = drv.cuCtxSynchronize())) t0 = wall_seconds();
+    if (!r) r = drv.cuLaunchKernel(fn, gx, gy, 1, bx, 1, 1, shared, NULL, args, NULL);
+    if (g->profile && !r && !(r = drv.cuCtxSynchronize())) profile_add(g, name, wall_seconds() - t0);
     return r ? cu_fail(r, name, err, errlen) : 0;
+}
+
+static void load_blas(void)
+{
+    if (blas.loaded) return;
+    blas.loaded = -1;
+    if (getenv("HEPNC_GPU_NO_CUBLAS")) return;
+    static const char *const names[] = { "libcublas.so.13", "libcublas.so.12", "libcublas.so" };
+    void *h = NULL;
+    for (size_t i = 0; !h && i < sizeof names / sizeof names[0]; ++i) h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+    if (!h) return;
+    if (!(*(void **)&blas.create = dlsym(h, "cublasCreate_v2")) || !(*(void **)&blas.destroy = dlsym(h, "cublasDestroy_v2")) ||
+        !(*(void **)&blas.sgemm = dlsym(h, "cublasSgemm_v2")) || !(*(void **)&blas.set_math_mode = dlsym(h, "cublasSetMathMode")) ||
+        !(*(void **)&blas.sgemm_strided = dlsym(h, "cublasSgemmStridedBatched")))
+        return;
+    blas.loaded = 1;
+}
+
+int hn_gpu_has_blas(hn_gpu *g) { return g->blas != NULL; }
+
+int hn_gpu_linear_gemm(hn_gpu *g, const float *x, const float *W, float *y, long rows, int in, int out, char *err,
+                       size_t errlen)
+{
+    if (!g->blas) { snprintf(err, errlen, "cuBLAS is not available"); return -1; }
+    if (rows <= 0) return 0;
+    const float one = 1.0f, zero = 0.0f;
+    double t0 = g->profile && !drv.cuCtxSynchronize() ? wall_seconds() : 0;
+    /* row-major y[rows][out] = x[rows][in] · W[out][in]ᵀ, i.e. column-major yᵀ = Wᵀᵀ · xᵀ */
+    int r = blas.sgemm(g->blas, 1 /* CUBLAS_OP_T */, 0 /* CUBLAS_OP_N */, out, (int)rows, in, &one, W, in, x, in, &zero, y,
+                       out);
+    if (r) { snprintf(err, errlen, "cuBLAS: cublasSgemm (%ld x %d x %d) failed with status %d", rows, out, in, r); return -1; }
+    if (g->profile) {
+        CUresult c = drv.cuCtxSynchronize();
+        if (c) return cu_fail(c, "cublasSgemm", err, errlen);
+        char name[64];
+        snprintf(name, sizeof name, "cublasSgemm %dx%d", out, in);
+        profile_add(g, name, wall_seconds() - t0);
+    }
+    return 0;
+}
+
+int hn_gpu_linear_gemm_rows(hn_gpu *g, const float *x, const float *W, float *y, int events, int rows, int used, int in,
+                            int out, char *err, size_t errlen)
+{
+    /* one large GEMM over every row runs near the float32 peak; the strided-batched form of small per-event
+     * GEMMs is slower per row, and pays off only when most rows are padding (measured on an H100) */
+    if (2 * used > rows) return hn_gpu_linear_gemm(g, x, W, y, (long)events * rows, in, out, err, errlen);
+    if (!g->blas) { snprintf(err, errlen, "cuBLAS is not available"); return -1; }
+    if (used <= 0 || events <= 0) return 0;
+    const float one = 1.0f, zero = 0.0f;
+    double t0 = g->profile && !drv.cuCtxSynchronize() ? wall_seconds() : 0;
+    /* per event, its first `used` rows: yᵀ_e = Wᵀᵀ · xᵀ_e, events strided by whole [rows] blocks, W shared */
+    int r = blas.sgemm_strided(g->blas, 1, 0, out, used, in, &one, W, in, 0, x, in, (long long)rows * in, &zero, y, out,
+                               (long long)rows * out, events);
+    if (r) {
+        snprintf(err, errlen, "cuBLAS: cublasSgemmStridedBatched (%d x [%d x %d x %d]) failed with status %d", events, used,
+                 out, in, r);
+        return -1;
+    }
+    if (g->profile) {
+        CUresult c = drv.cuCtxSynchronize();
+        if (c) return cu_fail(c, "cublasSgemmStridedBatched", err, errlen);
+        char name[64];
+        snprintf(name, sizeof name, "cublasSgemm %dx%d (rows trimmed)", out, in);
+        profile_add(g, name, wall_seconds() - t0);
+    }
+    return 0;
+}
+
+static int by_seconds(const void *a, const void *b)
+{
+    double x = ((const profile_row *)a)->seconds, y = ((const profile_row *)b)->seconds;
+    return (x < y) - (x > y);
+}
+
+void hn_gpu_profile_report(hn_gpu *g, FILE *f)
+{
+    if (!g || !g->profile || !g->nrows) return;
+    qsort(g->rows, (size_t)g->nrows, sizeof g->rows[0], by_seconds);
+    double total = 0;
+    for (int i = 0; i < g->nrows; ++i) total += g->rows[i].seconds;
+    fprintf(f, "hepnc GPU profile (HEPNC_GPU_PROFILE): %.3f s in kernels, synchronised per launch\n", total);
+    for (int i = 0; i < g->nrows; ++i)
+        fprintf(f, "  %6.2f%%  %10.3f ms  %6ld calls  %s\n", 100 * g->rows[i].seconds / total, 1e3 * g->rows[i].seconds,
+                g->rows[i].calls, g->rows[i].name);
+    g->nrows = 0;
 }
 
 int hn_gpu_sync(hn_gpu *g, char *err, size_t errlen)

@@ -45,6 +45,72 @@ __device__ void hn_cu_linear(const float *x, const int *n, int batch, int rows, 
     y[row * out + o] = hn_cu_act(s + (bias ? bias[o] : 0.0f), act);
 }
 
+/* In place over the real rows: y[row][o] = act(y[row][o] + b[o]) (after a cuBLAS GEMM); one thread per element. */
+__device__ void hn_cu_bias_act(float *y, const int *n, int batch, int rows, int per_row, int out, const float *bias, int act)
+{
+    long idx = (long)blockIdx.x * blockDim.x + threadIdx.x, total = (long)batch * rows * out;
+    if (idx >= total) return;
+    int o = (int)(idx % out);
+    long row = idx / out;
+    if (!hn_cu_real(n, (int)(row / rows), (int)(row % rows), per_row)) return;
+    y[idx] = hn_cu_act(y[idx] + (bias ? bias[o] : 0.0f), act);
+}
+
+/* Packed rows: the real rows of a chunk's events, event after event (offs[e] .. offs[e+1]), so that the
+ * GEMMs of linear layers skip padding. row_event[p] = e for every packed row p; one block per event. */
+extern "C" __global__ void hn_pack_index(const int *offs, int *row_event)
+{
+    int e = blockIdx.x;
+    for (int p = offs[e] + threadIdx.x; p < offs[e + 1]; p += blockDim.x) row_event[p] = e;
+}
+
+/* xp[p][c] = x[e][r][c] for packed row p (event e, row r); one thread per element. */
+extern "C" __global__ void hn_gather_rows(const float *x, const int *offs, const int *row_event, int total, int max,
+                                          int width, float *xp)
+{
+    long idx = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= (long)total * width) return;
+    long p = idx / width;
+    int c = (int)(idx % width), e = row_event[p], r = (int)(p - offs[e]);
+    xp[idx] = x[((long)e * max + r) * width + c];
+}
+
+/* The same, four floats per thread (width a multiple of 4, x and xp 16-byte aligned). */
+extern "C" __global__ void hn_gather_rows4(const float4 *x, const int *offs, const int *row_event, int total, int max,
+                                           int width4, float4 *xp)
+{
+    long idx = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= (long)total * width4) return;
+    long p = idx / width4;
+    int c = (int)(idx % width4), e = row_event[p], r = (int)(p - offs[e]);
+    xp[idx] = x[((long)e * max + r) * width4 + c];
+}
+
+/* y[e][r][o] = act(yp[p][o] + bias[o]) for packed row p: a packed GEMM's bias and activation, scattered back. */
+extern "C" __global__ void hn_scatter_bias_act(const float *yp, const int *offs, const int *row_event, int total, int max,
+                                               int out, const float *bias, int act, float *y)
+{
+    long idx = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= (long)total * out) return;
+    long p = idx / out;
+    int o = (int)(idx % out), e = row_event[p], r = (int)(p - offs[e]);
+    y[((long)e * max + r) * out + o] = hn_cu_act(yp[idx] + (bias ? bias[o] : 0.0f), act);
+}
+
+/* The same, four floats per thread (out a multiple of 4, yp, y and bias 16-byte aligned; bias non-NULL). */
+extern "C" __global__ void hn_scatter_bias_act4(const float4 *yp, const int *offs, const int *row_event, int total, int max,
+                                                int out4, const float4 *bias, int act, float4 *y)
+{
+    long idx = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= (long)total * out4) return;
+    long p = idx / out4;
+    int o = (int)(idx % out4), e = row_event[p], r = (int)(p - offs[e]);
+    float4 v = yp[idx], b = bias[o];
+    v.x = hn_cu_act(v.x + b.x, act), v.y = hn_cu_act(v.y + b.y, act), v.z = hn_cu_act(v.z + b.z, act),
+    v.w = hn_cu_act(v.w + b.w, act);
+    y[((long)e * max + r) * out4 + o] = v;
+}
+
 /* One warp per row: LayerNorm (biased variance). */
 __device__ void hn_cu_layernorm(const float *x, const int *n, int batch, int rows, int per_row, int dim,
                                 const float *g, const float *bt, float eps, float *y)
@@ -309,6 +375,48 @@ __device__ void hn_cu_class_attention(const float *cls, const float *X, const in
         acc = acc * rs + p * vv;
         m = mn;
         __syncthreads();
+    }
+    out[(long)b * D + o] = acc / l;
+}
+
+/* Class attention in GEMM form (when cuBLAS is there), step 1: the LayerNorm of every key row, the token
+ * then the event's real rows ([cls; X], rows 0..n), one warp per row, into u [batch][max+1][D]. Step 2
+ * is the host's: kv = u·W_kvᵀ and q = cls·W_qᵀ by cuBLAS (without biases). */
+__device__ void hn_cu_cls_keys_ln(const float *cls, const float *X, const int *n, int batch, int max, int D,
+                                  const float *lg, const float *lb, float *u)
+{
+    long row = ((long)blockIdx.x * blockDim.x + threadIdx.x) / 32;
+    int lane = threadIdx.x % 32;
+    if (row >= (long)batch * (max + 1)) return;
+    int b = (int)(row / (max + 1)), r = (int)(row % (max + 1)), cnt = n ? n[b] : max;
+    if (r > cnt) return;
+    const float *xr = r == 0 ? cls + (long)b * D : X + ((long)b * max + r - 1) * D;
+    float s = 0.0f;
+    for (int i = lane; i < D; i += 32) s += xr[i];
+    for (int k = 16; k; k >>= 1) s += __shfl_xor_sync(0xffffffffu, s, k);
+    float mean = s / D, v = 0.0f;
+    for (int i = lane; i < D; i += 32) v += (xr[i] - mean) * (xr[i] - mean);
+    for (int k = 16; k; k >>= 1) v += __shfl_xor_sync(0xffffffffu, v, k);
+    float inv = rsqrtf(v / D + 1e-5f);
+    for (int i = lane; i < D; i += 32) u[row * D + i] = (xr[i] - mean) * inv * lg[i] + lb[i];
+}
+
+/* Step 3: one block per event, D threads (a channel each): the query q + b_q (scaled), keys and values
+ * kv + b_k, b_v of rows 0..n in the token-first order of hn_cu_class_attention, online softmax per head. */
+__device__ void hn_cu_cls_attend(const float *q, const float *kv, const int *n, int max, int D, int heads,
+                                 const float *bias, float *out)
+{
+    int b = blockIdx.x, o = threadIdx.x, hd = D / heads, cnt = n ? n[b] : max;
+    float qq = (q[(long)b * D + o] + bias[o]) * rsqrtf((float)hd), bk = bias[D + o], bv = bias[2 * D + o];
+    float m = -HN_CU_INF, l = 0.0f, acc = 0.0f;
+    for (int j = 0; j <= cnt; ++j) {
+        const float *row = kv + ((long)b * (max + 1) + j) * 2 * D;
+        float s2 = qq * (row[o] + bk);
+        for (int k = hd / 2; k; k >>= 1) s2 += __shfl_xor_sync(0xffffffffu, s2, k, hd);
+        float mn = fmaxf(m, s2), rs = expf(m - mn), p = expf(s2 - mn);
+        l = l * rs + p;
+        acc = acc * rs + p * (row[D + o] + bv);
+        m = mn;
     }
     out[(long)b * D + o] = acc / l;
 }

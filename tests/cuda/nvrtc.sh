@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CUDA target, every CI run (no GPU needed): each model's generated .cu compiles with NVRTC for sm_80 and
 # sm_90 with no warning and ptxas reports no register spill (hepnc compile --target cuda does both),
-# twice gives the same bytes; ops without a CUDA kernel yet (ParticleNet's edge_conv) are refused with a
+# twice gives the same bytes (every generated file); ops without a CUDA kernel yet (ParticleNet's edge_conv) are refused with a
 # message naming the layer. Skipped (77) when hepnc was built without NVRTC.
 set -uo pipefail
 hepnc=$1 work=$2
@@ -23,10 +23,12 @@ for spec in "$root"/models/*.yaml; do
   "$hepnc" compile "$spec" --target cuda -o "$work/$m-again" --no-validate 2>/dev/null
   if ! { gcc -std=c11 -Wall -Wextra -Werror -c "$work/$m/${m}_cuda.c" -I "$work/$m" -I "$root/gpu/include" \
            -I "$root/runtime/include" -o "$work/$m.o" &&
+         gcc -std=c11 -Wall -Wextra -Werror -c "$work/$m/${m}_cuda_entry.c" -I "$work/$m" -I "$root/gpu/include" \
+           -I "$root/runtime/include" -o "$work/$m.entry.o" &&
          gcc -std=c11 -Wall -Wextra -Werror -c "$work/$m/${m}_cuda_source.c" -o "$work/$m.src.o"; } 2>"$work/$m.host.log"; then
     fail=$((fail + 1)); echo "FAIL $m: the host code does not build with -Werror:"; cat "$work/$m.host.log"; continue
   fi
-  if cmp -s "$work/$m/$m.cu" "$work/$m-again/$m.cu"; then
+  if diff -rq "$work/$m" "$work/$m-again" >/dev/null; then
     pass=$((pass + 1)); echo "ok   $m: NVRTC sm_80 and sm_90 clean, no spills, host code -Werror clean, deterministic"
   else
     fail=$((fail + 1)); echo "FAIL $m: two compiles differ"

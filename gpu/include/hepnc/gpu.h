@@ -5,6 +5,7 @@
 #define HEPNC_GPU_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct hn_gpu hn_gpu;
 
@@ -25,5 +26,42 @@ int hn_gpu_to_host(hn_gpu *g, void *host, const void *device_ptr, size_t bytes, 
 int hn_gpu_launch(hn_gpu *g, const char *name, unsigned gx, unsigned gy, unsigned bx, unsigned shared, void **args,
                   char *err, size_t errlen);
 int hn_gpu_sync(hn_gpu *g, char *err, size_t errlen);
+
+/* cuBLAS (loaded at run time; HEPNC_GPU_NO_CUBLAS=1 turns it off): 1 when hn_gpu_linear_gemm can run.
+ * hn_gpu_linear_gemm: row-major y[rows][out] = x[rows][in] · W[out][in]ᵀ in float32 (TF32 tensor cores
+ * only with HEPNC_GPU_TF32=1), the GEMM of a linear layer; bias and activation are the caller's. */
+int hn_gpu_has_blas(hn_gpu *g);
+int hn_gpu_linear_gemm(hn_gpu *g, const float *x, const float *W, float *y, long rows, int in, int out, char *err,
+                       size_t errlen);
+/* The same per event of `events` blocks of `rows` rows, where only each block's first `used` rows matter
+ * (the rest is padding): one strided-batched GEMM over those rows when used <= rows / 2, else the plain
+ * GEMM over every row (faster per row; padding rows then hold values nobody reads). */
+int hn_gpu_linear_gemm_rows(hn_gpu *g, const float *x, const float *W, float *y, int events, int rows, int used, int in,
+                            int out, char *err, size_t errlen);
+/* HEPNC_GPU_PROFILE=1: every launch is synchronised and timed; the table (kernels by time) is printed
+ * to `f` here and by hn_gpu_close to stderr, then cleared. */
+void hn_gpu_profile_report(hn_gpu *g, FILE *f);
+
+/* The device's name (e.g. "NVIDIA H100 80GB HBM3"), compute capability × 10, and the device memory
+ * this process has allocated through hn_gpu_alloc and not freed (bytes, now and at its peak). */
+int hn_gpu_describe(hn_gpu *g, char *name, size_t namelen, int *arch);
+size_t hn_gpu_allocated_bytes(size_t *peak);
+
+/* The generic entry point of a generated GPU object (NAME_cuda_entry.c), the twin of hn_model_entry
+ * (hepnc/model.h) with device pointers: hosts and harnesses that handle any model use it. */
+typedef struct hn_cuda_model_entry {
+    int abi;                    /* HN_CUDA_MODEL_ABI */
+    const char *name;
+    const char *spec_hash;
+    size_t (*workspace_bytes)(int batch);   /* device workspace: one chunk of events (NAME_CUDA_WORKSPACE_BYTES) */
+    int (*load)(void **model, const char *weights_path, char *err, size_t errlen);
+    void (*release)(void *model);
+    hn_gpu *(*gpu)(void *model);
+    /* As hn_model_entry.infer, every pointer in device memory; synchronous. Non-zero and a message on failure. */
+    int (*infer)(const void *model, const float *const *inputs, const int *const *counts, int batch,
+                 float *const *outputs, void *workspace, char *err, size_t errlen);
+} hn_cuda_model_entry;
+
+#define HN_CUDA_MODEL_ABI 1
 
 #endif

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# bench/part_gpu/build.sh — builds, on a machine with the CUDA toolkit (no GPU needed), a self-contained
+# bundle that checks and times hepnc's GPU objects on a GPU node that has only the NVIDIA driver and a
+# CUDA 13 NVRTC (no libyaml, HDF5 or OpenBLAS, no hepnc): for each model, `hepnc compile --target cuda`
+# and bench/part_gpu/gpu_harness.c linked with the model's C and GPU files, the shared libraries they
+# need (NVRTC and the driver excepted), the weights and jets; plus weaver-core's wheel for the PyTorch side.
+#
+#   bench/part_gpu/build.sh [BUNDLE]          # default build/gpu_bundle
+#
+# Models: the parity fixtures (part_small, part_small_pairs, pfn, fcn: tests/parity/*), and where
+# bench/part_cpu and bench/particlenet_cpu have prepared their work (weights and jets; their run.sh does it),
+# part_jetclass_kin and particlenet_jetclass_kin. Then bench/part_gpu/run.sh BUNDLE on the GPU node.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+bundle=${1:-$root/build/gpu_bundle}
+cd "$root"
+[ -f build/CMakeCache.txt ] || cmake -S . -B build >/dev/null
+cmake --build build -j2 --target hepnc hepnc_runtime hepnc_gpu >/dev/null
+rm -rf "$bundle"
+mkdir -p "$bundle/bin" "$bundle/lib" "$bundle/data" "$bundle/wheels"
+
+cuda=${CUDA_HOME:-/usr/local/cuda}
+inc="-Iruntime/include -Igpu/include -Icompiler $(pkg-config --cflags hdf5 2>/dev/null || echo -I/usr/include/hdf5/serial)"
+libs="build/gpu/libhepnc_gpu.a build/runtime/libhepnc_runtime.a $(pkg-config --libs hdf5 2>/dev/null || echo -lhdf5)"
+libs="$libs -lcjson -L$cuda/lib64 -lnvrtc -ldl -lm"
+
+add_model() {   # MODEL WEIGHTS DATA [CHUNK]: the harness gpu_harness-MODEL (gpu_harness-MODEL__chunkN with a chunk size)
+  local m=$1 w=$2 d=$3 gen=$root/build/gpu_bundle_gen/$1 name=$1 defs=""
+  if [ -n "${4:-}" ]; then name="$1__chunk$4"; defs="-D$(echo "$1" | tr a-z A-Z)_CUDA_CHUNK=$4"; fi
+  [ -f "$w" ] && [ -f "$d" ] || { echo "bench/part_gpu/build.sh: $m skipped (no $w or $d)" >&2; return 0; }
+  rm -rf "$gen"
+  build/hepnc compile "models/$m.yaml" --target cuda --blas none -o "$gen" >/dev/null
+  cc -std=c11 -O2 $defs -o "$bundle/bin/gpu_harness-$name" bench/part_gpu/gpu_harness.c compiler/infer_io.c \
+     "$gen/$m.c" "$gen/${m}_load.c" "$gen/${m}_entry.c" "$gen/${m}_cuda.c" "$gen/${m}_cuda_source.c" \
+     "$gen/${m}_cuda_entry.c" -I"$gen" $inc $libs
+  mkdir -p "$bundle/data/$m"
+  cp "$w" "$bundle/data/$m/weights.safetensors"
+  cp "$d" "$bundle/data/$m/inputs.h5"
+  echo "bench/part_gpu/build.sh: $name" >&2
+}
+for m in part_small part_small_pairs pfn fcn; do
+  add_model $m tests/parity/$m/weights.safetensors tests/parity/$m/inputs.h5
+done
+add_model part_jetclass_kin build/bench/part_cpu/work/weights.safetensors build/bench/part_cpu/work/jets.h5
+add_model part_jetclass_kin build/bench/part_cpu/work/weights.safetensors build/bench/part_cpu/work/jets.h5 1024
+add_model particlenet_jetclass_kin build/bench/particlenet_cpu/work/weights.safetensors build/bench/particlenet_cpu/work/jets.h5
+if [ -f build/bench/part_cpu/work/weaver_state.pt ]; then
+  mkdir -p "$bundle/torch_work"
+  cp build/bench/part_cpu/work/{jets.h5,weaver_state.pt} "$bundle/torch_work/"
+fi
+
+# the shared libraries the harnesses load, but the C library's, NVRTC (the node's CUDA) and the driver's
+for b in "$bundle"/bin/*; do ldd "$b"; done | awk '$3 ~ /^\// { print $3 }' | sort -u |
+  grep -Ev '/(libc|libm|libdl|libpthread|librt|ld-linux[^/]*|libnvrtc[^/]*|libcuda)\.so' |
+  while read -r so; do cp -L "$so" "$bundle/lib/"; done
+
+python3 -m pip download -q --no-deps --only-binary=:all: -d "$bundle/wheels" weaver-core==0.4.17 2>/dev/null ||
+  echo "bench/part_gpu/build.sh: no weaver-core wheel (the PyTorch side will be skipped)" >&2
+du -sh "$bundle" >&2

@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""Tables of one bench/part_gpu run (the JSON lines of run.sh's OUT/raw.jsonl), as Markdown on stdout.
+
+    report.py RAW.jsonl [--model part_jetclass_kin]
+
+Per batch: hepnc's GPU object (float32; the TF32 run; other chunk sizes) and each PyTorch mode, median ms
+per call, jets/s, device memory, and the ratios that the CUDA issue's targets name: hepnc jets/s over
+PyTorch's (float32 against float32, TF32 against TF32) and PyTorch's peak memory over hepnc's.
+hepnc's memory is what its object and buffers hold (weights, inputs, outputs, workspace of one chunk);
+PyTorch's is torch.cuda.max_memory_allocated during the timed calls (weights, inputs and every
+intermediate its allocator held).
+"""
+import argparse
+import json
+
+
+def gb(x):
+    return f"{x / 1e9:.2f} GB"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("raw")
+    ap.add_argument("--model", default="part_jetclass_kin")
+    a = ap.parse_args()
+    rows = [json.loads(line) for line in open(a.raw) if line.strip()]
+    hep = [r for r in rows if r.get("gpu_timing") and r["model"].split("__")[0] == a.model]
+    torch = [r for r in rows if "impl" in r and "error" not in r] if a.model == "part_jetclass_kin" else []   # PyTorch: ParT
+    device = (hep or torch)[0]["device"]
+    print(f"Model {a.model} on {device}" + (f"; torch {torch[0]['torch_version']}" if torch else "") + "\n")
+    print("| batch | implementation | math | ms/call (median) | jets/s | GPU memory |")
+    print("|---:|---|---|---:|---:|---:|")
+    for b in sorted({r["batch"] for r in hep + torch}):
+        for r in [r for r in hep if r["batch"] == b]:
+            name = "hepnc" + (f" (chunk {r['model'].split('__chunk')[1]})" if "__chunk" in r["model"] else "")
+            print(f"| {b} | {name} | {r['math']} | {r['ms_median']:.2f} | {r['jets_per_s']:.0f} | {gb(r['device_bytes'])} |")
+        for r in [r for r in torch if r["batch"] == b]:
+            print(f"| {b} | PyTorch {r['impl'].removeprefix('pytorch-')} | {r['math']} | {r['ms_median']:.2f} | "
+                  f"{r['jets_per_s']:.0f} | {gb(r['peak_bytes'])} |")
+    if not torch:
+        return
+    print("\nRatios (hepnc over PyTorch: jets/s, and PyTorch's peak memory over hepnc's):\n")
+    print("| batch | hepnc | against | speed | memory |")
+    print("|---:|---|---|---:|---:|")
+    for r in hep:
+        name = "hepnc" + (f" (chunk {r['model'].split('__chunk')[1]})" if "__chunk" in r["model"] else "") + f" {r['math']}"
+        for t in torch:
+            if t["batch"] != r["batch"] or t["math"] != r["math"]:
+                continue
+            print(f"| {r['batch']} | {name} | PyTorch {t['impl'].removeprefix('pytorch-')} | "
+                  f"{r['jets_per_s'] / t['jets_per_s']:.2f}x | {t['peak_bytes'] / r['device_bytes']:.1f}x |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# bench/part_gpu/run.sh — on a GPU node: every model's GPU object against its CPU object (parity), then
+# the JetClass ParT's GPU timings at batch 1, 256 and 4096 beside weaver-core's PyTorch model (eager,
+# eager with weaver's trimming, torch.compile) on the same jets and weights, in one run.
+#
+#   bench/part_gpu/run.sh BUNDLE OUT        # BUNDLE from bench/part_gpu/build.sh
+#
+# Environment: BATCHES (default 1,256,4096), SECONDS_PER (timed seconds per batch, default 2), MODES (PyTorch
+# modes, default eager-trim,eager,compile; empty: no PyTorch), PROFILE=1 (per-kernel times, OUT/profile.txt),
+# TF32=0 (no TF32 run of part_jetclass_kin), TIMED (models timed, default part_jetclass_kin
+# particlenet_jetclass_kin), PYTHON (default python3: PyTorch with CUDA). Writes OUT/raw.jsonl
+# (one JSON object per timing), OUT/parity.log, OUT/gpu.txt (nvidia-smi) and OUT/logs.tgz (every log).
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bundle=$(cd "$1" && pwd)
+out=$2
+mkdir -p "$out"
+BATCHES=${BATCHES:-1,256,4096} SECONDS_PER=${SECONDS_PER:-2} MODES=${MODES-eager-trim,eager,compile,eager-trim-tf32}
+PYTHON=${PYTHON:-python3}
+
+# NVRTC of the node's CUDA (13): the toolkit's, else the pip wheel's
+nvrtc=""
+for d in ${CUDA_HOME:-/usr/local/cuda}/lib64 /usr/local/cuda/lib64 /usr/local/cuda-13*/lib64 \
+         $("$PYTHON" -c 'import nvidia.cu13, os; print(os.path.dirname(nvidia.cu13.__file__) + "/lib")' 2>/dev/null) \
+         $("$PYTHON" -c 'import nvidia.cuda_nvrtc, os; print(os.path.dirname(nvidia.cuda_nvrtc.__file__) + "/lib")' 2>/dev/null); do
+  if [ -e "$d/libnvrtc.so.13" ]; then nvrtc=$d; break; fi
+done
+[ -n "$nvrtc" ] || nvrtc=$(dirname "$(find / -name 'libnvrtc.so.13' 2>/dev/null | head -1)")
+echo "NVRTC from $nvrtc" | tee "$out/parity.log"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv > "$out/gpu.txt" 2>&1
+cat "$out/gpu.txt"
+export HEPNC_CACHE=${HEPNC_CACHE:-/tmp/hepnc_gpu_cache}
+logs=$out/logs
+mkdir -p "$logs"
+raw=$out/raw.jsonl
+: > "$raw"
+rc=0
+for h in "$bundle"/bin/gpu_harness-*; do
+  name=${h##*/gpu_harness-}    # MODEL or MODEL__chunkN (another chunk size)
+  m=${name%__chunk*}
+  args=()
+  case " ${TIMED:-part_jetclass_kin particlenet_jetclass_kin} " in *" $m "*) args=(--batches "$BATCHES" --seconds "$SECONDS_PER");; esac
+  echo "== $name" | tee -a "$out/parity.log"
+  LD_LIBRARY_PATH=$bundle/lib:$nvrtc "$h" "$bundle/data/$m/weights.safetensors" "$bundle/data/$m/inputs.h5" "${args[@]}" \
+    > "$logs/$name.log" 2>&1
+  r=$?
+  grep -v '^{' "$logs/$name.log" | tee -a "$out/parity.log"
+  grep '^{' "$logs/$name.log" | sed "s/\"model\": \"$m\"/\"model\": \"$name\"/" >> "$raw"
+  [ $r -eq 0 ] || { echo "   exit $r" | tee -a "$out/parity.log"; rc=1; }
+done
+
+if [ "${TF32:-1}" = 1 ] && [ -x "$bundle/bin/gpu_harness-part_jetclass_kin" ]; then   # TF32 GEMMs (HEPNC_GPU_TF32=1)
+  m=part_jetclass_kin
+  echo "== $m with HEPNC_GPU_TF32=1 (tolerance 1e-2)" | tee -a "$out/parity.log"
+  HEPNC_GPU_TF32=1 LD_LIBRARY_PATH=$bundle/lib:$nvrtc "$bundle/bin/gpu_harness-$m" "$bundle/data/$m/weights.safetensors" \
+    "$bundle/data/$m/inputs.h5" --tol 1e-2 --batches "$BATCHES" --seconds "$SECONDS_PER" > "$logs/$m-tf32.log" 2>&1 || rc=1
+  grep -v '^{' "$logs/$m-tf32.log" | tee -a "$out/parity.log"
+  grep '^{' "$logs/$m-tf32.log" >> "$raw"
+fi
+
+if [ "${PROFILE:-0}" = 1 ]; then   # per-kernel times at the largest batch (every launch synchronised)
+  for m in ${PROFILE_MODELS:-part_jetclass_kin}; do
+    [ -x "$bundle/bin/gpu_harness-$m" ] || continue
+    echo "== $m: HEPNC_GPU_PROFILE=1 at batch ${BATCHES##*,}" | tee -a "$out/profile.txt"
+    HEPNC_GPU_PROFILE=1 LD_LIBRARY_PATH=$bundle/lib:$nvrtc "$bundle/bin/gpu_harness-$m" "$bundle/data/$m/weights.safetensors" \
+      "$bundle/data/$m/inputs.h5" --batches "${BATCHES##*,}" --seconds 0 2>&1 | grep -v '^{' | sed -n '/GPU profile/,$p' | head -40 | tee -a "$out/profile.txt"
+  done
+fi
+
+if [ -n "$MODES" ] && [ -d "$bundle/torch_work" ] && ls "$bundle"/wheels/*.whl >/dev/null 2>&1; then
+  site=/tmp/hepnc_bench_site
+  "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --target "$site" "$bundle"/wheels/*.whl
+  echo "== PyTorch (weaver-core ParticleTransformer) on the GPU"
+  PYTHONPATH=$site PYTHONUNBUFFERED=1 "$PYTHON" "$here/bench_torch_gpu.py" "$bundle/torch_work" --batches "$BATCHES" \
+    --seconds "$SECONDS_PER" --modes "$MODES" 2> "$logs/torch.err" | tee -a "$raw"
+  tail -5 "$logs/torch.err"
+fi
+tar -C "$out" -czf "$out/logs.tgz" logs && rm -rf "$logs"
+exit $rc
