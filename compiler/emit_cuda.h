@@ -1,4 +1,5 @@
-/* emit_cuda.h — the CUDA target: NAME.cu (device kernels, NVRTC) and NAME_cuda_launch.h. */
+/* emit_cuda.h — the CUDA target: NAME.cu (device kernels, NVRTC), NAME_cuda.{h,c}, NAME_cuda_source.c,
+ * NAME_cuda_entry.c (docs/cuda.md). */
 #ifndef HN_EMIT_CUDA_H
 #define HN_EMIT_CUDA_H
 

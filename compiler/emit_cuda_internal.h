@@ -1,0 +1,45 @@
+/* emit_cuda_internal.h — what compiler/emit_cuda.c (the kernels) and compiler/emit_cuda_host.c (the
+ * host side) share: a node's launch geometry, row counts, and the layout of the device scratch. */
+#ifndef HN_EMIT_CUDA_INTERNAL_H
+#define HN_EMIT_CUDA_INTERNAL_H
+
+#include <stdio.h>
+
+#include "ir.h"
+
+/* One node's kernel as the emitter sees it: where it writes, and how it is launched. */
+typedef struct cu_ctx {
+    FILE *f;
+    const hn_graph *g;
+    const hn_node *n;
+    int geom;                   /* 0: per_event threads per event; 1: pair tiles (grid x · batch); 2: a block per event;
+                                   3: a block per particle (grid per_event · batch) */
+    long per_event;
+    int block, shared;
+    int uu_pairs;               /* pair_embed with supplied pair features: every ordered pair */
+} cu_ctx;
+
+/* rows per event along the last axis, and rows per set row (the count multiplier) */
+long hn_cu_rows_of(const hn_tensor *t);
+long hn_cu_per_row_of(const hn_tensor *t);
+/* 1 when a linear layer has a bias or an activation (a kernel after its GEMM) */
+int hn_cu_linear_has_epilogue(const hn_node *n);
+/* the model's name in capitals, the prefix of its macros */
+void hn_cu_upper_name(char *upper, size_t size, const char *m);
+
+/* Device scratch after the plan's tensors, floats per event: class attention's GEMM form, then the packed
+ * rows of the first masked set (the set's input index; -1: none) for the linear layers that use them. */
+long hn_cu_scratch_floats(const hn_graph *g);
+int hn_cu_pack_set(const hn_graph *g);
+int hn_cu_packed_linear(const hn_graph *g, const hn_node *n);
+long hn_cu_pack_floats(const hn_graph *g);
+
+/* The host-side files (emit_cuda_host.c). */
+void hn_cu_emit_header(FILE *f, const hn_graph *g, const char *spec_path);
+void hn_cu_emit_source_string(FILE *f, const hn_graph *g, const char *cu, size_t len);
+void hn_cu_emit_entry(FILE *f, const hn_graph *g, const char *spec_path);
+void hn_cu_emit_host_start(FILE *h, const hn_graph *g, const char *spec_path);
+void hn_cu_emit_launch(FILE *f, const hn_graph *g, const hn_node *n, const cu_ctx *c);
+void hn_cu_emit_host_end(FILE *h, const hn_graph *g);
+
+#endif
