@@ -340,11 +340,6 @@ int hn_emit_train_check(const hn_graph *g)
     }
     for (int i = 0; i < g->nnodes; ++i) {
         const hn_node *n = &g->nodes[i];
-        if (wants_backward(g, n) && n->op == HN_OP_pair_embed && n->nin > 1)
-            return hn_error(n->loc, "cannot train this spec yet: pair_embed '%s' with extra pair features", n->name);
-    }
-    for (int i = 0; i < g->nnodes; ++i) {
-        const hn_node *n = &g->nodes[i];
         if (!wants_backward(g, n)) continue;
         for (int k = 0; k < n->nin; ++k)
             for (int j = 0; j < k; ++j)

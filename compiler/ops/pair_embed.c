@@ -152,6 +152,10 @@ typedef struct pe_layout {
     int width[HN_MAX_LIST + 1];           /* output width of layer k */
     long f0, b0, wt, z[HN_MAX_LIST + 1], nrm[HN_MAX_LIST + 1], act[HN_MAX_LIST + 1], g1, g2, per_event;
     long stats0, stats[HN_MAX_LIST + 1], fixed;
+    /* with extra pair features: fts_embed's rows are every ordered slot pair (max², weight 1 each) */
+    int extra, c2, first2;                /* input width, and the index of its first parameter */
+    long u_ones, u_b0, u_z[HN_MAX_LIST + 1], u_nrm[HN_MAX_LIST + 1], u_act[HN_MAX_LIST + 1], u_g1, u_g2;
+    long u_stats0, u_stats[HN_MAX_LIST + 1];
 } pe_layout;
 
 static void pe_layout_of(const hn_graph *g, const hn_node *n, pe_layout *L)
@@ -180,6 +184,27 @@ static void pe_layout_of(const hn_graph *g, const hn_node *n, pe_layout *L)
     }
     L->g1 = off; off += np * L->widest;
     L->g2 = off; off += np * L->widest;
+    L->extra = n->nin > 1;
+    if (L->extra) {
+        long np2 = (long)L->max * L->max;
+        int widest2 = 0;
+        L->c2 = g->tensors[n->in[1]].shape.dim[2];
+        L->first2 = 4 + 6 * L->layers;
+        L->u_ones = off; off += np2;
+        L->u_b0 = off; off += np2 * L->c2;
+        L->u_stats0 = fixed; fixed += 2L * L->c2;
+        widest2 = L->c2;
+        for (int k = 0; k < L->layers; ++k) {
+            int w = L->width[k];
+            if (w > widest2) widest2 = w;
+            L->u_z[k] = off; off += np2 * w;
+            L->u_nrm[k] = off; off += np2 * w;
+            L->u_act[k] = off; off += np2 * w;
+            L->u_stats[k] = fixed; fixed += 2L * w;
+        }
+        L->u_g1 = off; off += np2 * widest2;
+        L->u_g2 = off; off += np2 * widest2;
+    }
     L->per_event = off;
     L->fixed = fixed;
 }
@@ -204,37 +229,111 @@ static void emit_row_offsets(hn_emit *e, const pe_layout *L)
 }
 
 /* BN over the R weighted rows of width w: batch statistics into Sf + stats (training) or running ones. */
-static void emit_bn_forward(hn_emit *e, const hn_node *n, int p, const char *x, int w, long stats, const char *y)
+static void emit_bn_forward(hn_emit *e, int d, const hn_node *n, int p, const char *x, int w, long stats, const char *y)
 {
     const hn_graph *g = e->g;
-    hn_emit_line(e, 1, "if (cfg->training)");
-    hn_emit_line(e, 2, "hn_kt_batchnorm_train_weighted(%s, R, %d, wt, P + %ld, P + %ld, 1e-5f, (float)cfg->bn_momentum, "
+    hn_emit_line(e, d + 0, "if (cfg->training)");
+    hn_emit_line(e, d + 1, "hn_kt_batchnorm_train_weighted(%s, R, %d, wt, P + %ld, P + %ld, 1e-5f, (float)cfg->bn_momentum, "
                  "Pw + %ld, Pw + %ld, Sf + %ld, Sf + %ld, %s);   /* %s */", x, w, g->params[n->param[p]].offset,
                  g->params[n->param[p + 1]].offset, g->params[n->param[p + 2]].offset, g->params[n->param[p + 3]].offset,
                  stats, stats + w, y, g->params[n->param[p]].name);
-    hn_emit_line(e, 1, "else");
-    hn_emit_line(e, 2, "hn_k_batchnorm(%s, R, %d, P + %ld, P + %ld, P + %ld, P + %ld, 1e-5f, %s);", x, w,
+    hn_emit_line(e, d + 0, "else");
+    hn_emit_line(e, d + 1, "hn_k_batchnorm(%s, R, %d, P + %ld, P + %ld, P + %ld, P + %ld, 1e-5f, %s);", x, w,
                  g->params[n->param[p + 2]].offset, g->params[n->param[p + 3]].offset, g->params[n->param[p]].offset,
                  g->params[n->param[p + 1]].offset, y);
 }
 
-static void emit_bn_backward(hn_emit *e, const hn_node *n, int p, const char *x, int w, long stats, const char *dy)
+static void emit_bn_backward(hn_emit *e, int d, const hn_node *n, int p, const char *x, int w, long stats, const char *dy)
 {
     const hn_graph *g = e->g;
     long gm = g->params[n->param[p]].offset, bt = g->params[n->param[p + 1]].offset;
-    hn_emit_line(e, 1, "if (cfg->training)");
-    hn_emit_line(e, 2, "hn_kt_batchnorm_train_weighted_backward(%s, R, %d, wt, P + %ld, 1e-5f, Sf + %ld, Sf + %ld, %s, %s, "
+    hn_emit_line(e, d + 0, "if (cfg->training)");
+    hn_emit_line(e, d + 1, "hn_kt_batchnorm_train_weighted_backward(%s, R, %d, wt, P + %ld, 1e-5f, Sf + %ld, Sf + %ld, %s, %s, "
                  "dP + %ld, dP + %ld);", x, w, gm, stats, stats + w, dy, dy, gm, bt);
-    hn_emit_line(e, 1, "else {   /* running statistics: an affine map per row, its sums weighted */");
-    hn_emit_line(e, 2, "for (int r = 0; r < R; ++r)");
-    hn_emit_line(e, 3, "for (int k = 0; k < %d; ++k) {", w);
-    hn_emit_line(e, 4, "const float s = P[%ld + k] / sqrtf(P[%ld + k] + 1e-5f), g = %s[(size_t)r * %d + k];", gm,
+    hn_emit_line(e, d + 0, "else {   /* running statistics: an affine map per row, its sums weighted */");
+    hn_emit_line(e, d + 1, "for (int r = 0; r < R; ++r)");
+    hn_emit_line(e, d + 2, "for (int k = 0; k < %d; ++k) {", w);
+    hn_emit_line(e, d + 3, "const float s = P[%ld + k] / sqrtf(P[%ld + k] + 1e-5f), g = %s[(size_t)r * %d + k];", gm,
                  g->params[n->param[p + 3]].offset, dy, w);
-    hn_emit_line(e, 4, "dP[%ld + k] += wt[r] * g * (%s[(size_t)r * %d + k] - P[%ld + k]) * (s / P[%ld + k]);", gm, x, w,
+    hn_emit_line(e, d + 3, "dP[%ld + k] += wt[r] * g * (%s[(size_t)r * %d + k] - P[%ld + k]) * (s / P[%ld + k]);", gm, x, w,
                  g->params[n->param[p + 2]].offset, gm);
-    hn_emit_line(e, 4, "dP[%ld + k] += wt[r] * g;", bt);
-    hn_emit_line(e, 4, "%s[(size_t)r * %d + k] = g * s;", dy, w);
-    hn_emit_line(e, 3, "}");
+    hn_emit_line(e, d + 3, "dP[%ld + k] += wt[r] * g;", bt);
+    hn_emit_line(e, d + 3, "%s[(size_t)r * %d + k] = g * s;", dy, w);
+    hn_emit_line(e, d + 2, "}");
+    hn_emit_line(e, d + 0, "}");
+}
+
+/* fts_embed in training, as weaver's PairEmbed with supplied pair features (not symmetric: every ordered
+ * slot pair, max² rows per event, padded pairs included in the batchnorm statistics, weight 1 each): the
+ * supplied features through batchnorm and the conv + batchnorm + GELU layers, added to U at the real
+ * pairs (attention reads no other). The 4-vector MLP takes the ordered multiplicities in the same case. */
+static void emit_train_extra(hn_emit *e, const hn_node *n, const pe_layout *L)
+{
+    const hn_graph *g = e->g;
+    long np2 = (long)L->max * L->max;
+    char prev[96];
+    hn_emit_line(e, 1, "{   /* the supplied pair features '%s': fts_embed over every ordered slot pair, added at the real pairs */",
+                 g->tensors[n->in[1]].name);
+    hn_emit_line(e, 2, "const int R = batch * %ld;   /* rows: [batch][max][max] */", np2);
+    hn_emit_line(e, 2, "float *ones = S + (size_t)batch * %ld;", L->u_ones);
+    hn_emit_line(e, 2, "for (int r = 0; r < R; ++r) ones[r] = 1.0f;");
+    hn_emit_line(e, 2, "const float *wt = ones;");
+    hn_emit_line(e, 2, "float *B2 = S + (size_t)batch * %ld;", L->u_b0);
+    emit_bn_forward(e, 2, n, L->first2, "x1", L->c2, L->u_stats0, "B2");
+    snprintf(prev, sizeof prev, "B2");
+    for (int k = 0; k < L->layers; ++k) {
+        int base = L->first2 + 4 + 6 * k, in = k ? L->width[k - 1] : L->c2, w = L->width[k];
+        hn_emit_line(e, 2, "{   /* layer %d: conv %s, batchnorm, GELU */", k, g->params[n->param[base]].name);
+        hn_emit_line(e, 3, "float *Z = S + (size_t)batch * %ld, *N = S + (size_t)batch * %ld, *A = S + (size_t)batch * %ld;",
+                     L->u_z[k], L->u_nrm[k], L->u_act[k]);
+        hn_emit_line(e, 3, "hn_kt_linear_par(%s, R, %d, P + %ld, P + %ld, %d, HN_ACT_NONE, Z);", prev, in,
+                     g->params[n->param[base]].offset, g->params[n->param[base + 1]].offset, w);
+        emit_bn_forward(e, 3, n, base + 2, "Z", w, L->u_stats[k], "N");
+        hn_emit_line(e, 3, "hn_kt_gelu_par(N, (size_t)R * %d, A);", w);
+        hn_emit_line(e, 2, "}");
+        snprintf(prev, sizeof prev, "(S + (size_t)batch * %ld)", L->u_act[k]);
+    }
+    hn_emit_line(e, 2, "const float *A = %s;", prev);
+    hn_emit_line(e, 2, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)");
+    hn_emit_line(e, 3, "for (int a = 0; a < (n ? n[b] : %d); ++a)", L->max);
+    hn_emit_line(e, 4, "for (int c = 0; c < (n ? n[b] : %d); ++c)", L->max);
+    hn_emit_line(e, 5, "for (int h = 0; h < %d; ++h)", L->heads);
+    hn_emit_line(e, 6, "y[(size_t)b * %ld + ((size_t)h * %d + a) * %d + c] += A[(((size_t)b * %d + a) * %d + c) * %d + h];",
+                 np2 * L->heads, L->max, L->max, L->max, L->max, L->heads);
+    hn_emit_line(e, 1, "}");
+}
+
+/* Backward of emit_train_extra: dU at the real ordered pairs (zero at the padded ones) back through the layers;
+ * the supplied features are data (no gradient). */
+static void emit_backward_extra(hn_emit *e, const hn_node *n, const pe_layout *L)
+{
+    const hn_graph *g = e->g;
+    long np2 = (long)L->max * L->max;
+    hn_emit_line(e, 1, "{   /* fts_embed backward */");
+    hn_emit_line(e, 2, "const int R = batch * %ld;", np2);
+    hn_emit_line(e, 2, "const float *wt = S + (size_t)batch * %ld;   /* ones */", L->u_ones);
+    hn_emit_line(e, 2, "float *G = S + (size_t)batch * %ld, *H = S + (size_t)batch * %ld;", L->u_g1, L->u_g2);
+    hn_emit_line(e, 2, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)");
+    hn_emit_line(e, 3, "for (int a = 0; a < %d; ++a)", L->max);
+    hn_emit_line(e, 4, "for (int c = 0; c < %d; ++c)", L->max);
+    hn_emit_line(e, 5, "for (int h = 0; h < %d; ++h)", L->heads);
+    hn_emit_line(e, 6, "G[(((size_t)b * %d + a) * %d + c) * %d + h] = a < (n ? n[b] : %d) && c < (n ? n[b] : %d) ? "
+                 "dy[(size_t)b * %ld + ((size_t)h * %d + a) * %d + c] : 0.0f;", L->max, L->max, L->heads, L->max, L->max,
+                 np2 * L->heads, L->max, L->max);
+    for (int k = L->layers - 1; k >= 0; --k) {
+        int base = L->first2 + 4 + 6 * k, in = k ? L->width[k - 1] : L->c2, w = L->width[k];
+        hn_emit_line(e, 2, "{   /* layer %d backward */", k);
+        hn_emit_line(e, 3, "const float *Z = S + (size_t)batch * %ld, *N = S + (size_t)batch * %ld;", L->u_z[k], L->u_nrm[k]);
+        hn_emit_line(e, 3, "const float *X = S + (size_t)batch * %ld;", k ? L->u_act[k - 1] : L->u_b0);
+        hn_emit_line(e, 3, "hn_kt_gelu_backward_par(N, G, (size_t)R * %d, G);", w);
+        emit_bn_backward(e, 3, n, base + 2, "Z", w, L->u_stats[k], "G");
+        hn_emit_line(e, 3, "hn_kt_linear_backward_weighted_par(X, R, %d, P + %ld, %d, wt, G, H, dP + %ld, dP + %ld);", in,
+                     g->params[n->param[base]].offset, w, g->params[n->param[base]].offset,
+                     g->params[n->param[base + 1]].offset);
+        hn_emit_line(e, 3, "float *swap = G; G = H; H = swap;");
+        hn_emit_line(e, 2, "}");
+    }
+    emit_bn_backward(e, 2, n, L->first2, "x1", L->c2, L->u_stats0, "G");
     hn_emit_line(e, 1, "}");
 }
 
@@ -250,7 +349,11 @@ static void emit_train(hn_emit *e, const hn_node *n)
     hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)");
     hn_emit_line(e, 2, "hn_kt_pair_rows_weighted(x0 + (size_t)b * %d, n ? n[b] : %d, %d, %d, F0 + off[b] * %d, "
                  "(float *)wt + off[b]);", L.max * L.max * L.nfeat, L.max, L.max, L.nfeat, L.nfeat);
-    emit_bn_forward(e, n, 0, "F0", L.nfeat, L.stats0, "B0");
+    if (L.extra) {          /* weaver embeds every ordered pair when pair features are supplied */
+        hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)   /* ordered multiplicities */");
+        hn_emit_line(e, 2, "hn_kt_pair_weights_ordered(n ? n[b] : %d, %d, (float *)wt + off[b]);", L.max, L.max);
+    }
+    emit_bn_forward(e, 1, n, 0, "F0", L.nfeat, L.stats0, "B0");
     snprintf(prev, sizeof prev, "B0");
     for (int k = 0; k < L.layers; ++k) {
         int base = 4 + 6 * k, in = k ? L.width[k - 1] : L.nfeat, w = L.width[k];
@@ -259,7 +362,7 @@ static void emit_train(hn_emit *e, const hn_node *n)
                      L.z[k], L.nrm[k], L.act[k]);
         hn_emit_line(e, 2, "hn_kt_linear_par(%s, R, %d, P + %ld, P + %ld, %d, HN_ACT_NONE, Z);", prev, in,
                      g->params[n->param[base]].offset, g->params[n->param[base + 1]].offset, w);
-        emit_bn_forward(e, n, base + 2, "Z", w, L.stats[k], "N");
+        emit_bn_forward(e, 2, n, base + 2, "Z", w, L.stats[k], "N");
         hn_emit_line(e, 2, "hn_kt_gelu_par(N, (size_t)R * %d, A);", w);
         hn_emit_line(e, 1, "}");
         snprintf(prev, sizeof prev, "(S + (size_t)batch * %ld)", L.act[k]);
@@ -267,6 +370,7 @@ static void emit_train(hn_emit *e, const hn_node *n)
     hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)   /* mirrored into U [heads][max][max] */");
     hn_emit_line(e, 2, "hn_kt_pair_scatter_real(%s + off[b] * %d, n ? n[b] : %d, %d, %d, y + (size_t)b * %d);", prev, L.heads,
                  L.max, L.max, L.heads, L.max * L.max * L.heads);
+    if (L.extra) emit_train_extra(e, n, &L);
 }
 
 static void emit_backward(hn_emit *e, const hn_node *n)
@@ -280,13 +384,17 @@ static void emit_backward(hn_emit *e, const hn_node *n)
     hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)");
     hn_emit_line(e, 2, "hn_kt_pair_scatter_real_backward(dy + (size_t)b * %d, n ? n[b] : %d, %d, %d, off[b + 1] - off[b], "
                  "G + off[b] * %d);", L.max * L.max * L.heads, L.max, L.max, L.heads, L.heads);
+    if (L.extra) {
+        hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)   /* (a, c) and (c, a) share a row: their mean */");
+        hn_emit_line(e, 2, "hn_kt_pair_rows_ordered_backward(n ? n[b] : %d, %d, G + off[b] * %d);", L.max, L.heads, L.heads);
+    }
     for (int k = L.layers - 1; k >= 0; --k) {
         int base = 4 + 6 * k, in = k ? L.width[k - 1] : L.nfeat, w = L.width[k];
         hn_emit_line(e, 1, "{   /* layer %d backward */", k);
         hn_emit_line(e, 2, "const float *Z = S + (size_t)batch * %ld, *N = S + (size_t)batch * %ld;", L.z[k], L.nrm[k]);
         hn_emit_line(e, 2, "const float *X = S + (size_t)batch * %ld;", k ? L.act[k - 1] : L.b0);
         hn_emit_line(e, 2, "hn_kt_gelu_backward_par(N, G, (size_t)R * %d, G);", w);
-        emit_bn_backward(e, n, base + 2, "Z", w, L.stats[k], "G");
+        emit_bn_backward(e, 2, n, base + 2, "Z", w, L.stats[k], "G");
         hn_emit_line(e, 2, "hn_kt_linear_backward_weighted_par(X, R, %d, P + %ld, %d, wt, G, H, dP + %ld, dP + %ld);", in,
                      g->params[n->param[base]].offset, w, g->params[n->param[base]].offset,
                      g->params[n->param[base + 1]].offset);
@@ -294,7 +402,8 @@ static void emit_backward(hn_emit *e, const hn_node *n)
         hn_emit_line(e, 1, "}");
     }
     hn_emit_line(e, 1, "const float *F0 = S + (size_t)batch * %ld;", L.f0);
-    emit_bn_backward(e, n, 0, "F0", L.nfeat, L.stats0, "G");
+    emit_bn_backward(e, 1, n, 0, "F0", L.nfeat, L.stats0, "G");
+    if (L.extra) emit_backward_extra(e, n, &L);
 }
 
 const hn_op_def hn_op_def_pair_embed = {

@@ -114,6 +114,35 @@ static HN_K_UNUSED size_t hn_kt_pair_rows_weighted(const float *pairs, int n, in
     return t;
 }
 
+/* weaver's PairEmbed with supplied pair features is not symmetric: it embeds every ordered slot pair
+ * (max² rows per event). The 4-vector features of (a, c) and (c, a) are equal, so the same rows stand
+ * for them with the ordered multiplicities: a real off-diagonal pair twice, a diagonal one once, (padded,
+ * real c) 2(max − n) times, (padded, padded) (max − n)² times. Converts the weights of
+ * hn_kt_pair_rows_weighted in place. */
+static HN_K_UNUSED void hn_kt_pair_weights_ordered(int n, int max, float *w)
+{
+    size_t t = 0;
+    for (int a = 0; a < n; ++a)
+        for (int c = 0; c <= a; ++c, ++t) w[t] = c == a ? 1.0f : 2.0f;
+    if (n < max) {
+        for (int c = 0; c < n; ++c, ++t) w[t] = 2.0f * (float)(max - n);
+        w[t] = (float)((double)(max - n) * (max - n));
+    }
+}
+
+/* With the ordered weights, a real off-diagonal row stands for (a, c) and (c, a), whose gradients
+ * dU[a][c] and dU[c][a] differ: the row carries their mean (weight 2 times the mean is their sum, and the
+ * batchnorm backward is linear in the gradient of rows with the same input). Halves those rows of
+ * hn_kt_pair_scatter_real_backward's output. */
+static HN_K_UNUSED void hn_kt_pair_rows_ordered_backward(int n, int heads, float *drows)
+{
+    size_t t = 0;
+    for (int a = 0; a < n; ++a)
+        for (int c = 0; c <= a; ++c, ++t)
+            if (c != a)
+                for (int h = 0; h < heads; ++h) drows[t * heads + h] *= 0.5f;
+}
+
 /* The real pairs' rows [n(n+1)/2][heads] into U [heads][max][max], mirrored (padded pairs untouched). */
 static HN_K_UNUSED void hn_kt_pair_scatter_real(const float *rows, int n, int max, int heads, float *U)
 {

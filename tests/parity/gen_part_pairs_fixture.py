@@ -69,6 +69,9 @@ def main():
         dataset(f, "particles/vectors", p4)
         dataset(f, "sm/features", uu)
         f["sm/features"].attrs["names"] = np.array(["coupling", "same_charge"], dtype="S")
+        # class labels for the training checks (hepnc gradcheck): their own generator, so the jets above
+        # and the weights stay as they were
+        dataset(f, "labels", np.random.default_rng(20261128).integers(0, 3, size=E).astype(np.int32))
     with h5_file(os.path.join(out, "expected.h5")) as f:
         dataset(f, "logits", logits.numpy())
         dataset(f, "scores", scores.numpy())

@@ -6,7 +6,8 @@ models/part_small.yaml (issue #5 item 5).
     tools/parity-env.sh                                 # once: Debian's torch 1.13 + weaver-core 0.4.17
     .venv-parity/bin/python tests/train/gen_model_fixtures.py
 
-Writes tests/train/models/<M>/ for M in {pfn, part_small} (file contents: tests/train/models/README.md):
+Writes tests/train/models/<M>/ for M in {pfn, part_small, part_small_pairs} (or those named on the command line;
+file contents: tests/train/models/README.md):
   weights.safetensors  byte-for-byte copy of tests/parity/<M>/weights.safetensors (full state, hepnc names)
   batch.h5             the first B = 32 events of tests/parity/<M>/inputs.h5 (features with their names,
                        mask, vectors) and /labels int64 [B] using every class
@@ -87,7 +88,7 @@ LR, WD = 1e-3, 0.01
 LABEL_SMOOTHING = 0.1
 FD_STEP = 1e-6
 FD_TOL = 1e-6
-LABEL_SEEDS = {"pfn": 20261201, "part_small": 20261202}
+LABEL_SEEDS = {"pfn": 20261201, "part_small": 20261202, "part_small_pairs": 20261203}
 NO_DROPOUT = {"dropout": 0, "attn_dropout": 0, "activation_dropout": 0}
 
 
@@ -197,6 +198,32 @@ class PartModel(Model):
     def forward(self, module, dtype):
         return module(torch.from_numpy(self.x).to(dtype), v=torch.from_numpy(self.v).to(dtype),
                       mask=torch.from_numpy(self.m))
+
+
+class PartPairsModel(PartModel):
+    """part_small with supplied pair features (models/part_small_pairs.yaml): weaver's ParticleTransformer
+    with pair_extra_dim = 2, for_inference=False, trim=False, the features passed dense (N, C', P, P)
+    (weaver's sparse (uu, uu_idx) route fails in 0.4.17: tests/parity/gen_part_pairs_fixture.py). Its
+    PairEmbed is then not symmetric: both MLPs embed every ordered slot pair, padded pairs included in
+    the batchnorm statistics."""
+    name, ncls = "part_small_pairs", 3
+
+    def __init__(self):
+        with h5py.File(os.path.join(ROOT, "tests/parity/part_small_pairs/inputs.h5"), "r") as f:
+            x, v, m = f["particles/features"][:B], f["particles/vectors"][:B], f["particles/mask"][:B]
+            uu = f["sm/features"][:B]                                     # (N, P, P, C')
+        self.x = np.ascontiguousarray(x.transpose(0, 2, 1))
+        self.v = np.ascontiguousarray(v.transpose(0, 2, 1))
+        self.m = m[:, None, :].astype(bool)
+        self.uu = np.ascontiguousarray(uu.transpose(0, 3, 1, 2))         # (N, C', P, P)
+
+    def build(self):
+        return ParticleTransformer(**PART_CONFIG, pair_extra_dim=2, for_inference=False, trim=False,
+                                   block_params=dict(NO_DROPOUT), cls_block_params=dict(NO_DROPOUT), fc_params=[])
+
+    def forward(self, module, dtype):
+        return module(torch.from_numpy(self.x).to(dtype), v=torch.from_numpy(self.v).to(dtype),
+                      mask=torch.from_numpy(self.m), uu=torch.from_numpy(self.uu).to(dtype))
 
 
 def f32_pair_features(module):
@@ -331,6 +358,9 @@ def finite_differences(model, module64, labels, grads64, picks):
 
 FD_PICKS = {
     "pfn": ["input_bn.weight", "input_bn.bias", "phi.0.weight", "phi.2.bias", "f.0.weight", "logits.weight"],
+    "part_small_pairs": ["pair_embed.embed.1.weight", "pair_embed.fts_embed.0.weight", "pair_embed.fts_embed.2.bias",
+                         "pair_embed.fts_embed.1.weight", "pair_embed.fts_embed.4.weight", "pair_embed.fts_embed.8.weight",
+                         "blocks.0.attn.in_proj_weight", "fc.0.weight"],
     "part_small": ["cls_token", "embed.input_bn.weight", "embed.embed.1.weight", "pair_embed.embed.0.weight",
                    "pair_embed.embed.1.weight", "pair_embed.embed.8.weight", "blocks.0.attn.in_proj_weight",
                    "blocks.1.c_attn", "cls_blocks.0.w_resid", "cls_blocks.1.fc2.weight", "fc.0.weight"],
@@ -343,7 +373,7 @@ def to64(model, module, full=False):
     """The float64 reference copy. part_small: pair features from the float32 4-vectors in float32, unless
     full (every step in float64, printed for the record only)."""
     m = copy.deepcopy(module).double()
-    return f32_pair_features(m) if model.name == "part_small" and not full else m
+    return f32_pair_features(m) if model.name.startswith("part_small") and not full else m
 
 
 def zero_gradient_mask(g64, scale):
@@ -478,8 +508,9 @@ def fixture(model):
 
 
 def main():
-    for model in (PfnModel(), PartModel()):
-        fixture(model)
+    models = {m.name: m for m in (PfnModel, PartModel, PartPairsModel)}
+    for name in sys.argv[1:] or list(models):       # names: only those (the others' files stay as they are)
+        fixture(models[name]())
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 # finite differences of the generated loss, the eval-mode training forward against the shipped inference
 # code, and (where tests/train/models/<model>/ exists) PyTorch's autograd gradients and optimiser
 # trajectories (tests/train/gen_model_fixtures.py).
-foreach(model pfn fcn part_small)
+foreach(model pfn fcn part_small part_small_pairs)
   add_test(NAME train.gradcheck.${model}
     COMMAND ${CMAKE_CURRENT_LIST_DIR}/gradcheck.sh $<TARGET_FILE:hepnc> ${model} ${CMAKE_BINARY_DIR}/gradcheck)
   set_tests_properties(train.gradcheck.${model} PROPERTIES LABELS quick)
