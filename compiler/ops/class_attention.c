@@ -7,7 +7,7 @@
 
 static const hn_attr_spec attrs[] = {
     { "in", HN_ATTR_TENSOR, 1, NULL, NULL, "per-particle features [n, D] (the particle blocks' output)" },
-    { "layers", HN_ATTR_INT, 1, NULL, NULL, "number of class blocks" },
+    { "layers", HN_ATTR_INT, 1, NULL, NULL, "number of class blocks (1 to 256)" },
     { "heads", HN_ATTR_INT, 1, NULL, NULL, "attention heads" },
     { "ffn", HN_ATTR_INT, 1, NULL, NULL, "hidden width of the feed-forward network" },
     { "dropout", HN_ATTR_FLOAT, 0, "0", NULL,
@@ -19,6 +19,7 @@ static const hn_attr_spec attrs[] = {
 static int lower(hn_graph *g, int node)
 {
     hn_node c = g->nodes[node];
+    if (hn_block_count_check(&c)) return -1;
     int heads = (int)hn_attr_int(&c, "heads"), X = c.in[0], D = hn_last_dim(&g->tensors[X].shape);
     char name[HN_NAME + 32], prefix[HN_NAME], out[HN_NAME];
     snprintf(name, sizeof name, "%s.cls_token", c.name);

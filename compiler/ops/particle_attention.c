@@ -12,7 +12,7 @@
 static const hn_attr_spec attrs[] = {
     { "in", HN_ATTR_TENSOR, 1, NULL, NULL, "per-particle embeddings [n, D]" },
     { "bias", HN_ATTR_TENSOR, 0, NULL, NULL, "interaction bias [n, n, heads] added to every block's attention" },
-    { "layers", HN_ATTR_INT, 1, NULL, NULL, "number of blocks" },
+    { "layers", HN_ATTR_INT, 1, NULL, NULL, "number of blocks (1 to 256)" },
     { "heads", HN_ATTR_INT, 1, NULL, NULL, "attention heads" },
     { "ffn", HN_ATTR_INT, 1, NULL, NULL, "hidden width of the feed-forward network" },
     { "dropout", HN_ATTR_FLOAT, 0, "0", NULL,
@@ -24,6 +24,7 @@ static const hn_attr_spec attrs[] = {
 static int lower(hn_graph *g, int node)
 {
     hn_node c = g->nodes[node];
+    if (hn_block_count_check(&c)) return -1;
     int heads = (int)hn_attr_int(&c, "heads"), x = c.in[0], D = hn_last_dim(&g->tensors[x].shape);
     int has_bias = c.nin > 1;
     for (int l = 0; l < hn_attr_int(&c, "layers"); ++l) {

@@ -5,6 +5,14 @@
 #include "../lower.h"
 #include "../ops.h"
 
+int hn_block_count_check(const hn_node *composite)
+{
+    long layers = hn_attr_int(composite, "layers");
+    if (layers >= 1 && layers <= HN_MAX_BLOCKS) return 0;
+    return hn_error(hn_attr(composite, "layers")->loc, "'layers' of '%s' must be 1 to %d (got %ld)", composite->name,
+                    HN_MAX_BLOCKS, layers);
+}
+
 /* weaver's Block.dropout / act_dropout: a dropout node after x when the composite's attribute is > 0
  * (the composite `from` has the keys "dropout" and "activation_dropout"). */
 static int maybe_dropout(hn_graph *g, const hn_node *from, const char *key, const char *name, int x)

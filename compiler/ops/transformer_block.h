@@ -6,6 +6,12 @@
 
 #include "../ir.h"
 
+/* Blocks a composite may stack: weaver's models use 2 to 12; the bound keeps a mistyped count (65536)
+ * from building a graph of millions of nodes before any other check can speak. */
+#define HN_MAX_BLOCKS 256
+/* 0, or an error at the `layers` attribute when it is outside 1..HN_MAX_BLOCKS. */
+int hn_block_count_check(const hn_node *composite);
+
 /* attn: the concatenated heads; skip: the block input. Returns the tensor after the residual. */
 int hn_block_attention_output(hn_graph *g, const hn_node *from, const char *prefix, int attn, int skip, int heads);
 /* Returns the block's output tensor, named `out_name`. */
