@@ -57,7 +57,7 @@ int hn_cmd_check(int argc, char **argv)
 
 int hn_cmd_compile(int argc, char **argv)
 {
-    const char *spec = NULL, *dir = NULL, *dump = NULL, *weights = NULL, *target = "c", *blas = "none";
+    const char *spec = NULL, *dir = NULL, *dump = NULL, *weights = NULL, *target = "c", *blas = "none", *aot = NULL;
     int embed = 0, validate = 1, train = 0;
     for (int i = 2; i < argc; ++i) {
         const char *v;
@@ -67,6 +67,7 @@ int hn_cmd_compile(int argc, char **argv)
         else if (hn_opt(argc, argv, &i, "--weights", &v)) weights = v;
         else if (hn_opt(argc, argv, &i, "--target", &v)) target = v;
         else if (hn_opt(argc, argv, &i, "--blas", &v)) blas = v;
+        else if (hn_opt(argc, argv, &i, "--aot", &v)) aot = v;
         else if (!strcmp(argv[i], "--embed-weights")) embed = 1;
         else if (!strcmp(argv[i], "--no-validate")) validate = 0;
         else if (argv[i][0] == '-') return hn_usage("compile", "unknown option '%s'", argv[i]);
@@ -79,6 +80,7 @@ int hn_cmd_compile(int argc, char **argv)
     if (strcmp(blas, "openblas") && strcmp(blas, "none")) return hn_usage("compile", "--blas is openblas or none");
     if (embed && !weights) return hn_usage("compile", "--embed-weights needs --weights W.safetensors");
     if (!dir && !dump) return hn_usage("compile", "-o DIR is required");
+    if (aot && !cuda) return hn_usage("compile", "--aot is for --target cuda");
     if (train && cuda) return hn_usage("compile", "--train is for --target c (the CUDA backward is to come)");
     hn_model_build mb;
     int rc = hn_frontend(&mb, spec, dump);
@@ -92,7 +94,7 @@ int hn_cmd_compile(int argc, char **argv)
         for (int i = 0; !rc && i < n; ++i) fprintf(stderr, "hepnc compile: wrote %s\n", files[i]);
         static char strict[64][128];
         int nstrict = 0;
-        if (!rc) rc = hn_emit_cuda(&mb.graph, spec, dir, files, &n, strict, &nstrict);
+        if (!rc) rc = hn_emit_cuda(&mb.graph, spec, dir, aot, files, &n, strict, &nstrict);
         if (!rc && validate) rc = hn_validate_cuda(files[0], archs, 2, strict, nstrict);
         if (!rc)
             for (int i = 0; i < n; ++i) fprintf(stderr, "hepnc compile: wrote %s\n", files[i]);

@@ -14,6 +14,7 @@
 
 #include "emit.h"
 #include "emit_c.h"
+#include "cuda_aot.h"
 #include "emit_cuda_internal.h"
 #include "fsutil.h"
 #include "ops.h"
@@ -328,15 +329,20 @@ typedef struct cu_files {
     const char *spec_path;
     const char *cu;
     size_t cu_len;
+    unsigned char *image;       /* nvcc's fatbin (--aot), NULL: none */
+    size_t image_size;
 } cu_files;
 
 static void emit_cu(FILE *f, const cu_files *in) { fwrite(in->cu, 1, in->cu_len, f); }
 static void emit_header_file(FILE *f, const cu_files *in) { hn_cu_emit_header(f, in->g, in->spec_path); }
-static void emit_source_file(FILE *f, const cu_files *in) { hn_cu_emit_source_string(f, in->g, in->cu, in->cu_len); }
+static void emit_source_file(FILE *f, const cu_files *in)
+{
+    hn_cu_emit_source_string(f, in->g, in->cu, in->cu_len, in->image, in->image_size);
+}
 static void emit_entry_file(FILE *f, const cu_files *in) { hn_cu_emit_entry(f, in->g, in->spec_path); }
 
-int hn_emit_cuda(const hn_graph *g, const char *spec_path, const char *dir, char files[][512], int *nfiles,
-                 char strict[][128], int *nstrict)
+int hn_emit_cuda(const hn_graph *g, const char *spec_path, const char *dir, const char *aot, char files[][512],
+                 int *nfiles, char strict[][128], int *nstrict)
 {
     if (nstrict) *nstrict = 0;
     char *cu = NULL, *host = NULL;
@@ -371,7 +377,7 @@ int hn_emit_cuda(const hn_graph *g, const char *spec_path, const char *dir, char
     fclose(h);
     *nfiles = 0;
     if (!rc && hn_mkdirs(dir)) rc = hn_error_plain("%s: error: cannot create the directory", dir);
-    const cu_files in = { g, spec_path, cu, cu_len };
+    cu_files in = { g, spec_path, cu, cu_len, NULL, 0 };
     static const struct { const char *suffix; void (*emit)(FILE *, const cu_files *); } outputs[] = {
         { ".cu", emit_cu }, { "_cuda.h", emit_header_file }, { "_cuda.c", NULL },
         { "_cuda_source.c", emit_source_file }, { "_cuda_entry.c", emit_entry_file },
@@ -387,7 +393,9 @@ int hn_emit_cuda(const hn_graph *g, const char *spec_path, const char *dir, char
         }
         if (!(rc = write_text(dir, name, text, len, files[*nfiles]))) ++*nfiles;
         if (t) free(text);
+        if (!rc && k == 0 && aot) rc = hn_cuda_aot_build(files[0], aot, &in.image, &in.image_size);   /* the .cu → fatbin */
     }
+    free(in.image);
     free(cu);
     free(host);
     return rc;

@@ -5,10 +5,11 @@
 
 #include "ir.h"
 
-/* strict (may be NULL) receives the names of the kernels that must not spill registers: attention, class
+/* aot: NULL, or architectures ("sm_80,sm_90") for an nvcc fatbin embedded in NAME_cuda_source.c.
+ * strict (may be NULL) receives the names of the kernels that must not spill registers: attention, class
  * attention and the pair embedding, the hot kernels of the issue's "no spills" rule (at most 64). */
-int hn_emit_cuda(const hn_graph *g, const char *spec_path, const char *dir, char files[][512], int *nfiles,
-                 char strict[][128], int *nstrict);
+int hn_emit_cuda(const hn_graph *g, const char *spec_path, const char *dir, const char *aot, char files[][512],
+                 int *nfiles, char strict[][128], int *nstrict);
 /* NVRTC compile of a .cu for each architecture ("sm_80", …), any warning failing; then ptxas
  * -warn-spills on the PTX: a spill in one of the `strict` kernels fails, elsewhere it is reported. */
 int hn_validate_cuda(const char *cu_path, const char *const *archs, int narchs, char strict[][128], int nstrict);

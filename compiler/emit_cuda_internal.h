@@ -36,7 +36,9 @@ long hn_cu_pack_floats(const hn_graph *g);
 
 /* The host-side files (emit_cuda_host.c). */
 void hn_cu_emit_header(FILE *f, const hn_graph *g, const char *spec_path);
-void hn_cu_emit_source_string(FILE *f, const hn_graph *g, const char *cu, size_t len);
+/* NAME_cuda_source.c: the .cu as a string, and the nvcc image (image NULL: none) */
+void hn_cu_emit_source_string(FILE *f, const hn_graph *g, const char *cu, size_t len, const unsigned char *image,
+                              size_t image_size);
 void hn_cu_emit_entry(FILE *f, const hn_graph *g, const char *spec_path);
 void hn_cu_emit_host_start(FILE *h, const hn_graph *g, const char *spec_path);
 void hn_cu_emit_launch(FILE *f, const hn_graph *g, const hn_node *n, const cu_ctx *c);

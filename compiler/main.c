@@ -17,14 +17,17 @@ static const command commands[] = {
       "Validates a spec and prints its inputs, outputs, parameter count, multiply-accumulates per event and\n"
       "workspace size. Errors are reported as SPEC:LINE:COL with the source line and a caret.\n"
       "  --dump=PASS   print the IR after PASS (lower, fold, fuse, plan) to stdout\n" },
-    { "compile", hn_cmd_compile, "hepnc compile SPEC -o DIR [--target c] [--weights W.safetensors] [--embed-weights] [--blas openblas|none] [--train] [--dump=PASS] [--no-validate]",
+    { "compile", hn_cmd_compile, "hepnc compile SPEC -o DIR [--target c] [--weights W.safetensors] [--embed-weights] [--blas openblas|none] [--train] [--aot sm_80,sm_90] [--dump=PASS] [--no-validate]",
       "Emits specialised C for the spec into DIR: NAME.h (the API), NAME.c (inference: libc and libm only,\n"
       "or cblas with --blas openblas), NAME_load.c (safetensors loader, links libhepnc), NAME_entry.c (generic\n"
       "entry point) and, with --embed-weights, NAME_weights.c (the folded weights as static const data).\n"
       "The output is parsed with libclang and must produce no diagnostic.\n"
       "  -o DIR            output directory (created if needed)\n"
       "  --target T        c (default), or cuda: NAME.cu (device kernels, validated by NVRTC for sm_80 and\n"
-      "                    sm_90 with no register spills) and NAME_cuda_launch.h; the host side is to come\n"
+      "                    sm_90 with no register spills in the hot kernels), NAME_cuda.{h,c} (the C API with\n"
+      "                    device pointers), NAME_cuda_source.c, NAME_cuda_entry.c (docs/cuda.md)\n"
+      "  --aot ARCHS       with --target cuda: nvcc builds NAME.cu for ARCHS (e.g. sm_80,sm_90; the newest\n"
+      "                    also as PTX) and NAME_cuda_source.c embeds the image, loaded without NVRTC\n"
       "  --weights W       weights file, needed for --embed-weights (checked against the spec)\n"
       "  --embed-weights   write NAME_weights.c\n"
       "  --blas B          openblas: linear layers through cblas_sgemm; none (default): generated loops\n"

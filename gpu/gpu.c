@@ -70,6 +70,7 @@ struct hn_gpu {
     CUcontext ctx;
     CUmodule module;
     int arch;                   /* compute capability × 10 */
+    int from_image;             /* the module came from the ahead-of-time image */
     cublasHandle_t blas;        /* NULL: no cuBLAS */
     int profile;
     profile_row *rows;
@@ -177,6 +178,12 @@ static char *cubin_for(const char *source, const char *name, int arch, const cha
 
 hn_gpu *hn_gpu_open(const char *source, const char *name, const char *cache_dir, char *err, size_t errlen)
 {
+    return hn_gpu_open_image(source, NULL, 0, name, cache_dir, err, errlen);
+}
+
+hn_gpu *hn_gpu_open_image(const char *source, const void *image, size_t image_size, const char *name,
+                          const char *cache_dir, char *err, size_t errlen)
+{
     if (load_driver()) { snprintf(err, errlen, "CUDA: no driver (libcuda.so.1) on this machine"); return NULL; }
     hn_gpu *g = calloc(1, sizeof *g);
     CUresult r;
@@ -189,12 +196,16 @@ hn_gpu *hn_gpu_open(const char *source, const char *name, const char *cache_dir,
         return NULL;
     }
     g->arch = 10 * major + minor;
-    size_t size = 0;
-    char *cubin = cubin_for(source, name, g->arch, cache_dir, &size, err, errlen);
-    if (!cubin) { free(g); return NULL; }
-    r = drv.cuModuleLoadData(&g->module, cubin);
-    free(cubin);
-    if (r) { cu_fail(r, "loading the module", err, errlen); free(g); return NULL; }
+    /* the ahead-of-time image where it has code for this GPU (else, e.g. CUDA_ERROR_NO_BINARY_FOR_GPU, NVRTC) */
+    if (image && image_size && drv.cuModuleLoadData(&g->module, image) == 0) g->from_image = 1;
+    else {
+        size_t size = 0;
+        char *cubin = cubin_for(source, name, g->arch, cache_dir, &size, err, errlen);
+        if (!cubin) { free(g); return NULL; }
+        r = drv.cuModuleLoadData(&g->module, cubin);
+        free(cubin);
+        if (r) { cu_fail(r, "loading the module", err, errlen); free(g); return NULL; }
+    }
     load_blas();
     if (blas.loaded > 0 && blas.create(&g->blas) == 0) {
         /* CUBLAS_DEFAULT_MATH (0): float32 throughout, no TF32 unless HEPNC_GPU_TF32=1 (CUBLAS_TF32_TENSOR_OP_MATH, 3) */
@@ -249,6 +260,8 @@ size_t hn_gpu_allocated_bytes(size_t *peak)
     if (peak) *peak = alloc_peak;
     return alloc_now;
 }
+
+int hn_gpu_from_image(hn_gpu *g) { return g->from_image; }
 
 int hn_gpu_describe(hn_gpu *g, char *name, size_t namelen, int *arch)
 {

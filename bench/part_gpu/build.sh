@@ -24,12 +24,15 @@ inc="-Iruntime/include -Igpu/include -Icompiler $(pkg-config --cflags hdf5 2>/de
 libs="build/gpu/libhepnc_gpu.a build/runtime/libhepnc_runtime.a $(pkg-config --libs hdf5 2>/dev/null || echo -lhdf5)"
 libs="$libs -lcjson -L$cuda/lib64 -lnvrtc -ldl -lm"
 
-add_model() {   # MODEL WEIGHTS DATA [CHUNK]: the harness gpu_harness-MODEL (gpu_harness-MODEL__chunkN with a chunk size)
-  local m=$1 w=$2 d=$3 gen=$root/build/gpu_bundle_gen/$1 name=$1 defs=""
+add_model() {   # MODEL WEIGHTS DATA [CHUNK] [AOT_ARCHS]: the harness gpu_harness-MODEL (…__chunkN with a chunk
+                # size, …__aot with the kernels built ahead of time by nvcc)
+  local m=$1 w=$2 d=$3 name=$1 defs="" aot=()
   if [ -n "${4:-}" ]; then name="$1__chunk$4"; defs="-D$(echo "$1" | tr a-z A-Z)_CUDA_CHUNK=$4"; fi
+  if [ -n "${5:-}" ]; then name="$1__aot"; aot=(--aot "$5"); fi
+  local gen=$root/build/gpu_bundle_gen/$name
   [ -f "$w" ] && [ -f "$d" ] || { echo "bench/part_gpu/build.sh: $m skipped (no $w or $d)" >&2; return 0; }
   rm -rf "$gen"
-  build/hepnc compile "models/$m.yaml" --target cuda --blas none -o "$gen" >/dev/null
+  build/hepnc compile "models/$m.yaml" --target cuda --blas none "${aot[@]}" -o "$gen" >/dev/null
   cc -std=c11 -O2 $defs -o "$bundle/bin/gpu_harness-$name" bench/part_gpu/gpu_harness.c compiler/infer_io.c \
      "$gen/$m.c" "$gen/${m}_load.c" "$gen/${m}_entry.c" "$gen/${m}_cuda.c" "$gen/${m}_cuda_source.c" \
      "$gen/${m}_cuda_entry.c" -I"$gen" $inc $libs
@@ -43,6 +46,8 @@ for m in part_small part_small_pairs pfn fcn; do
 done
 add_model part_jetclass_kin build/bench/part_cpu/work/weights.safetensors build/bench/part_cpu/work/jets.h5
 add_model part_jetclass_kin build/bench/part_cpu/work/weights.safetensors build/bench/part_cpu/work/jets.h5 1024
+add_model part_jetclass_kin build/bench/part_cpu/work/weights.safetensors build/bench/part_cpu/work/jets.h5 "" sm_90
+add_model part_small tests/parity/part_small/weights.safetensors tests/parity/part_small/inputs.h5 "" sm_80
 add_model particlenet_jetclass_kin build/bench/particlenet_cpu/work/weights.safetensors build/bench/particlenet_cpu/work/jets.h5
 if [ -f build/bench/part_cpu/work/weaver_state.pt ]; then
   mkdir -p "$bundle/torch_work"

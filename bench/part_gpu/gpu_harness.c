@@ -208,7 +208,8 @@ int main(int argc, char **argv)
     char device[256] = "";
     int arch = 0;
     hn_gpu_describe(cm->gpu(gmodel), device, sizeof device, &arch);
-    printf("%s on %s (sm_%d): loaded in %.2f s (NVRTC compile or cache, weights upload)\n", m->name, device, arch, now() - t0);
+    printf("%s on %s (sm_%d): loaded in %.2f s (%s, weights upload)\n", m->name, device, arch, now() - t0,
+           hn_gpu_from_image(cm->gpu(gmodel)) ? "the ahead-of-time image" : "NVRTC compile or cache");
     int failed = parity(m, cm, cpu, gmodel, &hb, events, tol, err, sizeof err);
     if (failed < 0) { fprintf(stderr, "gpu_harness: %s: %s\n", m->name, err); return 1; }
     for (const char *p = batches; p && *p;) {

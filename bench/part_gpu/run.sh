@@ -36,8 +36,8 @@ raw=$out/raw.jsonl
 : > "$raw"
 rc=0
 for h in "$bundle"/bin/gpu_harness-*; do
-  name=${h##*/gpu_harness-}    # MODEL or MODEL__chunkN (another chunk size)
-  m=${name%__chunk*}
+  name=${h##*/gpu_harness-}    # MODEL, MODEL__chunkN (another chunk size), MODEL__aot (nvcc's image)
+  m=${name%%__*}
   args=()
   case " ${TIMED:-part_jetclass_kin particlenet_jetclass_kin} " in *" $m "*) args=(--batches "$BATCHES" --seconds "$SECONDS_PER");; esac
   echo "== $name" | tee -a "$out/parity.log"

@@ -16,6 +16,10 @@ int hn_gpu_available(void);
  * default $HEPNC_CACHE or ~/.cache/hepnc/cuda). NULL and a message on failure, with the NVRTC log
  * (compile errors name the generated line). */
 hn_gpu *hn_gpu_open(const char *source, const char *name, const char *cache_dir, char *err, size_t errlen);
+/* The same, trying an ahead-of-time image first (nvcc's fatbin or cubin; NULL: none): a GPU it has no
+ * code for falls back to NVRTC on `source`. hn_gpu_describe says which one ran. */
+hn_gpu *hn_gpu_open_image(const char *source, const void *image, size_t image_size, const char *name,
+                          const char *cache_dir, char *err, size_t errlen);
 void hn_gpu_close(hn_gpu *g);
 
 int hn_gpu_alloc(hn_gpu *g, void **device_ptr, size_t bytes, char *err, size_t errlen);
@@ -45,6 +49,8 @@ void hn_gpu_profile_report(hn_gpu *g, FILE *f);
 /* The device's name (e.g. "NVIDIA H100 80GB HBM3"), compute capability × 10, and the device memory
  * this process has allocated through hn_gpu_alloc and not freed (bytes, now and at its peak). */
 int hn_gpu_describe(hn_gpu *g, char *name, size_t namelen, int *arch);
+/* 1 when the kernels came from the ahead-of-time image, 0 from NVRTC (or its cache). */
+int hn_gpu_from_image(hn_gpu *g);
 size_t hn_gpu_allocated_bytes(size_t *peak);
 
 /* The generic entry point of a generated GPU object (NAME_cuda_entry.c), the twin of hn_model_entry
