@@ -468,6 +468,13 @@ void hn_node_set_int(hn_node *n, const char *key, long value)
     v->i = value;
 }
 
+void hn_node_set_float(hn_node *n, const char *key, double value)
+{
+    hn_attr_val *v = (hn_attr_val *)hn_attr(n, key);
+    v->set = 1;
+    v->f = value;
+}
+
 int hn_lower_node(hn_graph *g, int op, const char *name, const hn_node *from, const int *in, int nin,
                   const char *key1, long v1, const char *key2, long v2)
 {

@@ -15,6 +15,7 @@ int hn_finish_node(hn_graph *g, int node, const char *tensor);   /* shape rule; 
 int hn_set_attr_default(hn_node *n, int attr_index);
 /* Sets an attribute of a node being built by a composite op. */
 void hn_node_set_int(hn_node *n, const char *key, long value);
+void hn_node_set_float(hn_node *n, const char *key, double value);
 /* For composite ops: a primitive node `name` reading `in`, with up to two integer attributes set
  * (key NULL: none), whose output tensor is also called `name`. Returns the tensor, or -1. */
 int hn_lower_node(hn_graph *g, int op, const char *name, const hn_node *from, const int *in, int nin,

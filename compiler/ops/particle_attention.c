@@ -5,6 +5,7 @@
  * Nodes and weights are named as weaver's: <name>.<l>.pre_attn_norm, .attn.in_proj (weaver's
  * in_proj_weight/in_proj_bias), .attn.out_proj, .c_attn, .post_attn_norm, .pre_fc_norm, .fc1,
  * .post_fc_norm, .fc2, .w_resid. */
+#include "../diag.h"
 #include "../lower.h"
 #include "../ops.h"
 #include "transformer_block.h"
@@ -19,12 +20,17 @@ static const hn_attr_spec attrs[] = {
       "training only: dropout after the attention output and after fc2 (weaver's Block dropout, 0.1 there)" },
     { "activation_dropout", HN_ATTR_FLOAT, 0, "0", NULL,
       "training only: dropout after fc1's GELU (weaver's activation_dropout, 0.1 there)" },
+    { "attn_dropout", HN_ATTR_FLOAT, 0, "0", NULL,
+      "training only: dropout on the attention probabilities (weaver's attn_dropout, 0.1 there)" },
 };
 
 static int lower(hn_graph *g, int node)
 {
     hn_node c = g->nodes[node];
     if (hn_block_count_check(&c)) return -1;
+    double attn_dropout = hn_attr_float(&c, "attn_dropout");
+    if (!(attn_dropout >= 0.0 && attn_dropout < 1.0))
+        return hn_error(hn_attr(&c, "attn_dropout")->loc, "attn_dropout must be in [0, 1), got %g", attn_dropout);
     int heads = (int)hn_attr_int(&c, "heads"), x = c.in[0], D = hn_last_dim(&g->tensors[x].shape);
     int has_bias = c.nin > 1;
     for (int l = 0; l < hn_attr_int(&c, "layers"); ++l) {
@@ -36,8 +42,10 @@ static int lower(hn_graph *g, int node)
         if (h < 0 || (h = hn_lower_node(g, HN_OP_linear, name, &c, &h, 1, "out", 3 * D, NULL, 0)) < 0) return -1;
         int in[2] = { h, has_bias ? c.in[1] : -1 };
         snprintf(name, sizeof name, "%s.attn.core", prefix);
-        if ((h = hn_lower_node(g, HN_OP_attention, name, &c, in, has_bias ? 2 : 1, "heads", heads, NULL, 0)) < 0)
-            return -1;
+        int core = hn_new_node(g, HN_OP_attention, name, &c, in, has_bias ? 2 : 1);
+        hn_node_set_int(&g->nodes[core], "heads", heads);
+        if (attn_dropout > 0.0) hn_node_set_float(&g->nodes[core], "dropout", attn_dropout);
+        if ((h = hn_finish_node(g, core, name)) < 0) return -1;
         if ((h = hn_block_attention_output(g, &c, prefix, h, x, heads)) < 0) return -1;
         if (l + 1 == hn_attr_int(&c, "layers")) snprintf(out, sizeof out, "%s", c.name);
         else snprintf(out, sizeof out, "%s", prefix);

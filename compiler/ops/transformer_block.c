@@ -20,9 +20,7 @@ static int maybe_dropout(hn_graph *g, const hn_node *from, const char *key, cons
     double p = hn_attr_float(from, key);
     if (x < 0 || p <= 0.0) return x;
     int node = hn_new_node(g, HN_OP_dropout, name, from, &x, 1);
-    hn_attr_val *v = (hn_attr_val *)hn_attr(&g->nodes[node], "p");
-    v->set = 1;
-    v->f = p;
+    hn_node_set_float(&g->nodes[node], "p", p);
     return hn_finish_node(g, node, name);
 }
 

@@ -8,6 +8,10 @@ foreach(model pfn fcn part_small part_small_pairs)
   set_tests_properties(train.gradcheck.${model} PROPERTIES LABELS quick)
 endforeach()
 
+# weaver's default particle-block dropouts (attn_dropout included) through the generated training code.
+add_test(NAME train.attn_dropout COMMAND ${CMAKE_CURRENT_LIST_DIR}/attn_dropout.sh $<TARGET_FILE:hepnc> ${CMAKE_BINARY_DIR}/attn_dropout)
+set_tests_properties(train.attn_dropout PROPERTIES LABELS quick)
+
 # A short training run from scratch on the bundled sample: the loss falls and the test AUC beats 0.88.
 add_test(NAME train.short_run COMMAND ${CMAKE_CURRENT_LIST_DIR}/train_small.sh $<TARGET_FILE:hepnc> ${CMAKE_BINARY_DIR}/train_small)
 set_tests_properties(train.short_run PROPERTIES LABELS quick)

@@ -382,6 +382,120 @@ static void test_attention_cblas(void)
     report(&st);
 }
 
+/* Dropout on the attention probabilities (weaver's attn_dropout): hn_kt_attention_dropout against a double
+ * forward with the same mask (1e-5 relative), hn_kb_attention_dropout and its cblas form against central
+ * differences of that double forward (the mask held fixed: it is a function of the seed and the slot),
+ * the two forms against each other, rate 0 equal to the plain kernels; the mask's index is the slot's in
+ * U's layout offset by the event's base, so two events get different masks. */
+typedef struct { at_ctx a; const hn_kt_attn_dropout *dr; } atd_ctx;
+static double atd_loss(void *c_)
+{
+    atd_ctx *c = c_;
+    int D = c->a.heads * c->a.d, ld = 3 * D, n = c->a.n, d = c->a.d, max = c->a.max;
+    double L = 0.0, s[17], sc = 1.0 / sqrt((double)d);
+    labs_ = 0.0;
+    for (int h = 0; h < c->a.heads; ++h)
+        for (int i = 0; i < n; ++i) {
+            for (int j = 0; j < n; ++j) {
+                double dot = 0.0;
+                for (int t = 0; t < d; ++t) dot += c->a.qkv[(size_t)i * ld + h * d + t] * c->a.qkv[(size_t)j * ld + D + h * d + t];
+                s[j] = dot * sc + (c->a.U ? c->a.U[((size_t)h * max + i) * max + j] : 0.0);
+            }
+            softmax_d(s, n, s);
+            for (int j = 0; j < n; ++j) s[j] *= hn_kt_attn_keep(c->dr, max, h, i, j);
+            for (int t = 0; t < d; ++t) {
+                double o = 0.0;
+                for (int j = 0; j < n; ++j) o += s[j] * c->a.qkv[(size_t)j * ld + 2 * D + h * d + t];
+                double term = c->a.dout[(size_t)i * D + h * d + t] * o;
+                L += term, labs_ += fabs(term);
+            }
+        }
+    return L;
+}
+
+static void test_attention_dropout(void)
+{
+    stat st = { .name = "attention dropout", .worst_fd = -1 };
+    const int HD[][2] = { { 1, 4 }, { 2, 3 }, { 3, 8 } };
+    for (int a = 1; a < NR; ++a)
+        for (int b_ = 0; b_ < 3; ++b_)
+            for (int withU = 0; withU < 2; ++withU) {
+                int n = ROWS[a], heads = HD[b_][0], d = HD[b_][1], D = heads * d, ld = 3 * D, max = n + 3;
+                size_t nq = (size_t)n * ld, nU = (size_t)heads * max * max, no = (size_t)n * D;
+                const hn_kt_attn_dropout dr = { 0.3f, 42, 7, 5 * (uint64_t)nU }, off = { 0.0f, 42, 7, 0 };
+                float *qkv = fal(nq), *U = fal(nU), *dout = fal(no), *out = fal(no), *plain = fal(no);
+                fill(qkv, nq, -1.5, 1.5); fill(dout, no, -1, 1);
+                for (size_t k = 0; k < nU; ++k) U[k] = frand(-2, 2);
+                const float *Up = withU ? U : NULL;
+                st.cases++;
+                /* forward against the double one (its loss with dout = e_k picks out element k) */
+                hn_kt_attention_dropout(qkv, n, heads, d, Up, max, &dr, out);
+                double *qd = dup(qkv, nq), *Ud = dup(U, nU), *dd = dal(no);
+                atd_ctx c = { { qd, withU ? Ud : NULL, dd, n, heads, d, max }, &dr };
+                int dropped = 0;
+                for (size_t k = 0; k < no; ++k) {
+                    dd[k] = 1.0;
+                    double ref = atd_loss(&c), r = fabs(out[k] - ref) / (1e-5 * (1.0 + fabs(ref)));
+                    dd[k] = 0.0;
+                    if (r > st.worst_ref) st.worst_ref = r;
+                    if (!(r <= 1.0)) fail(&st, " (forward)", "out", k, out[k], ref, 1e-5 * (1.0 + fabs(ref)));
+                }
+                for (int h = 0; h < heads; ++h)
+                    for (int i = 0; i < n; ++i)
+                        for (int j = 0; j < n; ++j) dropped += hn_kt_attn_keep(&dr, max, h, i, j) == 0.0f;
+                hn_kt_attention_dropout(qkv, n, heads, d, Up, max, &off, plain);   /* rate 0: the plain forward */
+                hn_k_attention(qkv, n, heads, d, Up, max, out);
+                for (size_t k = 0; k < no; ++k)
+                    if (fabs((double)plain[k] - out[k]) > 1e-6 * (1.0 + fabs(out[k])))
+                        { fail(&st, " (rate 0 differs from hn_k_attention)", "out", k, plain[k], out[k], 1e-6); break; }
+                /* backward, both forms, against central differences of the double loss */
+                float *g1 = fal(nq), *g2 = fal(nq), *u1 = fal(nU), *u2 = fal(nU), *g0 = fal(nq), *u0 = fal(nU);
+                float *s1 = fal(HN_KB_ATTENTION_SCRATCH(n, d)), *s2 = fal(HN_KB_ATTENTION_SCRATCH_CBLAS(max));
+                memset(u1, 0, sizeof(float) * nU); memset(u2, 0, sizeof(float) * nU); memset(u0, 0, sizeof(float) * nU);
+                hn_kb_attention_dropout(qkv, n, heads, d, Up, max, &dr, dout, g1, u1, s1);
+                hn_kb_attention_dropout_cblas(qkv, n, heads, d, Up, max, &dr, dout, g2, u2, s2);
+                hn_kb_attention_dropout(qkv, n, heads, d, Up, max, &off, dout, g0, u0, s1);
+                float *gp = fal(nq), *up = fal(nU);
+                memset(up, 0, sizeof(float) * nU);
+                hn_kb_attention(qkv, n, heads, d, Up, max, dout, gp, up, s1);
+                if (memcmp(g0, gp, sizeof(float) * nq) || memcmp(u0, up, sizeof(float) * nU))
+                    fail(&st, " (rate 0 differs from hn_kb_attention)", "dqkv", 0, 0, 0, 0);
+                for (size_t k = 0; k < no; ++k) dd[k] = dout[k];
+                double gmax = 0.0;
+                for (size_t k = 0; k < nq; ++k) gmax = fmax(gmax, fabs(g1[k]));
+                for (size_t k = 0; k < nq; ++k) {
+                    if (fabs((double)g1[k] - g2[k]) > 1e-5 * (gmax + 1e-30)) fail(&st, " (loop vs cblas)", "dqkv", k, g1[k], g2[k], 1e-5 * gmax);
+                    if (k % 3) continue;                                  /* every third coordinate by FD */
+                    double x0 = qd[k], hstep = 1e-6;
+                    qd[k] = x0 + hstep; double up_ = atd_loss(&c);
+                    qd[k] = x0 - hstep; double dn_ = atd_loss(&c);
+                    qd[k] = x0;
+                    double fd = (up_ - dn_) / (2 * hstep), tol = 1e-4 * (fabs(fd) + gmax) + 1e-9;
+                    double r = fabs(fd - g1[k]) / tol;
+                    if (r > st.worst_fd) st.worst_fd = r;
+                    if (!(r <= 1.0)) fail(&st, " (finite difference)", "dqkv", k, g1[k], fd, tol);
+                }
+                if (withU)
+                    for (int h = 0; h < heads; ++h)
+                        for (int i = 0; i < n; ++i)
+                            for (int j = 0; j < n; j += 2) {
+                                size_t k = ((size_t)h * max + i) * max + j;
+                                double x0 = Ud[k], hstep = 1e-6;
+                                Ud[k] = x0 + hstep; double up_ = atd_loss(&c);
+                                Ud[k] = x0 - hstep; double dn_ = atd_loss(&c);
+                                Ud[k] = x0;
+                                double fd = (up_ - dn_) / (2 * hstep), tol = 1e-4 * (fabs(fd) + gmax) + 1e-9;
+                                double r = fabs(fd - u1[k]) / tol;
+                                if (r > st.worst_fd) st.worst_fd = r;
+                                if (!(r <= 1.0)) fail(&st, " (finite difference)", "dU", k, u1[k], fd, tol);
+                            }
+                if (n >= 17 && !dropped) fail(&st, " (no probability dropped)", "mask", 0, 0, 1, 0);
+                free(qkv); free(U); free(dout); free(out); free(plain); free(qd); free(Ud); free(dd);
+                free(g1); free(g2); free(u1); free(u2); free(g0); free(u0); free(s1); free(s2); free(gp); free(up);
+            }
+    report(&st);
+}
+
 /* hn_kt_dropout: the keep rate is 1 − p within 5σ of the binomial, kept elements are scaled by 1/(1 − p),
  * the same (seed, layer) gives the same mask (forward and backward), another seed or layer another one,
  * and eval mode (training = 0) or p = 0 is the identity. */
@@ -426,6 +540,7 @@ int main(void)
     test_elementwise();
     test_attention();
     test_attention_cblas();
+    test_attention_dropout();
     printf("%d passed, %d failed\n", n_passed, n_failed);
     return n_failed ? 1 : 0;
 }
