@@ -106,7 +106,8 @@ void hn_cu_emit_header(FILE *f, const hn_graph *g, const char *spec_path)
                "int %s_cuda_load(%s_cuda_model *m, const char *weights_path, char *err, size_t errlen);\n"
                "void %s_cuda_release(%s_cuda_model *m);\n", m, m, m, m, m);
     fprintf(f, "/* As %s_infer, but every pointer of in and out, and workspace (%s_CUDA_WORKSPACE_BYTES(batch) bytes), is\n"
-               " * device memory; counts must be within 0..max (not checked on the device). Synchronous. */\n"
+               " * device memory. Returns 0, 1 when a count is outside 0..max (all are checked before anything runs; err\n"
+               " * names the event), 2 when batch < 0, 3 on a CUDA error (err says which). Synchronous. */\n"
                "int %s_cuda_infer(const %s_cuda_model *m, const %s_inputs *in, int batch, %s_outputs *out, void *workspace,\n"
                "                  char *err, size_t errlen);\n\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n", m, upper, m, m, m, m);
 }
@@ -207,18 +208,36 @@ static void emit_chunk_loop(FILE *f, const hn_graph *g, const char *upper)
     int masked = 0;
     for (int i = 0; i < g->ninputs; ++i) masked |= g->tensors[g->inputs[i]].masked;
     if (masked)
-        fprintf(f, "/* A chunk's counts, read back from the device into host[], and the largest (clamped to max): the\n"
-                   " * row packing and the GEMMs that skip the padding every event of the chunk has use them. */\n"
-                   "static int chunk_counts(const %s_cuda_model *m, const int32_t *counts, int b, int max, int32_t *host, int *nmax,\n"
-                   "                        char *err, size_t errlen)\n{\n"
+        fprintf(f, "/* A chunk's counts, read back from the device into host[], and the largest: the row packing and the\n"
+                   " * GEMMs that skip the padding every event of the chunk has use them. Returns 1 (HN_ERR_SET_SIZE, with\n"
+                   " * a message naming the event) when a count is outside 0..max, -1 when the copy fails. */\n"
+                   "static int chunk_counts(const %s_cuda_model *m, const int32_t *counts, int first, int b, int max, const char *input,\n"
+                   "                        int32_t *host, int *nmax, char *err, size_t errlen)\n{\n"
                    "    if (hn_gpu_to_host(m->gpu, host, counts, sizeof(int32_t) * (size_t)b, err, errlen)) return -1;\n"
-                   "    *nmax = 0;\n    for (int e = 0; e < b; ++e)\n"
-                   "        if (host[e] > *nmax) *nmax = host[e] < max ? host[e] : max;\n    return 0;\n}\n\n", m);
+                   "    *nmax = 0;\n    for (int e = 0; e < b; ++e) {\n"
+                   "        if (host[e] < 0 || host[e] > max) {\n"
+                   "            snprintf(err, errlen, \"%s: event %%d: %%s count %%d is outside 0..%%d\", first + e, input, (int)host[e], max);\n"
+                   "            return 1;\n        }\n"
+                   "        if (host[e] > *nmax) *nmax = host[e];\n    }\n    return 0;\n}\n\n", m, m);
     fprintf(f, "int %s_cuda_infer(const %s_cuda_model *m, const %s_inputs *in, int batch, %s_outputs *out, void *workspace,\n"
-               "                  char *err, size_t errlen)\n{\n    if (batch < 0) return 2;\n"
-               "    for (int first = 0; first < batch; first += %s_CUDA_CHUNK) {\n"
+               "                  char *err, size_t errlen)\n{\n    if (batch < 0) return 2;\n", m, m, m, m);
+    if (masked) {           /* every count checked before anything runs: nothing is written for a bad batch */
+        fprintf(f, "    for (int first = 0; first < batch; first += %s_CUDA_CHUNK) {   /* the counts, before any launch */\n"
+                   "        int b = batch - first < %s_CUDA_CHUNK ? batch - first : %s_CUDA_CHUNK, nmax, rc;\n"
+                   "        int32_t host[%s_CUDA_CHUNK];\n", upper, upper, upper, upper);
+        for (int i = 0; i < g->ninputs; ++i) {
+            const hn_tensor *t = &g->tensors[g->inputs[i]];
+            if (!t->masked) continue;
+            char id[HN_NAME];
+            hn_c_ident(id, sizeof id, t->name);
+            fprintf(f, "        if ((rc = chunk_counts(m, in->%s_n + first, first, b, %d, \"%s\", host, &nmax, err, errlen))) "
+                       "return rc < 0 ? 3 : 1;\n", id, t->shape.dim[0], t->name);
+        }
+        fprintf(f, "    }\n");
+    }
+    fprintf(f, "    for (int first = 0; first < batch; first += %s_CUDA_CHUNK) {\n"
                "        int b = batch - first < %s_CUDA_CHUNK ? batch - first : %s_CUDA_CHUNK;\n        %s_inputs ci = {",
-            m, m, m, m, upper, upper, upper, m);
+            upper, upper, upper, m);
     for (int i = 0; i < g->ninputs; ++i) {
         const hn_tensor *t = &g->tensors[g->inputs[i]];
         char id[HN_NAME];
@@ -244,8 +263,8 @@ static void emit_chunk_loop(FILE *f, const hn_graph *g, const char *upper)
         if (!t->masked) continue;
         char id[HN_NAME];
         hn_c_ident(id, sizeof id, t->name);
-        fprintf(f, "        if (chunk_counts(m, ci.%s_n, b, %d, counts[%d], &nmax[%d], err, errlen)) return 3;\n", id,
-                t->shape.dim[0], i, i);
+        fprintf(f, "        if (chunk_counts(m, ci.%s_n, first, b, %d, \"%s\", counts[%d], &nmax[%d], err, errlen)) return 3;\n", id,
+                t->shape.dim[0], t->name, i, i);
     }
     char pack_counts[32] = "NULL";
     if (hn_cu_pack_floats(g)) snprintf(pack_counts, sizeof pack_counts, "counts[%d]", hn_cu_pack_set(g));

@@ -5,7 +5,8 @@
  *   gpu_harness WEIGHTS DATA.h5 [--events N] [--tol T] [--batches 1,256,4096] [--seconds S]
  *
  * 1. Parity: the first N events (default 96) of DATA through both objects; every output element within
- *    T (default 1e-5) of the CPU's, relative to max(1, |cpu|); the GPU run twice gives the same bytes.
+ *    T (default 1e-5) of the CPU's, relative to max(1, |cpu|); the GPU run twice gives the same bytes; a
+ *    count above max is refused (return 1, the event named) with no output written.
  * 2. Timing (--batches): for each batch B, B events (the N read, cycled) uploaded once, then the GPU
  *    object's synchronous infer called repeatedly (3 warm-up calls, then for S seconds, at least 5 and
  *    at most 2000 calls; default S = 2): median and p90 wall time per call, jets/s = B / median, and the
@@ -98,6 +99,36 @@ static int gpu_infer(const hn_cuda_model_entry *cm, void *model, const hn_model_
     return cm->infer(model, x, n, batch, y, d->ws, err, errlen);
 }
 
+/* A count above max in the last event of the first masked input: infer returns 1, names the event, and
+ * writes no output (all counts are checked before any launch). Returns the number of failed checks. */
+static int bad_counts(const hn_model_entry *m, const hn_cuda_model_entry *cm, void *gmodel, const hn_infer_buffers *hb,
+                      int events, device_io *d, char *err, size_t errlen)
+{
+    int i = 0;
+    while (i < m->ninputs && !m->inputs[i].masked) ++i;
+    if (i == m->ninputs || events < 1) return 0;
+    hn_gpu *g = cm->gpu(gmodel);
+    int32_t bad = m->inputs[i].max + 1;
+    size_t count = (size_t)events * (size_t)m->outputs[0].width;
+    float *sentinel = malloc(sizeof(float) * count), *after = malloc(sizeof(float) * count);
+    for (size_t k = 0; k < count; ++k) sentinel[k] = 1234.5f;
+    char msg[512] = "", expect[64];
+    int rc = -1;
+    if (!hn_gpu_to_device(g, d->y[0], sentinel, sizeof(float) * count, err, errlen) &&
+        !hn_gpu_to_device(g, (int32_t *)d->n[i] + events - 1, &bad, sizeof bad, err, errlen)) {
+        rc = gpu_infer(cm, gmodel, m, d, events, msg, sizeof msg);
+        hn_gpu_to_host(g, after, d->y[0], sizeof(float) * count, err, errlen);
+    }
+    hn_gpu_to_device(g, (int32_t *)d->n[i] + events - 1, &hb->n[i][events - 1], sizeof bad, err, errlen);   /* restored */
+    snprintf(expect, sizeof expect, "event %d", events - 1);
+    int ok = rc == 1 && strstr(msg, expect) && !memcmp(after, sentinel, sizeof(float) * count);
+    printf("%s a count of %d (max %d) in event %d: refused (rc %d: %s), no output written\n", ok ? "ok  " : "FAIL", bad,
+           m->inputs[i].max, events - 1, rc, msg);
+    free(sentinel);
+    free(after);
+    return !ok;
+}
+
 /* Parity of every output on `events` events; returns the number of failed checks. */
 static int parity(const hn_model_entry *m, const hn_cuda_model_entry *cm, void *cpu, void *gmodel, hn_infer_buffers *hb,
                   int events, double tol, char *err, size_t errlen)
@@ -135,6 +166,7 @@ static int parity(const hn_model_entry *m, const hn_cuda_model_entry *cm, void *
         free(first);
         free(again);
     }
+    failed += bad_counts(m, cm, gmodel, hb, events, &d, err, errlen);
     device_free(g, m, &d);
     return failed;
 }
@@ -221,7 +253,9 @@ int main(int argc, char **argv)
         p = strchr(p, ',');
         if (p) ++p;
     }
-    printf("%d passed, %d failed\n", 2 * m->noutputs - failed, failed);
+    int masked = 0;
+    for (int i = 0; i < m->ninputs; ++i) masked |= m->inputs[i].masked;
+    printf("%d passed, %d failed\n", 2 * m->noutputs + masked - failed, failed);
     hn_gpu_profile_report(cm->gpu(gmodel), stdout);
     cm->release(gmodel);
     m->release(cpu);
