@@ -222,16 +222,21 @@ static void emit_chunk_loop(FILE *f, const hn_graph *g, const char *upper)
     fprintf(f, "int %s_cuda_infer(const %s_cuda_model *m, const %s_inputs *in, int batch, %s_outputs *out, void *workspace,\n"
                "                  char *err, size_t errlen)\n{\n    if (batch < 0) return 2;\n", m, m, m, m);
     if (masked) {           /* every count checked before anything runs: nothing is written for a bad batch */
-        fprintf(f, "    for (int first = 0; first < batch; first += %s_CUDA_CHUNK) {   /* the counts, before any launch */\n"
-                   "        int b = batch - first < %s_CUDA_CHUNK ? batch - first : %s_CUDA_CHUNK, nmax, rc;\n"
-                   "        int32_t host[%s_CUDA_CHUNK];\n", upper, upper, upper, upper);
+        fprintf(f, "    int32_t counts[%d][%s_CUDA_CHUNK];   /* one chunk's, per input (a single chunk's are read once) */\n"
+                   "    int nmax[%d] = {", g->ninputs, upper, g->ninputs);
+        for (int i = 0; i < g->ninputs; ++i) {
+            const hn_tensor *t = &g->tensors[g->inputs[i]];
+            fprintf(f, "%s %d", i ? "," : "", t->shape.nset ? t->shape.dim[0] : 1);
+        }
+        fprintf(f, " };\n    for (int first = 0; first < batch; first += %s_CUDA_CHUNK) {   /* the counts, before any launch */\n"
+                   "        int b = batch - first < %s_CUDA_CHUNK ? batch - first : %s_CUDA_CHUNK, rc;\n", upper, upper, upper);
         for (int i = 0; i < g->ninputs; ++i) {
             const hn_tensor *t = &g->tensors[g->inputs[i]];
             if (!t->masked) continue;
             char id[HN_NAME];
             hn_c_ident(id, sizeof id, t->name);
-            fprintf(f, "        if ((rc = chunk_counts(m, in->%s_n + first, first, b, %d, \"%s\", host, &nmax, err, errlen))) "
-                       "return rc < 0 ? 3 : 1;\n", id, t->shape.dim[0], t->name);
+            fprintf(f, "        if ((rc = chunk_counts(m, in->%s_n + first, first, b, %d, \"%s\", counts[%d], &nmax[%d], err, errlen))) "
+                       "return rc < 0 ? 3 : 1;\n", id, t->shape.dim[0], t->name, i, i);
         }
         fprintf(f, "    }\n");
     }
@@ -251,20 +256,22 @@ static void emit_chunk_loop(FILE *f, const hn_graph *g, const char *upper)
         hn_c_ident(id, sizeof id, g->output_names[o]);
         fprintf(f, "%s out->%s + (size_t)first * %ld", o ? "," : "", id, hn_shape_elems(&g->tensors[g->outputs[o]].shape));
     }
-    fprintf(f, " };\n        int nmax[%d] = {", g->ninputs);
-    for (int i = 0; i < g->ninputs; ++i) {
-        const hn_tensor *t = &g->tensors[g->inputs[i]];
-        fprintf(f, "%s %d", i ? "," : "", t->shape.nset ? t->shape.dim[0] : 1);
-    }
     fprintf(f, " };\n");
-    if (masked) fprintf(f, "        int32_t counts[%d][%s_CUDA_CHUNK];\n", g->ninputs, upper);
+    if (!masked) {
+        fprintf(f, "        const int nmax[%d] = {", g->ninputs);
+        for (int i = 0; i < g->ninputs; ++i) {
+            const hn_tensor *t = &g->tensors[g->inputs[i]];
+            fprintf(f, "%s %d", i ? "," : "", t->shape.nset ? t->shape.dim[0] : 1);
+        }
+        fprintf(f, " };\n");
+    }
     for (int i = 0; i < g->ninputs; ++i) {
         const hn_tensor *t = &g->tensors[g->inputs[i]];
         if (!t->masked) continue;
         char id[HN_NAME];
         hn_c_ident(id, sizeof id, t->name);
-        fprintf(f, "        if (chunk_counts(m, ci.%s_n, first, b, %d, \"%s\", counts[%d], &nmax[%d], err, errlen)) return 3;\n", id,
-                t->shape.dim[0], t->name, i, i);
+        fprintf(f, "        if (batch > %s_CUDA_CHUNK && chunk_counts(m, ci.%s_n, first, b, %d, \"%s\", counts[%d], &nmax[%d], err, errlen))\n"
+                   "            return 3;\n", upper, id, t->shape.dim[0], t->name, i, i);
     }
     char pack_counts[32] = "NULL";
     if (hn_cu_pack_floats(g)) snprintf(pack_counts, sizeof pack_counts, "counts[%d]", hn_cu_pack_set(g));
