@@ -33,6 +33,24 @@ static HN_K_UNUSED void hn_k_softmax_rows(float *s, int rows, int n, int ld)
     }
 }
 
+/* The probabilities of query row i of head h over the n keys into s (q: head_dim floats of scratch for the
+ * query scaled by 1/√d first, as PyTorch does); u: U's row [h][i] or NULL. The loop form's scores. */
+static HN_K_UNUSED void hn_k_attention_row(const float *qkv, int n, int heads, int head_dim, int h, int i, const float *u,
+                                           float *q, float *s)
+{
+    const int D = heads * head_dim, ld = 3 * D;
+    const float scale = 1.0f / sqrtf((float)head_dim);
+    const float *qi = qkv + (size_t)i * ld + h * head_dim;
+    for (int t = 0; t < head_dim; ++t) q[t] = qi[t] * scale;
+    for (int j = 0; j < n; ++j) {
+        const float *kj = qkv + (size_t)j * ld + D + h * head_dim;
+        float dot = 0.0f;
+        for (int t = 0; t < head_dim; ++t) dot += q[t] * kj[t];
+        s[j] = u ? dot + u[j] : dot;
+    }
+    hn_k_softmax_rows(s, 1, n, n);
+}
+
 static HN_K_UNUSED void hn_k_attention(const float *qkv, int n, int heads, int head_dim, const float *U, int max,
                                        float *out)
 {
@@ -53,19 +71,11 @@ static HN_K_UNUSED void hn_k_attention(const float *qkv, int n, int heads, int h
                     ld, 0.0f, out + h * head_dim, D);
     }
 #else
+    (void)scale;
     float s[n], q[head_dim];
     for (int i = 0; i < n; ++i)
         for (int h = 0; h < heads; ++h) {
-            const float *qi = qkv + (size_t)i * ld + h * head_dim;
-            for (int t = 0; t < head_dim; ++t) q[t] = qi[t] * scale;     /* PyTorch scales q first */
-            const float *u = U ? U + ((size_t)h * max + i) * max : NULL;
-            for (int j = 0; j < n; ++j) {
-                const float *kj = qkv + (size_t)j * ld + D + h * head_dim;
-                float dot = 0.0f;
-                for (int t = 0; t < head_dim; ++t) dot += q[t] * kj[t];
-                s[j] = u ? dot + u[j] : dot;
-            }
-            hn_k_softmax_rows(s, 1, n, n);
+            hn_k_attention_row(qkv, n, heads, head_dim, h, i, U ? U + ((size_t)h * max + i) * max : NULL, q, s);
             float *oi = out + (size_t)i * D + h * head_dim;
             for (int t = 0; t < head_dim; ++t) oi[t] = 0.0f;
             for (int j = 0; j < n; ++j) {

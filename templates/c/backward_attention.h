@@ -39,21 +39,11 @@ static HN_K_UNUSED void hn_kt_attention_dropout(const float *qkv, int n, int hea
                                                 const hn_kt_attn_dropout *dr, float *out)
 {
     int D = heads * head_dim, ld = 3 * D;
-    float scale = 1.0f / sqrtf((float)head_dim);
     if (n <= 0) return;
     float s[n], q[head_dim];
     for (int i = 0; i < n; ++i)
         for (int h = 0; h < heads; ++h) {
-            const float *qi = qkv + (size_t)i * ld + h * head_dim;
-            for (int t = 0; t < head_dim; ++t) q[t] = qi[t] * scale;
-            const float *u = U ? U + ((size_t)h * max + i) * max : NULL;
-            for (int j = 0; j < n; ++j) {
-                const float *kj = qkv + (size_t)j * ld + D + h * head_dim;
-                float dot = 0.0f;
-                for (int t = 0; t < head_dim; ++t) dot += q[t] * kj[t];
-                s[j] = u ? dot + u[j] : dot;
-            }
-            hn_k_softmax_rows(s, 1, n, n);
+            hn_k_attention_row(qkv, n, heads, head_dim, h, i, U ? U + ((size_t)h * max + i) * max : NULL, q, s);
             float *oi = out + (size_t)i * D + h * head_dim;
             for (int t = 0; t < head_dim; ++t) oi[t] = 0.0f;
             for (int j = 0; j < n; ++j) {
