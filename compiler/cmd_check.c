@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "emit.h"
 #include "ops.h"
 #include "params.h"
 #include "emit_cuda.h"
@@ -33,8 +34,13 @@ static void print_summary(const hn_graph *g)
     }
     printf("  parameters       %ld (+ %ld batchnorm statistics)\n", weights, stats);
     printf("  MACs per event   %ld (at the maximum set sizes)\n", macs);
+    char upper[HN_NAME];
+    hn_c_macro_prefix(upper, sizeof upper, g->name);
     printf("  workspace        %ld bytes per event (%s_WORKSPACE_BYTES(batch) = batch * %ld)\n",
-           g->workspace_floats * 4, g->name, g->workspace_floats * 4);
+           g->workspace_floats * 4, upper, g->workspace_floats * 4);
+    long gpu = hn_cuda_workspace_floats(g) * 4;
+    printf("  GPU workspace    %ld bytes per event, in chunks of %d events (--target cuda: at most %.1f MB at any batch)\n",
+           gpu, HN_CUDA_CHUNK_DEFAULT, gpu * (double)HN_CUDA_CHUNK_DEFAULT / 1e6);
 }
 
 int hn_cmd_check(int argc, char **argv)

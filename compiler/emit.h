@@ -50,6 +50,8 @@ const char *hn_emit_all_rows(hn_emit *e, const hn_tensor *t);
 const char *hn_c_float(float x, char buf[48]);
 /* Sanitised C identifier for a spec name ("phi.0" → "phi_0"). */
 void hn_c_ident(char *dst, size_t n, const char *name);
+/* The model name in capitals: the prefix of the generated macros (NAME_WORKSPACE_BYTES, …). */
+void hn_c_macro_prefix(char *dst, size_t n, const char *name);
 
 
 /* Row-wise ops (linear, norms, activations, softmax, add, concat) act on the last axis. For a

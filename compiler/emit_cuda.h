@@ -10,6 +10,12 @@
  * attention and the pair embedding, the hot kernels of the issue's "no spills" rule (at most 64). */
 int hn_emit_cuda(const hn_graph *g, const char *spec_path, const char *dir, const char *aot, char files[][512],
                  int *nfiles, char strict[][128], int *nstrict);
+/* Events per chunk of the GPU object unless its host defines NAME_CUDA_CHUNK. */
+#define HN_CUDA_CHUNK_DEFAULT 512
+/* Floats per event of the GPU object's device workspace: the plan's tensors and the scratch of its GEMM
+ * paths (NAME_CUDA_WORKSPACE_BYTES = 4 × this × min(batch, chunk)). */
+long hn_cuda_workspace_floats(const hn_graph *g);
+
 /* NVRTC compile of a .cu for each architecture ("sm_80", …), any warning failing; then ptxas
  * -warn-spills on the PTX: a spill in one of the `strict` kernels fails, elsewhere it is reported. */
 int hn_validate_cuda(const char *cu_path, const char *const *archs, int narchs, char strict[][128], int nstrict);

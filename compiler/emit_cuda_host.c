@@ -8,8 +8,14 @@
 
 #include "emit.h"
 #include "emit_c.h"
+#include "emit_cuda.h"
 #include "emit_cuda_internal.h"
 #include "ops.h"
+
+long hn_cuda_workspace_floats(const hn_graph *g)
+{
+    return g->workspace_floats + hn_cu_scratch_floats(g) + hn_cu_pack_floats(g);
+}
 
 /* The variable holding the counts this node's kernel reads (its output's set, else its first set
  * input's), "NULL" where none is masked. */
@@ -24,14 +30,6 @@ static void counts_variable(const hn_graph *g, const hn_node *n, char *var, size
         hn_c_ident(sid, sizeof sid, g->tensors[g->inputs[set]].name);
         snprintf(var, size, "in->%s_n", sid);
     }
-}
-
-/* The model's name in capitals, the prefix of its macros. */
-void hn_cu_upper_name(char *upper, size_t size, const char *m)
-{
-    size_t k = 0;
-    for (; m[k] && k + 1 < size; ++k) upper[k] = (char)(m[k] >= 'a' && m[k] <= 'z' ? m[k] - 32 : m[k]);
-    upper[k] = '\0';
 }
 
 /* Class attention in GEMM form (cuBLAS present): keys' LayerNorm, then (host) cuBLAS for K|V of every
@@ -92,14 +90,14 @@ void hn_cu_emit_header(FILE *f, const hn_graph *g, const char *spec_path)
                "#ifndef %s_CUDA_H\n#define %s_CUDA_H\n\n#include <stddef.h>\n\n#include \"%s.h\"\n\n"
                "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n", m, m, spec_path, m, m, m);
     char upper[HN_NAME];
-    hn_cu_upper_name(upper, sizeof upper, m);
+    hn_c_macro_prefix(upper, sizeof upper, m);
     fprintf(f, "/* Events per chunk: %s_cuda_infer runs a batch in chunks of at most this many events, so the device\n"
                " * workspace holds one chunk whatever the batch (a host may define it, e.g. -D%s_CUDA_CHUNK=1024). */\n"
-               "#ifndef %s_CUDA_CHUNK\n#define %s_CUDA_CHUNK 512\n#endif\n"
+               "#ifndef %s_CUDA_CHUNK\n#define %s_CUDA_CHUNK %d\n#endif\n"
                "/* Device workspace: the plan's tensors (as %s_WORKSPACE_BYTES) and %ld scratch floats per event, for one chunk. */\n"
                "#define %s_CUDA_WORKSPACE_BYTES(batch) \\\n    ((size_t)((batch) < %s_CUDA_CHUNK ? (batch) : %s_CUDA_CHUNK) * %ldu)\n\n",
-            m, upper, upper, upper, upper, hn_cu_scratch_floats(g) + hn_cu_pack_floats(g), upper, upper, upper,
-            4 * (g->workspace_floats + hn_cu_scratch_floats(g) + hn_cu_pack_floats(g)));
+            m, upper, upper, upper, HN_CUDA_CHUNK_DEFAULT, upper, hn_cu_scratch_floats(g) + hn_cu_pack_floats(g), upper, upper,
+            upper, 4 * hn_cuda_workspace_floats(g));
     fprintf(f, "typedef struct %s_cuda_model {\n    void *gpu;      /* hn_gpu: context, NVRTC-compiled module */\n"
                "    void *params;   /* device copy of the parameter blob */\n} %s_cuda_model;\n\n", m, m);
     fprintf(f, "/* Reads the weights (as %s_load), compiles the kernels for this GPU (cached) and uploads the weights. */\n"
@@ -152,7 +150,7 @@ void hn_cu_emit_entry(FILE *f, const hn_graph *g, const char *spec_path)
     fprintf(f, "static void release(void *model)\n{\n    if (!model) return;\n    %s_cuda_release(model);\n    free(model);\n}\n\n", m);
     fprintf(f, "static hn_gpu *gpu(void *model) { return ((%s_cuda_model *)model)->gpu; }\n\n", m);
     char upper[HN_NAME];
-    hn_cu_upper_name(upper, sizeof upper, m);
+    hn_c_macro_prefix(upper, sizeof upper, m);
     fprintf(f, "static size_t workspace_bytes(int batch) { return %s_CUDA_WORKSPACE_BYTES(batch); }\n\n", upper);
     fprintf(f, "static int infer(const void *model, const float *const *x, const int *const *counts, int batch,\n"
                "                 float *const *y, void *workspace, char *err, size_t errlen)\n{\n    (void)counts;\n"
@@ -379,7 +377,7 @@ void hn_cu_emit_host_start(FILE *h, const hn_graph *g, const char *spec_path)
                "extern const char %s_cuda_source[];\nextern const unsigned char *const %s_cuda_image;   /* NULL: none (NVRTC only) */\n"
                "extern const size_t %s_cuda_image_size;\n\n", m, m, spec_path, m, m, m, m);
     char upper[HN_NAME];
-    hn_cu_upper_name(upper, sizeof upper, m);
+    hn_c_macro_prefix(upper, sizeof upper, m);
     fprintf(h, "int %s_cuda_load(%s_cuda_model *m, const char *weights_path, char *err, size_t errlen)\n{\n"
                "    %s_model host;\n    if (%s_load(&host, weights_path, err, errlen)) return 1;\n"
                "    m->params = NULL;\n"
@@ -417,7 +415,7 @@ void hn_cu_emit_host_start(FILE *h, const hn_graph *g, const char *spec_path)
 void hn_cu_emit_host_end(FILE *h, const hn_graph *g)
 {
     char upper[HN_NAME];
-    hn_cu_upper_name(upper, sizeof upper, g->name);
+    hn_c_macro_prefix(upper, sizeof upper, g->name);
     fprintf(h, "    return 0;\n}\n\n");
     emit_chunk_loop(h, g, upper);
 }

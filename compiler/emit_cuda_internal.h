@@ -24,8 +24,6 @@ long hn_cu_rows_of(const hn_tensor *t);
 long hn_cu_per_row_of(const hn_tensor *t);
 /* 1 when a linear layer has a bias or an activation (a kernel after its GEMM) */
 int hn_cu_linear_has_epilogue(const hn_node *n);
-/* the model's name in capitals, the prefix of its macros */
-void hn_cu_upper_name(char *upper, size_t size, const char *m);
 
 /* Device scratch after the plan's tensors, floats per event: class attention's GEMM form, then the packed
  * rows of the first masked set (the set's input index; -1: none) for the linear layers that use them. */

@@ -69,6 +69,13 @@ const char *hn_c_float(float x, char buf[48])
     return buf;
 }
 
+void hn_c_macro_prefix(char *dst, size_t n, const char *name)
+{
+    size_t k = 0;
+    for (; name[k] && k + 1 < n; ++k) dst[k] = (char)(name[k] >= 'a' && name[k] <= 'z' ? name[k] - 32 : name[k]);
+    if (n) dst[k] = '\0';
+}
+
 void hn_c_ident(char *dst, size_t n, const char *name)
 {
     size_t i = 0;
