@@ -1,5 +1,5 @@
 /* emit_cuda.c — the CUDA target: NAME.cu with the device kernels of every node, each an extern "C"
- * __global__ wrapper named after the node around a body of templates/cuda/kernels.cuh with the node's
+ * __global__ wrapper named after the node around a body of templates/cuda/ (its .cuh files in order) with the node's
  * shapes as constants (and the extra kernels of the cuBLAS paths: a linear layer's epilogue, class
  * attention's GEMM form), then every file of the target written atomically; the host side is
  * compiler/emit_cuda_host.c. The same IR as the C target; ops without a CUDA body are refused with a

@@ -25,7 +25,7 @@ if(TARGET hepnc_gpu)
     add_custom_command(
       OUTPUT ${cufiles}
       COMMAND hepnc compile ${PROJECT_SOURCE_DIR}/models/${model}.yaml --target cuda --blas none ${aot} -o ${cugen}
-      DEPENDS hepnc ${PROJECT_SOURCE_DIR}/models/${model}.yaml ${PROJECT_SOURCE_DIR}/templates/cuda/kernels.cuh
+      DEPENDS hepnc ${PROJECT_SOURCE_DIR}/models/${model}.yaml
       COMMENT "Generating ${variant} for CUDA")
     add_executable(test_gpu_${variant} ${PROJECT_SOURCE_DIR}/bench/part_gpu/gpu_harness.c
                    ${PROJECT_SOURCE_DIR}/compiler/infer_io.c ${cufiles})
