@@ -26,7 +26,7 @@
 #include "params.h"
 
 typedef struct gc_options {
-    const char *spec, *weights, *data, *reference, *optimizer;
+    const char *spec, *weights, *data, *reference, *optimizer, *loss;
     int events, steps, fd, time_steps;
     long init_seed;
     double tol, traj_tol, smoothing, lr, wd;
@@ -37,6 +37,7 @@ static int parse(int argc, char **argv, gc_options *o)
     const char *ev = "32", *steps = "0", *tsteps = "0", *init = NULL, *tol = "1e-3", *ttol = "1e-5", *ls = "0.1", *lr = "1e-3", *wd = "0.01", *fd = "4";
     memset(o, 0, sizeof *o);
     o->optimizer = "adamw";
+    o->loss = "cross_entropy";
     for (int i = 2; i < argc; ++i) {
         const char *v;
         if (hn_opt(argc, argv, &i, "--weights", &v)) o->weights = v;
@@ -48,6 +49,7 @@ static int parse(int argc, char **argv, gc_options *o)
         else if (hn_opt(argc, argv, &i, "--tolerance", &v)) tol = v;
         else if (hn_opt(argc, argv, &i, "--trajectory-tolerance", &v)) ttol = v;
         else if (hn_opt(argc, argv, &i, "--label-smoothing", &v)) ls = v;
+        else if (hn_opt(argc, argv, &i, "--loss", &v)) o->loss = v;
         else if (hn_opt(argc, argv, &i, "--lr", &v)) lr = v;
         else if (hn_opt(argc, argv, &i, "--weight-decay", &v)) wd = v;
         else if (hn_opt(argc, argv, &i, "--fd", &v)) fd = v;
@@ -73,6 +75,8 @@ static int parse(int argc, char **argv, gc_options *o)
     if (strcmp(o->optimizer, "adamw") && strcmp(o->optimizer, "ranger"))
         return hn_usage("gradcheck", "--optimizer is adamw or ranger");
     if (o->steps && !o->reference) return hn_usage("gradcheck", "--steps needs --reference");
+    if (strcmp(o->loss, "cross_entropy") && strcmp(o->loss, "bce")) return hn_usage("gradcheck", "--loss is cross_entropy or bce");
+    if (!strcmp(o->loss, "bce") && o->reference) return hn_usage("gradcheck", "the PyTorch references are cross-entropy: --loss bce takes no --reference");
     return 0;
 }
 
@@ -389,9 +393,12 @@ int hn_cmd_gradcheck(int argc, char **argv)
         goto done;
     }
     for (int b = 0; b < r.batch; ++b) r.labels[b] = r.buf.labels[b];
-    r.cfg = (hn_train_config){ .loss = HN_LOSS_CROSS_ENTROPY, .label_smoothing = o.smoothing, .bn_momentum = 0.1, .training = 1 };
+    int bce = !strcmp(o.loss, "bce");
+    r.cfg = (hn_train_config){ .loss = bce ? HN_LOSS_BCE : HN_LOSS_CROSS_ENTROPY, .label_smoothing = o.smoothing,
+                               .bn_momentum = 0.1, .training = 1 };
     double loss = step(&r, params, grads);
-    printf("%s: %d events, cross-entropy (label smoothing %g) %.9g\n", mb.graph.name, r.batch, o.smoothing, loss);
+    if (bce) printf("%s: %d events, BCE with logits against the labels' one-hot %.9g\n", mb.graph.name, r.batch, loss);
+    else printf("%s: %d events, cross-entropy (label smoothing %g) %.9g\n", mb.graph.name, r.batch, o.smoothing, loss);
     if (!isfinite(loss)) { fprintf(stderr, "hepnc gradcheck: error: the training step failed\n"); goto done; }
     int bad = check_eval_consistency(&r, params);
     if (o.reference) {

@@ -125,12 +125,12 @@ static int settings(const train_options *o, const hn_train_settings *t, const hn
         s->background_class = (int)x;
     }
     if (o->preload) { if (number("--preload-mb", o->preload, 0, 1e9, &x)) return 2; s->preload_bytes = (size_t)(x * 1048576.0); }
-    if (strcmp(t->loss, "cross_entropy") && strcmp(t->loss, "focal")) {
-        fprintf(stderr, "hepnc train: error: loss '%s' is not supported by the generated training step yet "
-                "(cross_entropy, focal)\n", t->loss);
+    if (strcmp(t->loss, "cross_entropy") && strcmp(t->loss, "focal") && strcmp(t->loss, "bce")) {
+        fprintf(stderr, "hepnc train: error: loss '%s' needs regression targets, which the data layout has no place "
+                "for yet (cross_entropy, focal and bce train on class labels)\n", t->loss);
         return 1;
     }
-    s->loss.loss = !strcmp(t->loss, "focal") ? HN_LOSS_FOCAL : HN_LOSS_CROSS_ENTROPY;
+    s->loss.loss = !strcmp(t->loss, "focal") ? HN_LOSS_FOCAL : !strcmp(t->loss, "bce") ? HN_LOSS_BCE : HN_LOSS_CROSS_ENTROPY;
     s->loss.label_smoothing = t->label_smoothing;
     s->loss.focal_alpha = t->focal_alpha;
     s->loss.focal_gamma = t->focal_gamma;

@@ -244,7 +244,8 @@ static void emit_step(FILE *f, const tgen *G)
         fprintf(f, "    for (int b = 0; b < batch; ++b)\n        if (counts[%d][b] < 0 || counts[%d][b] > %d) return HN_ERR_SET_SIZE;\n",
                 i, i, t->shape.dim[0]);
     }
-    fprintf(f, "    for (int b = 0; b < batch; ++b)\n        if (labels[b] < 0 || labels[b] >= %d) return HN_ERR_LABEL;\n", C);
+    fprintf(f, "    const int64_t nlabels = cfg->loss == HN_LOSS_BCE && %d == 1 ? 2 : %d;   /* one logit: labels 0 or 1 */\n"
+               "    for (int b = 0; b < batch; ++b)\n        if (labels[b] < 0 || labels[b] >= nlabels) return HN_ERR_LABEL;\n", C, C);
     fprintf(f, "    hn_train_config step_cfg = *cfg;   /* this step's dropout masks come from its seed */\n"
                "    step_cfg.dropout_seed = seed;\n    cfg = &step_cfg;\n");
     fprintf(f, "    float *ws = (float *)workspace;\n");
@@ -260,10 +261,15 @@ static void emit_step(FILE *f, const tgen *G)
     emit_pointers(f, G);
     emit_forward_calls(f, G);
     fprintf(f, "\n    /* the loss on %s (mean over the batch, or weighted mean) and its gradient */\n", logits->name);
-    fprintf(f, "    double loss = cfg->loss == HN_LOSS_FOCAL\n"
-               "        ? hn_loss_focal(%s, labels, weights, (size_t)batch, %d, cfg->focal_alpha, NULL, cfg->focal_gamma, %s)\n"
-               "        : hn_loss_cross_entropy(%s, labels, weights, (size_t)batch, %d, cfg->label_smoothing, %s);\n",
-            lv, C, gv, lv, C, gv);
+    fprintf(f, "    double loss;\n    if (cfg->loss == HN_LOSS_FOCAL)\n"
+               "        loss = hn_loss_focal(%s, labels, weights, (size_t)batch, %d, cfg->focal_alpha, NULL, cfg->focal_gamma, %s);\n"
+               "    else if (cfg->loss == HN_LOSS_BCE) {   /* targets: the label's one-hot (one logit: the label) */\n"
+               "        float *targets = ws + (size_t)batch * %ldu;\n"
+               "        hn_bce_targets(labels, (size_t)batch, %d, targets);\n"
+               "        loss = hn_loss_bce_logits(%s, targets, weights, (size_t)batch, %d, %s);\n"
+               "    } else\n"
+               "        loss = hn_loss_cross_entropy(%s, labels, weights, (size_t)batch, %d, cfg->label_smoothing, %s);\n",
+            lv, C, gv, G->per_event - C, C, lv, C, gv, lv, C, gv);
     fprintf(f, "    if (loss_out) *loss_out = loss;\n");
     fprintf(f, "    if (logits_out) memcpy(logits_out, %s, sizeof(float) * (size_t)batch * %d);\n", lv, C);
     emit_backward_calls(f, G);
@@ -354,7 +360,9 @@ int hn_emit_train(const hn_graph *g, const hn_emit_options *opt, const char *dir
     tgen G = { .g = g, .opt = opt };
     snprintf(G.lower, sizeof G.lower, "%s", g->name);
     for (int i = 0; G.lower[i]; ++i) G.upper[i] = (char)toupper((unsigned char)G.lower[i]);
-    G.per_event = g->train_act_floats + g->train_grad_floats + g->train_tmp_floats + g->train_state_floats;
+    /* + the loss's targets per event (BCE's one-hot of the label), after the nodes' state */
+    G.per_event = g->train_act_floats + g->train_grad_floats + g->train_tmp_floats + g->train_state_floats +
+                  hn_shape_elems(&g->tensors[g->train_logits].shape);
     if (hn_emit_train_check(g)) return -1;
     char name[HN_NAME + 16];
     snprintf(name, sizeof name, "%s_train.c", G.lower);

@@ -149,6 +149,12 @@ double hn_loss_focal_f64(const double *logits, const int64_t *labels, const doub
                          double alpha, const double *alpha_c, double gamma, double *grad) {
   return focal_core(logits, labels, w, n, c, alpha, alpha_c, gamma, grad, 1);
 }
+void hn_bce_targets(const int64_t *labels, size_t n, size_t k, float *targets) {
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < k; j++)
+      targets[i * k + j] = k == 1 ? (float)labels[i] : (float)(labels[i] == (int64_t)j);
+}
+
 double hn_loss_bce_logits(const float *logits, const float *targets, const float *w, size_t n, size_t k,
                           float *grad) {
   return bce_core(logits, targets, w, n, k, grad, 0);

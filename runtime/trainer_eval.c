@@ -31,6 +31,14 @@ static double batch_loss(const hn_trainer_settings *s, const float *logits, cons
     if (s->loss.loss == HN_LOSS_FOCAL)
         return hn_loss_focal(logits, labels, NULL, (size_t)n, (size_t)C, s->loss.focal_alpha, NULL, s->loss.focal_gamma,
                              NULL);
+    if (s->loss.loss == HN_LOSS_BCE) {
+        float *targets = malloc(sizeof(float) * (size_t)n * (size_t)C);
+        if (!targets) return NAN;
+        hn_bce_targets(labels, (size_t)n, (size_t)C, targets);
+        double loss = hn_loss_bce_logits(logits, targets, NULL, (size_t)n, (size_t)C, NULL);
+        free(targets);
+        return loss;
+    }
     return hn_loss_cross_entropy(logits, labels, NULL, (size_t)n, (size_t)C, s->loss.label_smoothing, NULL);
 }
 

@@ -12,6 +12,10 @@ endforeach()
 add_test(NAME train.attn_dropout COMMAND ${CMAKE_CURRENT_LIST_DIR}/attn_dropout.sh $<TARGET_FILE:hepnc> ${CMAKE_BINARY_DIR}/attn_dropout)
 set_tests_properties(train.attn_dropout PROPERTIES LABELS quick)
 
+# --loss bce through the generated training step: FD, and the loss against BCEWithLogits on PyTorch's logits.
+add_test(NAME train.bce COMMAND ${CMAKE_CURRENT_LIST_DIR}/bce.sh $<TARGET_FILE:hepnc> ${CMAKE_BINARY_DIR}/bce)
+set_tests_properties(train.bce PROPERTIES LABELS quick SKIP_RETURN_CODE 77)
+
 # A short training run from scratch on the bundled sample: the loss falls and the test AUC beats 0.88.
 add_test(NAME train.short_run COMMAND ${CMAKE_CURRENT_LIST_DIR}/train_small.sh $<TARGET_FILE:hepnc> ${CMAKE_BINARY_DIR}/train_small)
 set_tests_properties(train.short_run PROPERTIES LABELS quick)

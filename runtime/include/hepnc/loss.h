@@ -40,6 +40,10 @@ double hn_loss_bce_logits(const float *logits, const float *targets, const float
 double hn_loss_bce_logits_f64(const double *logits, const double *targets, const double *w, size_t n, size_t k,
                               double *grad);
 
+/* BCE's targets from class labels: targets[i][j] = (labels[i] == j) for k ≥ 2 outputs (one-hot), and
+ * labels[i] itself for k = 1 (a single logit of a binary tagger). */
+void hn_bce_targets(const int64_t *labels, size_t n, size_t k, float *targets);
+
 /* Mean squared error (n × k), torch.nn.MSELoss: ℓ = (x − t)² per element. */
 double hn_loss_mse(const float *pred, const float *targets, const float *w, size_t n, size_t k, float *grad);
 double hn_loss_mse_f64(const double *pred, const double *targets, const double *w, size_t n, size_t k,

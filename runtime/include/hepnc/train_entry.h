@@ -31,6 +31,8 @@ typedef struct hn_param_desc {
 typedef enum {
     HN_LOSS_CROSS_ENTROPY = 0,  /* labels: class index per event */
     HN_LOSS_FOCAL = 1,          /* labels: class index per event */
+    HN_LOSS_BCE = 2,            /* labels: class index per event; BCEWithLogits against its one-hot (mean over
+                                   all batch × classes elements); with one logit, the label (0 or 1) itself */
 } hn_loss_kind;
 
 typedef struct hn_train_config {
