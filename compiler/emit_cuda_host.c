@@ -277,6 +277,76 @@ static void emit_chunk_loop(FILE *f, const hn_graph *g, const char *upper)
                "    return hn_gpu_sync(m->gpu, err, errlen) ? 3 : 0;\n}\n", pack_counts);
 }
 
+/* The plain kernel of the node over grid × block threads (geometry 0: per_event threads per event). */
+static void launch_plain(FILE *f, const hn_graph *g, const char *id, const cu_ctx *c, const char *indent, const char *suffix)
+{
+    fprintf(f, "%sunsigned grid = (unsigned)(((long)batch * %ld + %d - 1) / %d);\n"
+               "%sif (hn_gpu_launch(m->gpu, \"%s_%s%s\", grid, 1, %d, 0, args, err, errlen)) return 3;\n",
+            indent, c->per_event, c->block, c->block, indent, g->name, id, suffix, c->block);
+}
+
+/* Class attention: the GEMM form with cuBLAS (keys' LayerNorm, K|V and q GEMMs, attention), else one kernel. */
+static void launch_cls_attention(FILE *f, const hn_graph *g, const hn_node *n, const char *id, const cu_ctx *c)
+{
+    const hn_tensor *x = &g->tensors[n->in[1]];
+    int max = x->shape.dim[0], D = x->shape.dim[1];
+    long W = g->params[n->param[2]].offset;
+    char used[32];        /* key rows: the token and the rows up to the chunk's largest count */
+    if (x->shape.nset && g->tensors[g->inputs[x->shape.set]].masked) snprintf(used, sizeof used, "nmax[%d]", x->shape.set);
+    else snprintf(used, sizeof used, "%d", max);
+    fprintf(f, "        if (hn_gpu_has_blas(m->gpu)) {   /* scratch: u [batch][%d][%d] | kv [batch][%d][%d] | q [batch][%d] */\n"
+               "            float *s = scratch, *kv = s + (size_t)batch * %ld, *q = kv + (size_t)batch * %ld;\n"
+               "            void *sargs[] = { &P, &batch, &n, &x0, &x1, &y, &s };\n"
+               "            unsigned grid = (unsigned)(((long)batch * %d * 32 + 255) / 256);\n"
+               "            if (hn_gpu_launch(m->gpu, \"%s_%s_keys\", grid, 1, 256, 0, sargs, err, errlen) ||\n"
+               "                hn_gpu_linear_gemm_rows(m->gpu, s, P + %ld, kv, batch, %d, %s + 1, %d, %d, err, errlen) ||\n"
+               "                hn_gpu_linear_gemm(m->gpu, x0, P + %ld, q, batch, %d, %d, err, errlen) ||\n"
+               "                hn_gpu_launch(m->gpu, \"%s_%s_attend\", (unsigned)batch, 1, %d, 0, sargs, err, errlen)) return 3;\n"
+               "        } else if (hn_gpu_launch(m->gpu, \"%s_%s\", (unsigned)batch, 1, %d, %d, args, err, errlen)) return 3;\n",
+            max + 1, D, max + 1, 2 * D, D, (long)(max + 1) * D, (long)(max + 1) * 2 * D, max + 1, g->name, id,
+            W + (long)D * D, max + 1, used, D, 2 * D, W, D, D, g->name, id, D, g->name, id, c->block, c->shared);
+}
+
+/* A particle-wise linear layer on the chunk's real rows: gather, cuBLAS GEMM, bias + activation scattered back. */
+static void launch_packed_linear(FILE *f, const hn_graph *g, const hn_node *n, const char *id, const cu_ctx *c)
+{
+    const hn_tensor *o = &g->tensors[n->out];
+    int in = hn_last_dim(&g->tensors[n->in[0]].shape), out = hn_last_dim(&o->shape);
+    char bias[32] = "NULL";
+    if (n->nparam > 1) snprintf(bias, sizeof bias, "P + %ld", g->params[n->param[1]].offset);
+    fprintf(f, "        if (hn_gpu_has_blas(m->gpu)) {\n"
+               "            float *xp = pk.buf, *yp = pk.buf + (size_t)pk.total * %d;\n"
+               "            if (gather_rows(m, x0, &pk, %d, %d, xp, err, errlen) ||\n"
+               "                hn_gpu_linear_gemm(m->gpu, xp, P + %ld, yp, pk.total, %d, %d, err, errlen) ||\n"
+               "                scatter_bias_act(m, yp, &pk, %d, %d, %s, %d, y, err, errlen)) return 3;\n"
+               "        } else {\n",
+            in, o->shape.dim[0], in, g->params[n->param[0]].offset, in, out, o->shape.dim[0], out, bias, n->act);
+    launch_plain(f, g, id, c, "            ", "");
+    fprintf(f, "        }\n");
+}
+
+/* Another linear layer: a cuBLAS GEMM (per event up to the chunk's largest count over a masked set) and the
+ * bias/activation kernel, else the plain kernel. */
+static void launch_linear(FILE *f, const hn_graph *g, const hn_node *n, const char *id, const cu_ctx *c)
+{
+    const hn_tensor *o = &g->tensors[n->out];
+    long rows = hn_cu_rows_of(o);
+    int in = hn_last_dim(&g->tensors[n->in[0]].shape), out = hn_last_dim(&o->shape);
+    int set = o->shape.nset && g->tensors[g->inputs[o->shape.set]].masked ? o->shape.set : -1;
+    if (set >= 0)
+        fprintf(f, "        if (hn_gpu_has_blas(m->gpu)) {\n"
+                   "            if (hn_gpu_linear_gemm_rows(m->gpu, x0, P + %ld, y, batch, %ld, nmax[%d] * %ld, %d, %d, err, errlen)) return 3;\n",
+                g->params[n->param[0]].offset, rows, set, hn_cu_per_row_of(o), in, out);
+    else
+        fprintf(f, "        if (hn_gpu_has_blas(m->gpu)) {\n"
+                   "            if (hn_gpu_linear_gemm(m->gpu, x0, P + %ld, y, (long)batch * %ld, %d, %d, err, errlen)) return 3;\n",
+                g->params[n->param[0]].offset, rows, in, out);
+    if (hn_cu_linear_has_epilogue(n)) launch_plain(f, g, id, c, "            ", "_epilogue");
+    fprintf(f, "        } else {\n");
+    launch_plain(f, g, id, c, "            ", "");
+    fprintf(f, "        }\n");
+}
+
 void hn_cu_emit_launch(FILE *f, const hn_graph *g, const hn_node *n, const cu_ctx *c)
 {
     char counts_var[HN_NAME + 16];
@@ -292,75 +362,19 @@ void hn_cu_emit_launch(FILE *f, const hn_graph *g, const hn_node *n, const cu_ct
     fprintf(f, "        float *y = %s;\n        const int32_t *n = %s;\n        void *args[] = { &P, &batch, &n", var, counts_var);
     for (int k = 0; k < n->nin; ++k) fprintf(f, ", &x%d", k);
     fprintf(f, ", &y };\n");
-    if (n->op == HN_OP_cls_attention) {  /* GEMM form with cuBLAS, else the one-kernel form */
-        const hn_tensor *x = &g->tensors[n->in[1]];
-        int max = x->shape.dim[0], D = x->shape.dim[1];
-        long W = g->params[n->param[2]].offset;
-        char used[32];        /* key rows: the token and the rows up to the chunk's largest count */
-        if (x->shape.nset && g->tensors[g->inputs[x->shape.set]].masked) snprintf(used, sizeof used, "nmax[%d]", x->shape.set);
-        else snprintf(used, sizeof used, "%d", max);
-        fprintf(f, "        if (hn_gpu_has_blas(m->gpu)) {   /* scratch: u [batch][%d][%d] | kv [batch][%d][%d] | q [batch][%d] */\n"
-                   "            float *s = scratch, *kv = s + (size_t)batch * %ld, *q = kv + (size_t)batch * %ld;\n"
-                   "            void *sargs[] = { &P, &batch, &n, &x0, &x1, &y, &s };\n"
-                   "            unsigned grid = (unsigned)(((long)batch * %d * 32 + 255) / 256);\n"
-                   "            if (hn_gpu_launch(m->gpu, \"%s_%s_keys\", grid, 1, 256, 0, sargs, err, errlen) ||\n"
-                   "                hn_gpu_linear_gemm_rows(m->gpu, s, P + %ld, kv, batch, %d, %s + 1, %d, %d, err, errlen) ||\n"
-                   "                hn_gpu_linear_gemm(m->gpu, x0, P + %ld, q, batch, %d, %d, err, errlen) ||\n"
-                   "                hn_gpu_launch(m->gpu, \"%s_%s_attend\", (unsigned)batch, 1, %d, 0, sargs, err, errlen)) return 3;\n"
-                   "        } else if (hn_gpu_launch(m->gpu, \"%s_%s\", (unsigned)batch, 1, %d, %d, args, err, errlen)) return 3;\n",
-                max + 1, D, max + 1, 2 * D, D, (long)(max + 1) * D, (long)(max + 1) * 2 * D, max + 1, g->name, id,
-                W + (long)D * D, max + 1, used, D, 2 * D, W, D, D, g->name, id, D, g->name, id, c->block, c->shared);
-    } else if (n->op == HN_OP_linear && hn_last_dim(&g->tensors[n->in[0]].shape) < 32) {   /* narrow: the plain kernel */
-        fprintf(f, "        unsigned grid = (unsigned)(((long)batch * %ld + %d - 1) / %d);\n"
-                   "        if (hn_gpu_launch(m->gpu, \"%s_%s\", grid, 1, %d, 0, args, err, errlen)) return 3;\n",
-                c->per_event, c->block, c->block, g->name, id, c->block);
-    } else if (hn_cu_packed_linear(g, n)) {   /* the chunk's real rows: gather, cuBLAS GEMM, bias + activation scattered back */
-        const hn_tensor *o = &g->tensors[n->out];
-        int in = hn_last_dim(&g->tensors[n->in[0]].shape), out = hn_last_dim(&o->shape);
-        char bias[32] = "NULL";
-        if (n->nparam > 1) snprintf(bias, sizeof bias, "P + %ld", g->params[n->param[1]].offset);
-        fprintf(f, "        if (hn_gpu_has_blas(m->gpu)) {\n"
-                   "            float *xp = pk.buf, *yp = pk.buf + (size_t)pk.total * %d;\n"
-                   "            if (gather_rows(m, x0, &pk, %d, %d, xp, err, errlen) ||\n"
-                   "                hn_gpu_linear_gemm(m->gpu, xp, P + %ld, yp, pk.total, %d, %d, err, errlen) ||\n"
-                   "                scatter_bias_act(m, yp, &pk, %d, %d, %s, %d, y, err, errlen)) return 3;\n"
-                   "        } else {\n",
-                in, o->shape.dim[0], in, g->params[n->param[0]].offset, in, out, o->shape.dim[0], out, bias, n->act);
-        fprintf(f, "            unsigned grid = (unsigned)(((long)batch * %ld + %d - 1) / %d);\n"
-                   "            if (hn_gpu_launch(m->gpu, \"%s_%s\", grid, 1, %d, 0, args, err, errlen)) return 3;\n        }\n",
-                c->per_event, c->block, c->block, g->name, id, c->block);
-    } else if (n->op == HN_OP_linear) {     /* cuBLAS GEMM + epilogue, else the plain kernel */
-        const hn_tensor *o = &g->tensors[n->out];
-        long rows = hn_cu_rows_of(o);
-        int in = hn_last_dim(&g->tensors[n->in[0]].shape), out = hn_last_dim(&o->shape);
-        int set = o->shape.nset && g->tensors[g->inputs[o->shape.set]].masked ? o->shape.set : -1;
-        if (set >= 0)       /* each event's rows up to the chunk's largest count */
-            fprintf(f, "        if (hn_gpu_has_blas(m->gpu)) {\n"
-                       "            if (hn_gpu_linear_gemm_rows(m->gpu, x0, P + %ld, y, batch, %ld, nmax[%d] * %ld, %d, %d, err, errlen)) return 3;\n",
-                    g->params[n->param[0]].offset, rows, set, hn_cu_per_row_of(o), in, out);
-        else
-            fprintf(f, "        if (hn_gpu_has_blas(m->gpu)) {\n"
-                       "            if (hn_gpu_linear_gemm(m->gpu, x0, P + %ld, y, (long)batch * %ld, %d, %d, err, errlen)) return 3;\n",
-                    g->params[n->param[0]].offset, rows, in, out);
-        if (hn_cu_linear_has_epilogue(n))
-            fprintf(f, "            unsigned grid = (unsigned)(((long)batch * %ld + %d - 1) / %d);\n"
-                       "            if (hn_gpu_launch(m->gpu, \"%s_%s_epilogue\", grid, 1, %d, 0, args, err, errlen)) return 3;\n",
-                    c->per_event, c->block, c->block, g->name, id, c->block);
-        fprintf(f, "        } else {\n");
-        fprintf(f, "            unsigned grid = (unsigned)(((long)batch * %ld + %d - 1) / %d);\n"
-                   "            if (hn_gpu_launch(m->gpu, \"%s_%s\", grid, 1, %d, 0, args, err, errlen)) return 3;\n        }\n",
-                c->per_event, c->block, c->block, g->name, id, c->block);
-    } else if (c->geom == 0)
-        fprintf(f, "        unsigned grid = (unsigned)(((long)batch * %ld + %d - 1) / %d);\n"
-                   "        if (hn_gpu_launch(m->gpu, \"%s_%s\", grid, 1, %d, 0, args, err, errlen)) return 3;\n",
-                c->per_event, c->block, c->block, g->name, id, c->block);
-    else if (c->geom == 1)
+    int narrow = n->op == HN_OP_linear && hn_last_dim(&g->tensors[n->in[0]].shape) < 32;
+    if (n->op == HN_OP_cls_attention) launch_cls_attention(f, g, n, id, c);
+    else if (narrow) launch_plain(f, g, id, c, "        ", "");     /* narrow inputs: the plain kernel */
+    else if (hn_cu_packed_linear(g, n)) launch_packed_linear(f, g, n, id, c);
+    else if (n->op == HN_OP_linear) launch_linear(f, g, n, id, c);
+    else if (c->geom == 0) launch_plain(f, g, id, c, "        ", "");
+    else if (c->geom == 1)              /* pair tiles: grid x · batch */
         fprintf(f, "        if (hn_gpu_launch(m->gpu, \"%s_%s\", %ld, (unsigned)batch, 64, 0, args, err, errlen)) return 3;\n",
                 g->name, id, ((c->uu_pairs ? c->per_event * c->per_event : c->per_event * (c->per_event + 1) / 2) + 31) / 32);
-    else if (c->geom == 3)           /* a block per particle of every event */
+    else if (c->geom == 3)              /* a block per particle of every event */
         fprintf(f, "        if (hn_gpu_launch(m->gpu, \"%s_%s\", %ld, (unsigned)batch, %d, 0, args, err, errlen)) return 3;\n",
                 g->name, id, c->per_event, c->block);
-    else
+    else                                /* a block per event */
         fprintf(f, "        if (hn_gpu_launch(m->gpu, \"%s_%s\", (unsigned)batch, 1, %d, %d, args, err, errlen)) return 3;\n",
                 g->name, id, c->block, c->shared);
     fprintf(f, "    }\n");
