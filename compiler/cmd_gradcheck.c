@@ -27,7 +27,7 @@
 
 typedef struct gc_options {
     const char *spec, *weights, *data, *reference, *optimizer, *loss;
-    int events, steps, fd, time_steps;
+    int events, steps, fd, time_steps, slots;
     long init_seed;
     double tol, traj_tol, smoothing, lr, wd;
 } gc_options;
@@ -50,6 +50,7 @@ static int parse(int argc, char **argv, gc_options *o)
         else if (hn_opt(argc, argv, &i, "--trajectory-tolerance", &v)) ttol = v;
         else if (hn_opt(argc, argv, &i, "--label-smoothing", &v)) ls = v;
         else if (hn_opt(argc, argv, &i, "--loss", &v)) o->loss = v;
+        else if (hn_opt(argc, argv, &i, "--slots", &v)) o->slots = atoi(v);
         else if (hn_opt(argc, argv, &i, "--lr", &v)) lr = v;
         else if (hn_opt(argc, argv, &i, "--weight-decay", &v)) wd = v;
         else if (hn_opt(argc, argv, &i, "--fd", &v)) fd = v;
@@ -72,12 +73,34 @@ static int parse(int argc, char **argv, gc_options *o)
     o->lr = atof(lr);
     o->wd = atof(wd);
     if (o->events < 1) return hn_usage("gradcheck", "--events must be positive");
+    if (o->slots < 0) return hn_usage("gradcheck", "--slots must be positive");
     if (strcmp(o->optimizer, "adamw") && strcmp(o->optimizer, "ranger"))
         return hn_usage("gradcheck", "--optimizer is adamw or ranger");
     if (o->steps && !o->reference) return hn_usage("gradcheck", "--steps needs --reference");
     if (strcmp(o->loss, "cross_entropy") && strcmp(o->loss, "bce")) return hn_usage("gradcheck", "--loss is cross_entropy or bce");
     if (!strcmp(o->loss, "bce") && o->reference) return hn_usage("gradcheck", "the PyTorch references are cross-entropy: --loss bce takes no --reference");
     return 0;
+}
+
+/* --slots S: the batch as weaver's SequenceTrimmer would leave it at length S with each jet's first S
+ * particles kept: the rows (and pairs) of a set past S zeroed, the counts cut to S. */
+static void trim_batch(const hn_model_entry *m, hn_infer_buffers *b, int batch, int slots)
+{
+    for (int i = 0; i < m->ninputs; ++i) {
+        const hn_io_desc *d = &m->inputs[i];
+        if (!d->is_set || slots >= d->max) continue;
+        size_t per = d->is_set == 2 ? (size_t)d->max * d->max * d->width : (size_t)d->max * d->width;
+        for (int e = 0; e < batch; ++e) {
+            float *x = b->x[i] + per * (size_t)e;
+            for (int a = 0; a < d->max; ++a)
+                if (d->is_set == 1) {
+                    if (a >= slots) memset(x + (size_t)a * d->width, 0, sizeof(float) * (size_t)d->width);
+                } else
+                    for (int c = 0; c < d->max; ++c)
+                        if (a >= slots || c >= slots) memset(x + ((size_t)a * d->max + c) * d->width, 0, sizeof(float) * (size_t)d->width);
+            if (d->masked && b->n[i][e] > slots) b->n[i][e] = slots;
+        }
+    }
 }
 
 typedef struct gc_run {
@@ -394,8 +417,9 @@ int hn_cmd_gradcheck(int argc, char **argv)
     }
     for (int b = 0; b < r.batch; ++b) r.labels[b] = r.buf.labels[b];
     int bce = !strcmp(o.loss, "bce");
+    if (o.slots) trim_batch(r.t->model, &r.buf, r.batch, o.slots);
     r.cfg = (hn_train_config){ .loss = bce ? HN_LOSS_BCE : HN_LOSS_CROSS_ENTROPY, .label_smoothing = o.smoothing,
-                               .bn_momentum = 0.1, .training = 1 };
+                               .bn_momentum = 0.1, .training = 1, .slots = o.slots };
     double loss = step(&r, params, grads);
     if (bce) printf("%s: %d events, BCE with logits against the labels' one-hot %.9g\n", mb.graph.name, r.batch, loss);
     else printf("%s: %d events, cross-entropy (label smoothing %g) %.9g\n", mb.graph.name, r.batch, o.smoothing, loss);

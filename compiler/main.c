@@ -69,13 +69,15 @@ static const command commands[] = {
       "  --quiet              no progress on stderr (a bar on a terminal, lines otherwise)\n"
       "  --event-weights      weight each training event's loss by the dataset's /weights (weighted batch mean;\n"
       "                       e.g. DarkMachines cross-section weights); validation stays unweighted\n" },
-    { "gradcheck", hn_cmd_gradcheck, "hepnc gradcheck SPEC --weights W.safetensors --data X.h5 [--events N] [--reference R.safetensors] [--steps K --optimizer adamw|ranger] [--fd K] [--loss cross_entropy|bce]",
+    { "gradcheck", hn_cmd_gradcheck, "hepnc gradcheck SPEC --weights W.safetensors --data X.h5 [--events N] [--reference R.safetensors] [--steps K --optimizer adamw|ranger] [--fd K] [--loss cross_entropy|bce] [--slots S]",
       "Checks the generated training step on the first N events (default 32) of a labelled dataset: the\n"
       "gradient of every parameter tensor against central finite differences of the generated loss and,\n"
       "with --reference, against PyTorch's (tensors grad.<name>, loss, bn1.<name>: tests/train/models).\n"
       "  --events N              batch size (default 32)\n"
       "  --label-smoothing E     cross-entropy label smoothing (default 0.1, as the fixtures)\n"
       "  --loss L                cross_entropy (default) or bce (BCEWithLogits against the label's one-hot)\n"
+      "  --slots S               the batch as weaver's SequenceTrimmer leaves it at length S (each jet's first S\n"
+      "                          particles; batch statistics over S slots per jet)\n"
       "  --tolerance T           per-tensor ||g - g_ref|| / ||g_ref|| (default 1e-3)\n"
       "  --fd K                  finite-difference coordinates per tensor (default 4; 0: none)\n"
       "  --steps K               also K optimiser steps on the batch, compared with <optimizer><K>.<name>\n"

@@ -37,17 +37,45 @@ static long macs(const hn_graph *g, const hn_node *n) { return 2 * hn_shape_elem
 
 /* Training: statistics over every slot of the batch (padding rows included, weaver's convention),
  * running statistics updated with PyTorch's momentum; cfg->training == 0 gives the eval forward. */
+/* Over a masked set, a batch trimmed to cfg->slots slots (weaver's SequenceTrimmer; hepnc/train_entry.h)
+ * takes its statistics over each event's first `slots` slots only: the weighted kernels, with weight 1
+ * on those rows and 0 past them (kept in the node's state for the backward). 0 when not a masked set. */
+static long slot_rows(const hn_graph *g, const hn_node *n)
+{
+    const hn_tensor *out = &g->tensors[n->out];
+    if (!out->shape.nset || !g->tensors[g->inputs[out->shape.set]].masked) return 0;
+    return hn_shape_elems(&out->shape) / hn_last_dim(&out->shape);
+}
+
+static void emit_slot_weights(hn_emit *e, const hn_node *n, long rows)
+{
+    const hn_tensor *out = &e->g->tensors[n->out];
+    int max = out->shape.dim[0];
+    hn_emit_line(e, 1, "const int trimmed = cfg->training && cfg->slots > 0 && cfg->slots < %d;", max);
+    hn_emit_line(e, 1, "if (trimmed)   /* weight 1 on each event's first cfg->slots slots (%ld rows per slot) */", rows / max);
+    hn_emit_line(e, 2, "for (long r = 0; r < (long)batch * %ld; ++r) S[r] = r %% %ld < (long)cfg->slots * %ld ? 1.0f : 0.0f;",
+                 rows, rows, rows / max);
+}
+
 static void emit_train(hn_emit *e, const hn_node *n)
 {
     const hn_tensor *out = &e->g->tensors[n->out];
     int dim = hn_last_dim(&out->shape);
+    long rows = slot_rows(e->g, n);
     char eps[48];
     hn_emit_param_decl(e, "gamma", n->param[0]);
     hn_emit_param_decl(e, "beta", n->param[1]);
     hn_emit_param_mut_decl(e, "running_mean", n->param[2]);
     hn_emit_param_mut_decl(e, "running_var", n->param[3]);
     hn_c_float((float)hn_attr_float(n, "eps"), eps);
-    hn_emit_line(e, 1, "if (cfg->training)");
+    if (rows) {
+        emit_slot_weights(e, n, rows);
+        hn_emit_line(e, 1, "if (trimmed)");
+        hn_emit_line(e, 2, "hn_kt_batchnorm_train_weighted(x0, %s, %d, S, gamma, beta, %s, (float)cfg->bn_momentum, running_mean, "
+                     "running_var, Sf, Sf + %d, y);", hn_emit_all_rows(e, out), dim, eps, dim);
+        hn_emit_line(e, 1, "else if (cfg->training)");
+    } else
+        hn_emit_line(e, 1, "if (cfg->training)");
     hn_emit_line(e, 2, "hn_kb_batchnorm_train(x0, %s, %d, gamma, beta, %s, (float)cfg->bn_momentum, running_mean, "
                  "running_var, Sf, Sf + %d, y);", hn_emit_all_rows(e, out), dim, eps, dim);
     hn_emit_line(e, 1, "else");
@@ -66,7 +94,14 @@ static void emit_backward(hn_emit *e, const hn_node *n)
     hn_emit_param_decl(e, "running_var", n->param[3]);
     hn_emit_grad_decl(e, "dgamma", n->param[0]);
     hn_emit_grad_decl(e, "dbeta", n->param[1]);
-    hn_emit_line(e, 1, "if (cfg->training)");
+    if (slot_rows(e->g, n)) {
+        hn_emit_line(e, 1, "if (cfg->training && cfg->slots > 0 && cfg->slots < %d)   /* the forward's slot weights, in S */",
+                     out->shape.dim[0]);
+        hn_emit_line(e, 2, "hn_kt_batchnorm_train_weighted_backward(x0, %s, %d, S, gamma, %s, Sf, Sf + %d, dy, dx0 ? dx0 : dy, "
+                     "dgamma, dbeta);", hn_emit_all_rows(e, out), dim, eps, dim);
+        hn_emit_line(e, 1, "else if (cfg->training)");
+    } else
+        hn_emit_line(e, 1, "if (cfg->training)");
     hn_emit_line(e, 2, "hn_kb_batchnorm_train_backward(x0, %s, %d, gamma, %s, Sf, Sf + %d, dy, dx0 ? dx0 : dy, dgamma, dbeta);",
                  hn_emit_all_rows(e, out), dim, eps, dim);
     hn_emit_line(e, 1, "else");
@@ -77,7 +112,7 @@ static void emit_backward(hn_emit *e, const hn_node *n)
 static long train_state(const hn_graph *g, const hn_node *n, long *fixed)
 {
     *fixed = 2L * hn_last_dim(&g->tensors[n->out].shape);      /* the batch mean and variance */
-    return 0;
+    return slot_rows(g, n);                                     /* the slot weights (trimmed batches) */
 }
 
 const hn_op_def hn_op_def_batchnorm = {

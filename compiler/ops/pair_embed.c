@@ -220,10 +220,12 @@ static long train_state(const hn_graph *g, const hn_node *n, long *fixed)
 /* off[b]: the first row of event b; R: the rows of the batch. */
 static void emit_row_offsets(hn_emit *e, const pe_layout *L)
 {
+    hn_emit_line(e, 1, "const int slots = cfg->slots > 0 && cfg->slots < %d ? cfg->slots : %d;   /* slots the batch counts */",
+                 L->max, L->max);
     hn_emit_line(e, 1, "size_t off[batch + 1];   /* first row of each event */");
     hn_emit_line(e, 1, "off[0] = 0;");
-    hn_emit_line(e, 1, "for (int b = 0; b < batch; ++b) off[b + 1] = off[b] + hn_kt_pair_row_count(n ? n[b] : %d, %d);",
-                 L->max, L->max);
+    hn_emit_line(e, 1, "for (int b = 0; b < batch; ++b) off[b + 1] = off[b] + hn_kt_pair_row_count(n ? n[b] : %d, slots);",
+                 L->max);
     hn_emit_line(e, 1, "const int R = (int)off[batch];");
     hn_emit_line(e, 1, "const float *wt = S + (size_t)batch * %ld;   /* each row's multiplicity */", L->wt);
 }
@@ -276,7 +278,8 @@ static void emit_train_extra(hn_emit *e, const hn_node *n, const pe_layout *L)
                  g->tensors[n->in[1]].name);
     hn_emit_line(e, 2, "const int R = batch * %ld;   /* rows: [batch][max][max] */", np2);
     hn_emit_line(e, 2, "float *ones = S + (size_t)batch * %ld;", L->u_ones);
-    hn_emit_line(e, 2, "for (int r = 0; r < R; ++r) ones[r] = 1.0f;");
+    hn_emit_line(e, 2, "for (int r = 0; r < R; ++r)   /* the pairs of the slots the batch counts */");
+    hn_emit_line(e, 3, "ones[r] = r %% %d / %d < slots && r %% %d < slots ? 1.0f : 0.0f;", L->max * L->max, L->max, L->max);
     hn_emit_line(e, 2, "const float *wt = ones;");
     hn_emit_line(e, 2, "float *B2 = S + (size_t)batch * %ld;", L->u_b0);
     emit_bn_forward(e, 2, n, L->first2, "x1", L->c2, L->u_stats0, "B2");
@@ -347,11 +350,11 @@ static void emit_train(hn_emit *e, const hn_node *n)
     hn_emit_line(e, 1, "float *F0 = S + (size_t)batch * %ld, *B0 = S + (size_t)batch * %ld;   /* [rows][%d] */", L.f0, L.b0,
                  L.nfeat);
     hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)");
-    hn_emit_line(e, 2, "hn_kt_pair_rows_weighted(x0 + (size_t)b * %d, n ? n[b] : %d, %d, %d, F0 + off[b] * %d, "
+    hn_emit_line(e, 2, "hn_kt_pair_rows_weighted_slots(x0 + (size_t)b * %d, n ? n[b] : %d, %d, slots, %d, F0 + off[b] * %d, "
                  "(float *)wt + off[b]);", L.max * L.max * L.nfeat, L.max, L.max, L.nfeat, L.nfeat);
     if (L.extra) {          /* weaver embeds every ordered pair when pair features are supplied */
         hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)   /* ordered multiplicities */");
-        hn_emit_line(e, 2, "hn_kt_pair_weights_ordered(n ? n[b] : %d, %d, (float *)wt + off[b]);", L.max, L.max);
+        hn_emit_line(e, 2, "hn_kt_pair_weights_ordered(n ? n[b] : %d, slots, (float *)wt + off[b]);", L.max);
     }
     emit_bn_forward(e, 1, n, 0, "F0", L.nfeat, L.stats0, "B0");
     snprintf(prev, sizeof prev, "B0");

@@ -97,7 +97,17 @@ static inline HN_K_UNUSED size_t hn_kt_pair_row_count(int n, int max)
 /* The rows of one event from pairs [max][max][width] (every slot pair computed): real pairs (a ≥ c,
  * a < n) in tril order with weight 1, then (n, c) for c < n with weight max − n, then (n, n) with
  * weight (max − n)(max − n + 1)/2. Returns the rows written. */
+static HN_K_UNUSED size_t hn_kt_pair_rows_weighted_slots(const float *pairs, int n, int max, int slots, int width,
+                                                         float *rows, float *w);
 static HN_K_UNUSED size_t hn_kt_pair_rows_weighted(const float *pairs, int n, int max, int width, float *rows, float *w)
+{
+    return hn_kt_pair_rows_weighted_slots(pairs, n, max, max, width, rows, w);
+}
+
+/* The same when the batch counts only `slots` (≤ max) slots per event (weaver's SequenceTrimmer cut the
+ * batch to that length): the multiplicities are those of slots − n padded slots; n ≤ slots. */
+static HN_K_UNUSED size_t hn_kt_pair_rows_weighted_slots(const float *pairs, int n, int max, int slots, int width,
+                                                         float *rows, float *w)
 {
     size_t t = 0;
     for (int a = 0; a < n; ++a)
@@ -105,10 +115,10 @@ static HN_K_UNUSED size_t hn_kt_pair_rows_weighted(const float *pairs, int n, in
             memcpy(rows + t * width, pairs + ((size_t)a * max + c) * width, sizeof(float) * width);
             w[t] = 1.0f;
         }
-    if (n < max) {
+    if (n < slots) {
         for (int c = 0; c <= n; ++c, ++t) {
             memcpy(rows + t * width, pairs + ((size_t)n * max + c) * width, sizeof(float) * width);
-            w[t] = c < n ? (float)(max - n) : (float)((double)(max - n) * (max - n + 1) / 2);
+            w[t] = c < n ? (float)(slots - n) : (float)((double)(slots - n) * (slots - n + 1) / 2);
         }
     }
     return t;

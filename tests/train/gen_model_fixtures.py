@@ -88,7 +88,7 @@ LR, WD = 1e-3, 0.01
 LABEL_SMOOTHING = 0.1
 FD_STEP = 1e-6
 FD_TOL = 1e-6
-LABEL_SEEDS = {"pfn": 20261201, "part_small": 20261202, "part_small_pairs": 20261203}
+LABEL_SEEDS = {"pfn": 20261201, "part_small": 20261202, "part_small_pairs": 20261203, "part_small_slots": 20261204}
 NO_DROPOUT = {"dropout": 0, "attn_dropout": 0, "activation_dropout": 0}
 
 
@@ -198,6 +198,25 @@ class PartModel(Model):
     def forward(self, module, dtype):
         return module(torch.from_numpy(self.x).to(dtype), v=torch.from_numpy(self.v).to(dtype),
                       mask=torch.from_numpy(self.m))
+
+
+class PartSlotsModel(PartModel):
+    """part_small on the batch as weaver's SequenceTrimmer leaves it at length SLOTS = 16 with each jet's first
+    16 particles kept (its pT-ordered leading ones): weaver's model (trim=False) on x, v, mask cut to 16
+    slots, so its BatchNorms count 16 slots per jet. hepnc runs the full 24-slot batch with
+    `gradcheck --slots 16` (the rows past 16 zeroed, counts cut, statistics over 16 slots). The eval
+    logits differ from the parity fixture's (jets lose particles), so that check is skipped."""
+    name, ncls, parity_check = "part_small_slots", 3, False
+    SLOTS = 16
+
+    def __init__(self):
+        super().__init__()
+        self.x = np.ascontiguousarray(self.x[:, :, :self.SLOTS])
+        self.v = np.ascontiguousarray(self.v[:, :, :self.SLOTS])
+        self.m = np.ascontiguousarray(self.m[:, :, :self.SLOTS])
+
+    def source(self):
+        return "part_small"
 
 
 class PartPairsModel(PartModel):
@@ -358,6 +377,8 @@ def finite_differences(model, module64, labels, grads64, picks):
 
 FD_PICKS = {
     "pfn": ["input_bn.weight", "input_bn.bias", "phi.0.weight", "phi.2.bias", "f.0.weight", "logits.weight"],
+    "part_small_slots": ["embed.input_bn.weight", "pair_embed.embed.0.weight", "pair_embed.embed.1.weight",
+                         "pair_embed.embed.8.weight", "blocks.0.attn.in_proj_weight", "fc.0.weight"],
     "part_small_pairs": ["pair_embed.embed.1.weight", "pair_embed.fts_embed.0.weight", "pair_embed.fts_embed.2.bias",
                          "pair_embed.fts_embed.1.weight", "pair_embed.fts_embed.4.weight", "pair_embed.fts_embed.8.weight",
                          "blocks.0.attn.in_proj_weight", "fc.0.weight"],
@@ -388,7 +409,8 @@ ZERO_GRAD = 1e-12      # relative to the largest |grad64| of the model; true sma
 def fixture(model):
     out = os.path.join(HERE, "models", model.name)
     os.makedirs(out, exist_ok=True)
-    src_weights = os.path.join(ROOT, "tests/parity", model.name, "weights.safetensors")
+    src = model.source() if hasattr(model, "source") else model.name       # the parity fixture it starts from
+    src_weights = os.path.join(ROOT, "tests/parity", src, "weights.safetensors")
     labels_np = make_labels(model.name, model.ncls)
     labels = torch.from_numpy(labels_np)
 
@@ -399,12 +421,14 @@ def fixture(model):
     saved = model.state(base)
     ref = read_safetensors(src_weights)
     assert all(np.array_equal(saved[k], ref[k]) for k in ref), "weights do not round-trip"
-    with torch.no_grad():                   # the loaded model reproduces the parity fixture (eval mode)
-        with h5py.File(os.path.join(ROOT, "tests/parity", model.name, "expected.h5"), "r") as f:
-            want = f["logits"][:B]
-        got = model.forward(base, torch.float32).numpy()
-    eval_diff = np.abs(got - want).max()
-    assert eval_diff < 1e-4, f"{model.name}: eval logits differ from the parity fixture by {eval_diff}"
+    eval_diff = float("nan")
+    if getattr(model, "parity_check", True):
+        with torch.no_grad():               # the loaded model reproduces the parity fixture (eval mode)
+            with h5py.File(os.path.join(ROOT, "tests/parity", src, "expected.h5"), "r") as f:
+                want = f["logits"][:B]
+            got = model.forward(base, torch.float32).numpy()
+        eval_diff = np.abs(got - want).max()
+        assert eval_diff < 1e-4, f"{model.name}: eval logits differ from the parity fixture by {eval_diff}"
 
     # one step, float32 and float64
     m32 = copy.deepcopy(base)
@@ -436,8 +460,7 @@ def fixture(model):
     for k, v in expected.items():
         assert np.isfinite(v).all(), f"{model.name}: non-finite {k}"
     shutil.copyfile(src_weights, os.path.join(out, "weights.safetensors"))
-    write_batch(os.path.join(ROOT, "tests/parity", model.name, "inputs.h5"), os.path.join(out, "batch.h5"),
-                labels_np)
+    write_batch(os.path.join(ROOT, "tests/parity", src, "inputs.h5"), os.path.join(out, "batch.h5"), labels_np)
     write_safetensors(os.path.join(out, "expected.safetensors"), expected)
 
     # ---- report
@@ -508,7 +531,7 @@ def fixture(model):
 
 
 def main():
-    models = {m.name: m for m in (PfnModel, PartModel, PartPairsModel)}
+    models = {m.name: m for m in (PfnModel, PartModel, PartPairsModel, PartSlotsModel)}
     for name in sys.argv[1:] or list(models):       # names: only those (the others' files stay as they are)
         fixture(models[name]())
 

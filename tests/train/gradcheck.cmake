@@ -16,6 +16,10 @@ set_tests_properties(train.attn_dropout PROPERTIES LABELS quick)
 add_test(NAME train.bce COMMAND ${CMAKE_CURRENT_LIST_DIR}/bce.sh $<TARGET_FILE:hepnc> ${CMAKE_BINARY_DIR}/bce)
 set_tests_properties(train.bce PROPERTIES LABELS quick SKIP_RETURN_CODE 77)
 
+# Batches trimmed as weaver's SequenceTrimmer does (the statistics over `slots` slots) against PyTorch.
+add_test(NAME train.slots COMMAND ${CMAKE_CURRENT_LIST_DIR}/slots.sh $<TARGET_FILE:hepnc> ${CMAKE_BINARY_DIR}/slots)
+set_tests_properties(train.slots PROPERTIES LABELS quick)
+
 # A short training run from scratch on the bundled sample: the loss falls and the test AUC beats 0.88.
 add_test(NAME train.short_run COMMAND ${CMAKE_CURRENT_LIST_DIR}/train_small.sh $<TARGET_FILE:hepnc> ${CMAKE_BINARY_DIR}/train_small)
 set_tests_properties(train.short_run PROPERTIES LABELS quick)

@@ -42,6 +42,10 @@ typedef struct hn_train_config {
     double bn_momentum;         /* PyTorch's convention; 0.1 by default */
     int training;               /* 1: batch statistics and running-stat updates, dropout on; 0: eval-mode forward */
     uint64_t dropout_seed;      /* set by train_step from its `seed` argument (callers leave it 0) */
+    int slots;                  /* > 0 and < a set's max: the batch stands for weaver's batch trimmed to this many
+                                   slots (SequenceTrimmer): every count ≤ slots, and the batch statistics over
+                                   slots (batchnorm over a set, the pair embedding's padded pairs) count only the
+                                   first `slots` slots of each event. 0: all max slots */
 } hn_train_config;
 
 typedef struct hn_train_entry {
@@ -68,7 +72,7 @@ typedef struct hn_train_entry {
     int (*fold)(float *params);
 } hn_train_entry;
 
-#define HN_TRAIN_ABI 1
+#define HN_TRAIN_ABI 2
 #define HN_ERR_LABEL 3
 
 #endif
