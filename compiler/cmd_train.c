@@ -20,7 +20,7 @@ void openblas_set_num_threads(int num_threads);
 typedef struct train_options {
     const char *spec, *data, *val, *out, *resume, *init;
     const char *epochs, *batch, *lr, *seed, *threads, *max_steps, *signal_class, *background_class, *preload;
-    int quiet, event_weights;
+    int quiet, event_weights, trim;
 } train_options;
 
 static int parse(int argc, char **argv, train_options *o)
@@ -44,6 +44,7 @@ static int parse(int argc, char **argv, train_options *o)
         else if (hn_opt(argc, argv, &i, "--preload-mb", &v)) o->preload = v;
         else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) o->quiet = 1;
         else if (!strcmp(argv[i], "--event-weights")) o->event_weights = 1;
+        else if (!strcmp(argv[i], "--trim")) o->trim = 1;
         else if (argv[i][0] == '-') return hn_usage("train", "unknown option '%s'", argv[i]);
         else if (!o->spec) o->spec = argv[i];
         else return hn_usage("train", "unexpected argument '%s'", argv[i]);
@@ -143,6 +144,7 @@ static int settings(const train_options *o, const hn_train_settings *t, const hn
     s->resume = o->resume != NULL;
     s->init_weights = o->init;
     s->event_weights = o->event_weights;
+    s->trim = o->trim;
     s->progress = !o->quiet;
     s->catch_sigint = 1;
     return 0;

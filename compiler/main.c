@@ -48,7 +48,7 @@ static const command commands[] = {
       "is split by rows, attributes included; the others are copied whole. Written atomically.\n"
       "  --fractions A,B,C   shares of train, validation and test (normalised; default 0.7,0.15,0.15)\n"
       "  --seed S            the shuffle's seed (default 1): the same seed gives the same files\n" },
-    { "train", hn_cmd_train, "hepnc train SPEC --data TRAIN.h5 --val VAL.h5 -o RUN/ [--epochs N] [--batch N] [--lr X] [--seed S] [--threads T] [--resume RUN/] [--max-steps N] [--init W.safetensors] [--event-weights] [--quiet]",
+    { "train", hn_cmd_train, "hepnc train SPEC --data TRAIN.h5 --val VAL.h5 -o RUN/ [--epochs N] [--batch N] [--lr X] [--seed S] [--threads T] [--resume RUN/] [--max-steps N] [--init W.safetensors] [--event-weights] [--trim] [--quiet]",
       "Trains the spec's network with its generated training step (hepnc compile --train; built and cached as\n"
       "for infer) on a labelled dataset (docs/data.md), with the settings of the spec's train: section (loss,\n"
       "optimizer, schedule, warm-up, batch, epochs, seed, clip_grad; defaults: weaver's ParT recipe, Ranger,\n"
@@ -68,7 +68,10 @@ static const command commands[] = {
       "  --preload-mb M       datasets up to M MiB are read into memory first (default 2048), larger per batch\n"
       "  --quiet              no progress on stderr (a bar on a terminal, lines otherwise)\n"
       "  --event-weights      weight each training event's loss by the dataset's /weights (weighted batch mean;\n"
-      "                       e.g. DarkMachines cross-section weights); validation stays unweighted\n" },
+      "                       e.g. DarkMachines cross-section weights); validation stays unweighted\n"
+      "  --trim               weaver's SequenceTrimmer (ParT's trim=True): after 5 steps each batch is cut to a\n"
+      "                       random quantile of its lengths, longer jets keep random particles, and the batch\n"
+      "                       statistics count that many slots (off by default: weaver's trim=False)\n" },
     { "gradcheck", hn_cmd_gradcheck, "hepnc gradcheck SPEC --weights W.safetensors --data X.h5 [--events N] [--reference R.safetensors] [--steps K --optimizer adamw|ranger] [--fd K] [--loss cross_entropy|bce] [--slots S]",
       "Checks the generated training step on the first N events (default 32) of a labelled dataset: the\n"
       "gradient of every parameter tensor against central finite differences of the generated loss and,\n"

@@ -199,6 +199,7 @@ static int train_batch(run *r, int epoch, int n, double *lr_out, double *loss_ou
         return fail(err, errlen, "%s: the schedule gives no learning rate (%g): check its settings", t->name, lr);
     hn_train_config cfg = s->loss;
     cfg.training = 1;
+    cfg.slots = s->trim && r->pos.step >= 5 ? hn_trim_batch(b, n, s->seed, r->pos.step) : 0;   /* weaver: 5 untrimmed calls */
     double loss = NAN;
     int rc = t->train_step(r->params, r->grads, (const float *const *)b->x, (const int32_t *const *)b->n, b->labels,
                            b->weights, n, &cfg, hn_rng_stream(s->seed, HN_RNG_STEP, (uint64_t)r->pos.step), r->logits, &loss,
@@ -311,6 +312,9 @@ static int check_settings(const hn_train_entry *t, const hn_trainer_settings *s,
                     t->nclasses);
     if (hn_logits_output(t) < 0)
         return fail(err, errlen, "%s: the inference entry has no output '%s'", t->name, t->logits_output ? t->logits_output : "");
+    if (s->trim && hn_trim_set(t->model) < 0)
+        return fail(err, errlen, "%s: trimming (weaver's SequenceTrimmer) needs a model with exactly one masked set input",
+                    t->name);
     return 0;
 }
 

@@ -5,6 +5,7 @@
  *   trainer_log.c       log.csv
  *   trainer_progress.c  the progress bar / lines on stderr
  *   trainer_init.c      defaults, initial values, reading weights
+ *   trainer_trim.c      weaver's SequenceTrimmer on a training batch
  *   trainer.c           the loop */
 #ifndef HN_TRAINER_INTERNAL_H
 #define HN_TRAINER_INTERNAL_H
@@ -105,5 +106,13 @@ void hn_progress_epoch(hn_progress *p, const hn_epoch_record *r, int epochs, int
 void hn_progress_note(hn_progress *p, const char *msg);    /* a line of its own (clears the bar first) */
 
 double hn_now(void);                /* monotonic seconds */
+
+/* ---- trimming (trainer_trim.c) ------------------------------------------------------------------- */
+
+/* The input the trimmer cuts: the model's only masked set (-1: none or several, no trimming). */
+int hn_trim_set(const hn_model_entry *m);
+/* Trims batch b's n events as weaver's SequenceTrimmer (its numbers from (seed, step)); returns the
+ * length the batch stands for (hn_train_config.slots), 0 when nothing was cut. */
+int hn_trim_batch(hn_batcher *b, int n, uint64_t seed, int64_t step);
 
 #endif

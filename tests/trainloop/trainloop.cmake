@@ -10,6 +10,13 @@ target_link_libraries(test_trainloop PRIVATE trainloop_fixture)
 add_test(NAME trainloop.loop COMMAND test_trainloop ${CMAKE_CURRENT_BINARY_DIR}/trainloop_tmp)
 set_tests_properties(trainloop.loop PROPERTIES LABELS quick TIMEOUT 120)
 
+# weaver's SequenceTrimmer on a batch (runtime/trainer_trim.c).
+add_executable(test_trim ${CMAKE_CURRENT_LIST_DIR}/test_trim.c)
+target_include_directories(test_trim PRIVATE ${PROJECT_SOURCE_DIR}/runtime)
+target_link_libraries(test_trim PRIVATE hepnc_runtime m)
+add_test(NAME trainloop.trim COMMAND test_trim)
+set_tests_properties(trainloop.trim PROPERTIES LABELS quick)
+
 add_executable(test_significance ${CMAKE_CURRENT_LIST_DIR}/test_significance.c)
 target_link_libraries(test_significance PRIVATE trainloop_fixture)
 add_test(NAME trainloop.significance COMMAND test_significance)

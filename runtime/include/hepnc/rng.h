@@ -19,6 +19,7 @@
 /* The purposes of the trainer's streams (the `purpose` argument). */
 #define HN_RNG_SHUFFLE 0x7368756666ull   /* the permutation of epoch `index` */
 #define HN_RNG_STEP 0x73746570ull        /* the seed handed to train_step (dropout) at global step `index` */
+#define HN_RNG_TRIM 0x7472696dull        /* the SequenceTrimmer's length and particles at global step `index` */
 
 uint64_t hn_splitmix64(uint64_t *state);
 uint64_t hn_mix(uint64_t x);

@@ -85,6 +85,8 @@ typedef struct hn_trainer_settings {
                                        ones are read batch by batch (same batches, same results) */
     int progress;                   /* 0 none; 1 a bar on a terminal, plain lines otherwise (stderr) */
     int catch_sigint;               /* 1: SIGINT stops the run after the current step (a second one kills) */
+    int trim;                       /* 1: weaver's SequenceTrimmer (ParT's trim=True) on each training batch after the
+                                       first five steps: cut to a random quantile of its lengths (trainer_trim.c) */
     void (*on_step)(void *ctx, const hn_train_progress *p);     /* optional, after every step */
     void (*on_epoch)(void *ctx, const hn_epoch_record *r);      /* optional, after every epoch */
     void *ctx;
