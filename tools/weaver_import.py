@@ -66,6 +66,23 @@ def map_part_state(state):
     return out
 
 
+def read_safetensors(path, skip=()):
+    """{name: float32 array} of a safetensors file (hepnc's weights), leaving out __metadata__ and the names
+    that start with a prefix in `skip` (e.g. "__opt__.", the optimiser state of a hepnc checkpoint)."""
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, h in header.items():
+        if name == "__metadata__" or name.startswith(tuple(skip)):
+            continue
+        assert h["dtype"] == "F32", (path, name, h["dtype"])
+        b, e = h["data_offsets"]
+        out[name] = np.frombuffer(data[b:e], "<f4").reshape(h["shape"]).copy()
+    return out
+
+
 def write_safetensors(path, tensors):
     """float32 tensors, keys sorted, data 8-byte aligned; written to a temporary file and renamed."""
     header, blobs, offset = {}, [], 0

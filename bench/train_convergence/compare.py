@@ -46,7 +46,6 @@ import json
 import math
 import os
 import re
-import struct
 import sys
 import time
 
@@ -57,7 +56,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
-from weaver_import import map_part_state  # noqa: E402
+from weaver_import import map_part_state, read_safetensors  # noqa: E402
 from weaver.nn.model.ParticleTransformer import ParticleTransformer  # noqa: E402
 from weaver.utils.nn.optimizer.ranger import Ranger  # noqa: E402
 
@@ -115,24 +114,10 @@ def flat_decay(epoch):
 
 
 # ---- files ------------------------------------------------------------------------------------------------
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, h in header.items():
-        if name == "__metadata__" or name.startswith("__opt__."):
-            continue
-        b, e = h["data_offsets"]
-        out[name] = np.frombuffer(data[b:e], "<f4").reshape(h["shape"]).copy()
-    return out
-
-
 def load_hepnc_weights(model, path):
     """Fills the weaver model from a hepnc-named file (weaver_import's mapping in reverse); every tensor of
     the file must be used and every entry of the state_dict but num_batches_tracked filled."""
-    weights = read_safetensors(path)
+    weights = read_safetensors(path, skip=("__opt__.",))
     sd, used = model.state_dict(), set()
     for key, value in sd.items():
         if key.endswith("num_batches_tracked"):
@@ -276,7 +261,7 @@ def run_seed(work, seed):
     seconds = time.time() - t0
     # the final parameters against hepnc's last.safetensors (trainable tensors and BN statistics)
     mine = map_part_state({k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")})
-    theirs = read_safetensors(os.path.join(d, "hepnc_run", "last.safetensors"))
+    theirs = read_safetensors(os.path.join(d, "hepnc_run", "last.safetensors"), skip=("__opt__.",))
     def rel_l2(keys):
         num = sum(float(np.sum((mine[k].reshape(-1).astype(np.float64) - theirs[k].reshape(-1)) ** 2)) for k in keys)
         return math.sqrt(num / sum(float(np.sum(theirs[k].astype(np.float64) ** 2)) for k in keys))

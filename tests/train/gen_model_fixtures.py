@@ -57,11 +57,9 @@ HDF5 without timestamps. Running it twice gives identical bytes.
 """
 import contextlib
 import copy
-import json
 import math
 import os
 import shutil
-import struct
 import sys
 
 import h5py
@@ -75,7 +73,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "parity"))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 from gen_fixtures import PFN, dataset, h5_file  # noqa: E402
 from gen_part_fixture import CONFIG as PART_CONFIG  # noqa: E402
-from weaver_import import map_part_state, write_safetensors  # noqa: E402
+from weaver_import import map_part_state, read_safetensors, write_safetensors  # noqa: E402
 from weaver.nn.model.ParticleTransformer import ParticleTransformer  # noqa: E402
 from weaver.utils.nn.optimizer.ranger import Ranger  # noqa: E402
 
@@ -93,21 +91,6 @@ NO_DROPOUT = {"dropout": 0, "attn_dropout": 0, "activation_dropout": 0}
 
 
 # ---- files ----------------------------------------------------------------------------------------
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, h in header.items():
-        if name == "__metadata__":
-            continue
-        assert h["dtype"] == "F32", (path, name, h["dtype"])
-        b, e = h["data_offsets"]
-        out[name] = np.frombuffer(data[b:e], "<f4").reshape(h["shape"]).copy()
-    return out
-
 
 def write_batch(src, dst, labels):
     """The first B events of every dataset of src (features keep their `names`), plus /labels int64."""
