@@ -51,6 +51,18 @@ static HN_K_UNUSED void hn_k_attention_row(const float *qkv, int n, int heads, i
     hn_k_softmax_rows(s, 1, n, n);
 }
 
+/* out_i,h = Σ_j s[j]·v_j,h: a query row's output from its probabilities s (the loop form). */
+static HN_K_UNUSED void hn_k_attention_out_row(const float *qkv, int n, int heads, int head_dim, int h, const float *s,
+                                               float *oi)
+{
+    const int D = heads * head_dim, ld = 3 * D;
+    for (int t = 0; t < head_dim; ++t) oi[t] = 0.0f;
+    for (int j = 0; j < n; ++j) {
+        const float *vj = qkv + (size_t)j * ld + 2 * D + h * head_dim;
+        for (int t = 0; t < head_dim; ++t) oi[t] += s[j] * vj[t];
+    }
+}
+
 static HN_K_UNUSED void hn_k_attention(const float *qkv, int n, int heads, int head_dim, const float *U, int max,
                                        float *out)
 {
@@ -71,17 +83,12 @@ static HN_K_UNUSED void hn_k_attention(const float *qkv, int n, int heads, int h
                     ld, 0.0f, out + h * head_dim, D);
     }
 #else
-    (void)scale;
+    (void)scale, (void)ld;
     float s[n], q[head_dim];
     for (int i = 0; i < n; ++i)
         for (int h = 0; h < heads; ++h) {
             hn_k_attention_row(qkv, n, heads, head_dim, h, i, U ? U + ((size_t)h * max + i) * max : NULL, q, s);
-            float *oi = out + (size_t)i * D + h * head_dim;
-            for (int t = 0; t < head_dim; ++t) oi[t] = 0.0f;
-            for (int j = 0; j < n; ++j) {
-                const float *vj = qkv + (size_t)j * ld + 2 * D + h * head_dim;
-                for (int t = 0; t < head_dim; ++t) oi[t] += s[j] * vj[t];
-            }
+            hn_k_attention_out_row(qkv, n, heads, head_dim, h, s, out + (size_t)i * D + h * head_dim);
         }
 #endif
 }

@@ -38,19 +38,14 @@ static inline HN_K_UNUSED float hn_kt_attn_keep(const hn_kt_attn_dropout *dr, in
 static HN_K_UNUSED void hn_kt_attention_dropout(const float *qkv, int n, int heads, int head_dim, const float *U, int max,
                                                 const hn_kt_attn_dropout *dr, float *out)
 {
-    int D = heads * head_dim, ld = 3 * D;
+    const int D = heads * head_dim;
     if (n <= 0) return;
     float s[n], q[head_dim];
     for (int i = 0; i < n; ++i)
         for (int h = 0; h < heads; ++h) {
             hn_k_attention_row(qkv, n, heads, head_dim, h, i, U ? U + ((size_t)h * max + i) * max : NULL, q, s);
-            float *oi = out + (size_t)i * D + h * head_dim;
-            for (int t = 0; t < head_dim; ++t) oi[t] = 0.0f;
-            for (int j = 0; j < n; ++j) {
-                const float pj = s[j] * hn_kt_attn_keep(dr, max, h, i, j);
-                const float *vj = qkv + (size_t)j * ld + 2 * D + h * head_dim;
-                for (int t = 0; t < head_dim; ++t) oi[t] += pj * vj[t];
-            }
+            for (int j = 0; j < n; ++j) s[j] *= hn_kt_attn_keep(dr, max, h, i, j);     /* p'_ij */
+            hn_k_attention_out_row(qkv, n, heads, head_dim, h, s, out + (size_t)i * D + h * head_dim);
         }
 }
 

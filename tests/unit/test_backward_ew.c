@@ -413,6 +413,21 @@ static double atd_loss(void *c_)
     return L;
 }
 
+/* The float kernel's gradient g of coordinate k of x against the double loss's central difference (step
+ * 1e-6), within 1e-4 of (|fd| + the largest gradient). */
+static void atd_fd_check(stat *st, atd_ctx *c, const char *what, double *x, size_t k, double g, double gmax)
+{
+    double x0 = x[k], hstep = 1e-6;
+    x[k] = x0 + hstep;
+    double up = atd_loss(c);
+    x[k] = x0 - hstep;
+    double dn = atd_loss(c);
+    x[k] = x0;
+    double fd = (up - dn) / (2 * hstep), tol = 1e-4 * (fabs(fd) + gmax) + 1e-9, r = fabs(fd - g) / tol;
+    if (r > st->worst_fd) st->worst_fd = r;
+    if (!(r <= 1.0)) fail(st, " (finite difference)", what, k, g, fd, tol);
+}
+
 static void test_attention_dropout(void)
 {
     stat st = { .name = "attention dropout", .worst_fd = -1 };
@@ -465,29 +480,14 @@ static void test_attention_dropout(void)
                 for (size_t k = 0; k < nq; ++k) gmax = fmax(gmax, fabs(g1[k]));
                 for (size_t k = 0; k < nq; ++k) {
                     if (fabs((double)g1[k] - g2[k]) > 1e-5 * (gmax + 1e-30)) fail(&st, " (loop vs cblas)", "dqkv", k, g1[k], g2[k], 1e-5 * gmax);
-                    if (k % 3) continue;                                  /* every third coordinate by FD */
-                    double x0 = qd[k], hstep = 1e-6;
-                    qd[k] = x0 + hstep; double up_ = atd_loss(&c);
-                    qd[k] = x0 - hstep; double dn_ = atd_loss(&c);
-                    qd[k] = x0;
-                    double fd = (up_ - dn_) / (2 * hstep), tol = 1e-4 * (fabs(fd) + gmax) + 1e-9;
-                    double r = fabs(fd - g1[k]) / tol;
-                    if (r > st.worst_fd) st.worst_fd = r;
-                    if (!(r <= 1.0)) fail(&st, " (finite difference)", "dqkv", k, g1[k], fd, tol);
+                    if (k % 3 == 0) atd_fd_check(&st, &c, "dqkv", qd, k, g1[k], gmax);   /* every third coordinate */
                 }
                 if (withU)
                     for (int h = 0; h < heads; ++h)
                         for (int i = 0; i < n; ++i)
                             for (int j = 0; j < n; j += 2) {
                                 size_t k = ((size_t)h * max + i) * max + j;
-                                double x0 = Ud[k], hstep = 1e-6;
-                                Ud[k] = x0 + hstep; double up_ = atd_loss(&c);
-                                Ud[k] = x0 - hstep; double dn_ = atd_loss(&c);
-                                Ud[k] = x0;
-                                double fd = (up_ - dn_) / (2 * hstep), tol = 1e-4 * (fabs(fd) + gmax) + 1e-9;
-                                double r = fabs(fd - u1[k]) / tol;
-                                if (r > st.worst_fd) st.worst_fd = r;
-                                if (!(r <= 1.0)) fail(&st, " (finite difference)", "dU", k, u1[k], fd, tol);
+                                atd_fd_check(&st, &c, "dU", Ud, k, u1[k], gmax);
                             }
                 if (n >= 17 && !dropped) fail(&st, " (no probability dropped)", "mask", 0, 0, 1, 0);
                 free(qkv); free(U); free(dout); free(out); free(plain); free(qd); free(Ud); free(dd);
