@@ -1,6 +1,9 @@
 /* gpu.c — see hepnc/gpu.h. The handful of driver functions used are looked up in libcuda.so.1 at run
- * time; NVRTC is linked. */
+ * time; NVRTC is linked. With HEPNC_GPU_EMULATE=1 every call goes to the emulated GPU (gpu/emulate.c):
+ * kernels on the CPU, host memory as device memory. */
 #include "hepnc/gpu.h"
+
+#include "emulate.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -77,6 +80,7 @@ struct hn_gpu {
     int nrows;
     struct { const char *name; CUfunction fn; } fns[HN_GPU_FN_CACHE];   /* kernel handles by name */
     int nfns;
+    hn_emu *emu;                /* the emulated GPU, when HEPNC_GPU_EMULATE=1 */
 };
 
 static void load_blas(void);
@@ -113,6 +117,7 @@ static int cu_fail(CUresult r, const char *what, char *err, size_t errlen)
 int hn_gpu_available(void)
 {
     int n = 0;
+    if (hn_emu_requested()) return 1;
     return load_driver() == 0 && drv.cuDeviceGetCount(&n) == 0 && n > 0;
 }
 
@@ -176,6 +181,23 @@ static char *cubin_for(const char *source, const char *name, int arch, const cha
     return b;
 }
 
+static void profile_setup(hn_gpu *g)
+{
+    const char *prof = getenv("HEPNC_GPU_PROFILE");
+    if (prof && *prof && *prof != '0' && (g->rows = calloc(HN_GPU_PROFILE_MAX, sizeof *g->rows))) g->profile = 1;
+}
+
+/* The emulated GPU: the source for the host compiler (an ahead-of-time image is never used). */
+static hn_gpu *open_emulated(const char *source, const char *name, const char *cache_dir, char *err, size_t errlen)
+{
+    hn_gpu *g = calloc(1, sizeof *g);
+    if (!g) { snprintf(err, errlen, "out of memory"); return NULL; }
+    if (!(g->emu = hn_emu_open(source, name, cache_dir, err, errlen))) { free(g); return NULL; }
+    if (!getenv("HEPNC_GPU_NO_CUBLAS")) g->blas = g;      /* the GEMMs as loops stand in for cuBLAS */
+    profile_setup(g);
+    return g;
+}
+
 hn_gpu *hn_gpu_open(const char *source, const char *name, const char *cache_dir, char *err, size_t errlen)
 {
     return hn_gpu_open_image(source, NULL, 0, name, cache_dir, err, errlen);
@@ -184,6 +206,7 @@ hn_gpu *hn_gpu_open(const char *source, const char *name, const char *cache_dir,
 hn_gpu *hn_gpu_open_image(const char *source, const void *image, size_t image_size, const char *name,
                           const char *cache_dir, char *err, size_t errlen)
 {
+    if (hn_emu_requested()) return open_emulated(source, name, cache_dir, err, errlen);
     if (load_driver()) { snprintf(err, errlen, "CUDA: no driver (libcuda.so.1) on this machine"); return NULL; }
     hn_gpu *g = calloc(1, sizeof *g);
     CUresult r;
@@ -212,8 +235,7 @@ hn_gpu *hn_gpu_open_image(const char *source, const void *image, size_t image_si
         const char *tf32 = getenv("HEPNC_GPU_TF32");
         blas.set_math_mode(g->blas, tf32 && *tf32 == '1' ? 3 : 0);
     } else g->blas = NULL;
-    const char *prof = getenv("HEPNC_GPU_PROFILE");
-    if (prof && *prof && *prof != '0' && (g->rows = calloc(HN_GPU_PROFILE_MAX, sizeof *g->rows))) g->profile = 1;
+    profile_setup(g);
     return g;
 }
 
@@ -221,6 +243,7 @@ void hn_gpu_close(hn_gpu *g)
 {
     if (!g) return;
     hn_gpu_profile_report(g, stderr);
+    if (g->emu) { hn_emu_close(g->emu); free(g->rows); free(g); return; }
     if (g->blas) blas.destroy(g->blas);
     if (g->module) drv.cuModuleUnload(g->module);
     free(g->rows);
@@ -229,10 +252,15 @@ void hn_gpu_close(hn_gpu *g)
 
 int hn_gpu_alloc(hn_gpu *g, void **p, size_t bytes, char *err, size_t errlen)
 {
-    (void)g;
     CUdeviceptr d = 0;
-    CUresult r = drv.cuMemAlloc(&d, bytes ? bytes : 4);
+    CUresult r = 0;
+    if (g && g->emu) {              /* 256-byte aligned, as cuMemAlloc's */
+        void *h = aligned_alloc(256, (bytes + 255) & ~(size_t)255);
+        d = (CUdeviceptr)(uintptr_t)h;
+        if (!h) r = 2;
+    } else r = drv.cuMemAlloc(&d, bytes ? bytes : 4);
     *p = (void *)(uintptr_t)d;
+    if (r && g && g->emu) { snprintf(err, errlen, "emulated GPU: out of memory for %zu bytes", bytes); return -1; }
     if (r) {
         char what[64];
         snprintf(what, sizeof what, "cuMemAlloc of %zu bytes", bytes);
@@ -247,12 +275,12 @@ int hn_gpu_alloc(hn_gpu *g, void **p, size_t bytes, char *err, size_t errlen)
 
 void hn_gpu_free(hn_gpu *g, void *p)
 {
-    (void)g;
     if (!p) return;
     CUdeviceptr d = (CUdeviceptr)(uintptr_t)p;
     for (int i = 0; i < HN_GPU_MAX_ALLOCS; ++i)
         if (allocs[i].ptr == d) { alloc_now -= allocs[i].bytes; allocs[i].ptr = 0; break; }
-    drv.cuMemFree(d);
+    if (g && g->emu) free(p);
+    else drv.cuMemFree(d);
 }
 
 size_t hn_gpu_allocated_bytes(size_t *peak)
@@ -266,6 +294,10 @@ int hn_gpu_from_image(hn_gpu *g) { return g->from_image; }
 int hn_gpu_describe(hn_gpu *g, char *name, size_t namelen, int *arch)
 {
     if (arch) *arch = g->arch;
+    if (g->emu) {
+        if (name && namelen) snprintf(name, namelen, "emulated GPU (CPU, HEPNC_GPU_EMULATE)");
+        return 0;
+    }
     if (name && namelen) {
         name[0] = '\0';
         if (drv.cuDeviceGetName(name, (int)namelen, g->dev)) return -1;
@@ -275,14 +307,14 @@ int hn_gpu_describe(hn_gpu *g, char *name, size_t namelen, int *arch)
 
 int hn_gpu_to_device(hn_gpu *g, void *d, const void *h, size_t bytes, char *err, size_t errlen)
 {
-    (void)g;
+    if (g->emu) { memcpy(d, h, bytes); return 0; }
     CUresult r = drv.cuMemcpyHtoD((CUdeviceptr)(uintptr_t)d, h, bytes);
     return r ? cu_fail(r, "copy to the device", err, errlen) : 0;
 }
 
 int hn_gpu_to_host(hn_gpu *g, void *h, const void *d, size_t bytes, char *err, size_t errlen)
 {
-    (void)g;
+    if (g->emu) { memcpy(h, d, bytes); return 0; }
     CUresult r = drv.cuMemcpyDtoH(h, (CUdeviceptr)(uintptr_t)d, bytes);
     return r ? cu_fail(r, "copy to the host", err, errlen) : 0;
 }
@@ -323,6 +355,13 @@ static CUresult function(hn_gpu *g, const char *name, CUfunction *fn)
 int hn_gpu_launch(hn_gpu *g, const char *name, unsigned gx, unsigned gy, unsigned bx, unsigned shared, void **args,
                   char *err, size_t errlen)
 {
+    if (g->emu) {
+        if (!gx || !gy) return 0;
+        double t0 = g->profile ? wall_seconds() : 0;
+        int rc = hn_emu_launch(g->emu, name, gx, gy, bx, shared, args, err, errlen);
+        if (g->profile && !rc) profile_add(g, name, wall_seconds() - t0);
+        return rc;
+    }
     CUfunction fn;
     CUresult r = function(g, name, &fn);
     if (r) return cu_fail(r, name, err, errlen);
@@ -357,6 +396,7 @@ int hn_gpu_linear_gemm(hn_gpu *g, const float *x, const float *W, float *y, long
 {
     if (!g->blas) { snprintf(err, errlen, "cuBLAS is not available"); return -1; }
     if (rows <= 0) return 0;
+    if (g->emu) { hn_emu_gemm_nt(x, W, y, rows, in, out); return 0; }
     const float one = 1.0f, zero = 0.0f;
     double t0 = g->profile && !drv.cuCtxSynchronize() ? wall_seconds() : 0;
     /* row-major y[rows][out] = x[rows][in] · W[out][in]ᵀ, i.e. column-major yᵀ = Wᵀᵀ · xᵀ */
@@ -381,6 +421,11 @@ int hn_gpu_linear_gemm_rows(hn_gpu *g, const float *x, const float *W, float *y,
     if (2 * used > rows) return hn_gpu_linear_gemm(g, x, W, y, (long)events * rows, in, out, err, errlen);
     if (!g->blas) { snprintf(err, errlen, "cuBLAS is not available"); return -1; }
     if (used <= 0 || events <= 0) return 0;
+    if (g->emu) {
+        for (int e = 0; e < events; ++e)
+            hn_emu_gemm_nt(x + (size_t)e * rows * in, W, y + (size_t)e * rows * out, used, in, out);
+        return 0;
+    }
     const float one = 1.0f, zero = 0.0f;
     double t0 = g->profile && !drv.cuCtxSynchronize() ? wall_seconds() : 0;
     /* per event, its first `used` rows: yᵀ_e = Wᵀᵀ · xᵀ_e, events strided by whole [rows] blocks, W shared */
@@ -422,7 +467,7 @@ void hn_gpu_profile_report(hn_gpu *g, FILE *f)
 
 int hn_gpu_sync(hn_gpu *g, char *err, size_t errlen)
 {
-    (void)g;
+    if (g->emu) return 0;
     CUresult r = drv.cuCtxSynchronize();
     return r ? cu_fail(r, "synchronize", err, errlen) : 0;
 }

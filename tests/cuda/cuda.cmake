@@ -7,8 +7,15 @@ set_tests_properties(cuda.aot PROPERTIES LABELS quick SKIP_RETURN_CODE 77)
 
 # Each parity model's GPU object against its CPU object on its fixture (bench/part_gpu/gpu_harness.c:
 # every output within 1e-5, two GPU runs byte-identical); "skipped: no GPU" (77) where no GPU exists.
+# gpu_emu.<model>: the same check on the emulated GPU (HEPNC_GPU_EMULATE=1, gpu/emulate.c: the kernels on
+# the CPU with CUDA's block and warp semantics), which runs everywhere; fewer events, as it is slow.
 if(TARGET hepnc_gpu)
-  set(gpu_variants part_small part_small_pairs pfn fcn)
+  add_executable(test_emulate ${CMAKE_CURRENT_LIST_DIR}/test_emulate.c)
+  target_link_libraries(test_emulate PRIVATE hepnc_gpu m)
+  add_test(NAME cuda.emulate COMMAND test_emulate)
+  set_tests_properties(cuda.emulate PROPERTIES LABELS quick ENVIRONMENT TEST_CACHE=${CMAKE_BINARY_DIR}/cuda_emu_cache)
+
+  set(gpu_variants part_small part_small_pairs pfn fcn particlenet_jetclass_kin)
   find_program(NVCC_FOR_TESTS nvcc PATHS /usr/local/cuda/bin ENV CUDA_HOME PATH_SUFFIXES bin)
   if(NVCC_FOR_TESTS)
     list(APPEND gpu_variants part_small__aot)     # the kernels from nvcc's image (--aot), not NVRTC
@@ -31,8 +38,27 @@ if(TARGET hepnc_gpu)
                    ${PROJECT_SOURCE_DIR}/compiler/infer_io.c ${cufiles})
     target_include_directories(test_gpu_${variant} PRIVATE ${cugen} ${PROJECT_SOURCE_DIR}/compiler)
     target_link_libraries(test_gpu_${variant} PRIVATE hepnc_gpu hepnc_runtime m)
+    if(model STREQUAL particlenet_jetclass_kin)
+      # the published JetClass checkpoint (../shared/data, imported by the script; skipped where absent)
+      foreach(mode gpu emulated)
+        set(name gpu.particlenet_trained)
+        if(mode STREQUAL emulated)
+          set(name gpu_emu.particlenet_trained)
+        endif()
+        add_test(NAME ${name} COMMAND ${CMAKE_CURRENT_LIST_DIR}/gpu_particlenet.sh $<TARGET_FILE:hepnc>
+                 $<TARGET_FILE:test_gpu_${variant}> ${CMAKE_BINARY_DIR}/gpu_particlenet ${mode})
+        set_tests_properties(${name} PROPERTIES LABELS ${mode} SKIP_RETURN_CODE 77)
+      endforeach()
+      continue()
+    endif()
     add_test(NAME gpu.${variant} COMMAND test_gpu_${variant} ${PROJECT_SOURCE_DIR}/tests/parity/${model}/weights.safetensors
              ${PROJECT_SOURCE_DIR}/tests/parity/${model}/inputs.h5)
     set_tests_properties(gpu.${variant} PROPERTIES LABELS gpu SKIP_RETURN_CODE 77)
+    if(variant STREQUAL model)
+      add_test(NAME gpu_emu.${variant} COMMAND test_gpu_${variant} ${PROJECT_SOURCE_DIR}/tests/parity/${model}/weights.safetensors
+               ${PROJECT_SOURCE_DIR}/tests/parity/${model}/inputs.h5 --events 24)
+      set_tests_properties(gpu_emu.${variant} PROPERTIES LABELS emulated
+                           ENVIRONMENT "HEPNC_GPU_EMULATE=1;HEPNC_CACHE=${CMAKE_BINARY_DIR}/cuda_emu_cache")
+    endif()
   endforeach()
 endif()

@@ -1,0 +1,20 @@
+/* emulate.h — the emulated GPU behind hepnc/gpu.h (gpu/emulate.c): HEPNC_GPU_EMULATE=1 runs a model's CUDA
+ * kernels on the CPU with CUDA's block/warp semantics, to check GPU objects where no GPU exists. */
+#ifndef HN_GPU_EMULATE_H
+#define HN_GPU_EMULATE_H
+
+#include <stddef.h>
+
+typedef struct hn_emu hn_emu;
+
+/* 1 when HEPNC_GPU_EMULATE is set (and not "0"). */
+int hn_emu_requested(void);
+/* `source` compiled by $HEPNC_GPU_EMULATE_CXX (default c++) into a shared object cached beside the cubins. */
+hn_emu *hn_emu_open(const char *source, const char *name, const char *cache_dir, char *err, size_t errlen);
+void hn_emu_close(hn_emu *e);
+int hn_emu_launch(hn_emu *e, const char *name, unsigned gx, unsigned gy, unsigned bx, unsigned shared, void **args, char *err,
+                  size_t errlen);
+/* Row-major y[rows][out] = x[rows][in] · W[out][in]ᵀ, the GEMM that cuBLAS does on a GPU. */
+void hn_emu_gemm_nt(const float *x, const float *W, float *y, long rows, int in, int out);
+
+#endif
