@@ -8,6 +8,8 @@
 #include "ops.h"
 #include "params.h"
 #include "emit_cuda.h"
+#include "emit_cuda_train.h"
+#include "driver.h"
 
 static void print_summary(const hn_graph *g)
 {
@@ -87,21 +89,34 @@ int hn_cmd_compile(int argc, char **argv)
     if (embed && !weights) return hn_usage("compile", "--embed-weights needs --weights W.safetensors");
     if (!dir && !dump) return hn_usage("compile", "-o DIR is required");
     if (aot && !cuda) return hn_usage("compile", "--aot is for --target cuda");
-    if (train && cuda) return hn_usage("compile", "--train is for --target c (the CUDA backward is to come)");
     hn_model_build mb;
     int rc = hn_frontend(&mb, spec, dump);
     if (!rc && dir && cuda) {
-        char files[8][512];
+        char files[16][512];
         int n = 0;
         static const char *const archs[2] = { "sm_80", "sm_90" };
         /* the GPU object reuses the C object's header and loader (weights are read on the host) */
-        hn_codegen_options co = { .use_cblas = 0, .validate = validate };
-        rc = hn_codegen(&mb, &co, dir, files, &n);
+        hn_codegen_options co = { .use_cblas = 0, .validate = validate, .train = train };
+        if (train) {            /* refuse a spec the GPU cannot train before writing anything */
+            hn_graph tg;
+            memset(&tg, 0, sizeof tg);
+            rc = hn_train_graph(&mb, &tg) || hn_emit_cuda_train_check(&tg);
+            hn_graph_free(&tg);
+        }
+        if (!rc) rc = hn_codegen(&mb, &co, dir, files, &n);
         for (int i = 0; !rc && i < n; ++i) fprintf(stderr, "hepnc compile: wrote %s\n", files[i]);
         static char strict[64][128];
         int nstrict = 0;
         if (!rc) rc = hn_emit_cuda(&mb.graph, spec, dir, aot, files, &n, strict, &nstrict);
         if (!rc && validate) rc = hn_validate_cuda(files[0], archs, 2, strict, nstrict);
+        if (!rc && train) {     /* the GPU training step: NAME_train.cu, NAME_cuda_train.c */
+            hn_graph tg;
+            memset(&tg, 0, sizeof tg);
+            int first = n;
+            rc = hn_train_graph(&mb, &tg) || hn_emit_cuda_train(&tg, dir, files, &n);
+            hn_graph_free(&tg);
+            if (!rc && validate) rc = hn_validate_cuda(files[first], archs, 2, strict, 0);
+        }
         if (!rc)
             for (int i = 0; i < n; ++i) fprintf(stderr, "hepnc compile: wrote %s\n", files[i]);
     } else if (!rc && dir) {

@@ -271,6 +271,20 @@ static int emit_node(cu_ctx *c)
     }
 }
 
+int hn_cu_emit_node_kernel(FILE *f, const hn_graph *g, const hn_node *n, cu_ctx *c)
+{
+    char id[HN_NAME];
+    hn_c_ident(id, sizeof id, n->name);
+    fprintf(f, "/* %s — layer '%s' (%s) */\nextern \"C\" __global__ void %s_%s(const float *P, int batch, const int *n",
+            n->name, n->layer[0] ? n->layer : n->name, hn_op(n->op)->name, g->name, id);
+    for (int k = 0; k < n->nin; ++k) fprintf(f, ", const float *x%d", k);
+    fprintf(f, ", float *y)\n{\n");
+    *c = (cu_ctx){ .f = f, .g = g, .n = n };
+    int rc = emit_node(c);
+    fprintf(f, "}\n\n");
+    return rc;
+}
+
 /* Linear layers run as a cuBLAS GEMM (when the runtime finds cuBLAS) followed by this kernel, bias and
  * activation in place over the real rows; NAME_<node> (hn_cu_linear) is the fallback. */
 int hn_cu_linear_has_epilogue(const hn_node *n) { return n->nparam > 1 || n->act; }
@@ -359,13 +373,8 @@ int hn_emit_cuda(const hn_graph *g, const char *spec_path, const char *dir, cons
         if (n->dead) continue;
         char id[HN_NAME];
         hn_c_ident(id, sizeof id, n->name);
-        fprintf(f, "/* %s — layer '%s' (%s) */\nextern \"C\" __global__ void %s_%s(const float *P, int batch, const int *n",
-                n->name, n->layer[0] ? n->layer : n->name, hn_op(n->op)->name, m, id);
-        for (int k = 0; k < n->nin; ++k) fprintf(f, ", const float *x%d", k);
-        fprintf(f, ", float *y)\n{\n");
-        cu_ctx c = { .f = f, .g = g, .n = n };
-        rc = emit_node(&c);
-        fprintf(f, "}\n\n");
+        cu_ctx c;
+        rc = hn_cu_emit_node_kernel(f, g, n, &c);
         if (!rc && n->op == HN_OP_linear) emit_linear_epilogue(f, g, n);
         if (!rc && n->op == HN_OP_cls_attention) emit_cls_gemm_kernels(f, g, n);
         int hot = n->op == HN_OP_attention || n->op == HN_OP_cls_attention || n->op == HN_OP_pair_embed;

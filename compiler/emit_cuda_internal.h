@@ -32,6 +32,10 @@ int hn_cu_pack_set(const hn_graph *g);
 int hn_cu_packed_linear(const hn_graph *g, const hn_node *n);
 long hn_cu_pack_floats(const hn_graph *g);
 
+/* The kernel NAME_<node> of one node (an extern "C" __global__ wrapper around its templates/cuda body,
+ * arguments P, batch, n, x0.., y), its launch geometry in *c; non-zero (reported) for an op without one. */
+int hn_cu_emit_node_kernel(FILE *f, const hn_graph *g, const hn_node *n, cu_ctx *c);
+
 /* The host-side files (emit_cuda_host.c). */
 void hn_cu_emit_header(FILE *f, const hn_graph *g, const char *spec_path);
 /* NAME_cuda_source.c: the .cu as a string, and the nvcc image (image NULL: none) */

@@ -15,6 +15,9 @@ void hn_emu_close(hn_emu *e);
 int hn_emu_launch(hn_emu *e, const char *name, unsigned gx, unsigned gy, unsigned bx, unsigned shared, void **args, char *err,
                   size_t errlen);
 /* Row-major y[rows][out] = x[rows][in] · W[out][in]ᵀ, the GEMM that cuBLAS does on a GPU. */
+/* Row-major C = alpha·op(A)·op(B) + beta·C (hn_gpu_gemm). */
+void hn_emu_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta,
+                 float *C, int ldc);
 void hn_emu_gemm_nt(const float *x, const float *W, float *y, long rows, int in, int out);
 
 #endif

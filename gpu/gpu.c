@@ -413,6 +413,27 @@ int hn_gpu_linear_gemm(hn_gpu *g, const float *x, const float *W, float *y, long
     return 0;
 }
 
+int hn_gpu_gemm(hn_gpu *g, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+                float beta, float *C, int ldc, char *err, size_t errlen)
+{
+    if (!g->blas) { snprintf(err, errlen, "cuBLAS is not available"); return -1; }
+    if (M <= 0 || N <= 0) return 0;
+    if (g->emu) { hn_emu_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc); return 0; }
+    double t0 = g->profile && !drv.cuCtxSynchronize() ? wall_seconds() : 0;
+    /* row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: B's storage read as column-major is
+     * op(B)ᵀ when B is not transposed */
+    int r = blas.sgemm(g->blas, tb ? 1 : 0, ta ? 1 : 0, N, M, K, &alpha, B, ldb, A, lda, &beta, C, ldc);
+    if (r) { snprintf(err, errlen, "cuBLAS: cublasSgemm (%d x %d x %d) failed with status %d", M, N, K, r); return -1; }
+    if (g->profile) {
+        CUresult c = drv.cuCtxSynchronize();
+        if (c) return cu_fail(c, "cublasSgemm", err, errlen);
+        char name[64];
+        snprintf(name, sizeof name, "cublasSgemm %c%c %dx%dx%d", ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K);
+        profile_add(g, name, wall_seconds() - t0);
+    }
+    return 0;
+}
+
 int hn_gpu_linear_gemm_rows(hn_gpu *g, const float *x, const float *W, float *y, int events, int rows, int used, int in,
                             int out, char *err, size_t errlen)
 {

@@ -62,3 +62,29 @@ if(TARGET hepnc_gpu)
     endif()
   endforeach()
 endif()
+
+# The GPU training step of each model it covers against the C training step (tests/cuda/train_harness.c:
+# loss, logits, every gradient and running statistic within 1e-5 of the largest, two runs identical, bad
+# labels and counts refused): gpu.train_<model> on a GPU, gpu_emu.train_<model> on the emulated GPU.
+if(TARGET hepnc_gpu)
+  foreach(model fcn pfn)
+    set(cugen ${CMAKE_BINARY_DIR}/gen/${model}-cuda-train)
+    set(trfiles ${cugen}/${model}.c ${cugen}/${model}_load.c ${cugen}/${model}_entry.c ${cugen}/${model}_train.c
+                ${cugen}/${model}_cuda_train.c)
+    add_custom_command(
+      OUTPUT ${trfiles}
+      COMMAND hepnc compile ${PROJECT_SOURCE_DIR}/models/${model}.yaml --target cuda --train --blas none -o ${cugen}
+      DEPENDS hepnc ${PROJECT_SOURCE_DIR}/models/${model}.yaml
+      COMMENT "Generating ${model}'s GPU training step")
+    add_executable(test_gpu_train_${model} ${CMAKE_CURRENT_LIST_DIR}/train_harness.c ${PROJECT_SOURCE_DIR}/compiler/infer_io.c ${trfiles})
+    target_include_directories(test_gpu_train_${model} PRIVATE ${cugen} ${PROJECT_SOURCE_DIR}/compiler)
+    target_link_libraries(test_gpu_train_${model} PRIVATE hepnc_gpu hepnc_runtime m)
+    set(args ${PROJECT_SOURCE_DIR}/tests/parity/${model}/weights.safetensors ${PROJECT_SOURCE_DIR}/tests/parity/${model}/inputs.h5)
+    add_test(NAME gpu.train_${model} COMMAND test_gpu_train_${model} ${args} --events 64)
+    set_tests_properties(gpu.train_${model} PROPERTIES LABELS gpu SKIP_RETURN_CODE 77)
+    add_test(NAME gpu_emu.train_${model} COMMAND test_gpu_train_${model} ${args} --events 24)
+    add_test(NAME gpu_emu.train_${model}.weighted_bce COMMAND test_gpu_train_${model} ${args} --events 24 --loss bce --weights)
+    set_tests_properties(gpu_emu.train_${model} gpu_emu.train_${model}.weighted_bce PROPERTIES LABELS emulated
+                         ENVIRONMENT "HEPNC_GPU_EMULATE=1;HEPNC_CACHE=${CMAKE_BINARY_DIR}/cuda_emu_cache")
+  endforeach()
+endif()

@@ -42,6 +42,10 @@ int hn_gpu_linear_gemm(hn_gpu *g, const float *x, const float *W, float *y, long
  * GEMM over every row (faster per row; padding rows then hold values nobody reads). */
 int hn_gpu_linear_gemm_rows(hn_gpu *g, const float *x, const float *W, float *y, int events, int rows, int used, int in,
                             int out, char *err, size_t errlen);
+/* Row-major C[M][N] = alpha·op(A)·op(B) + beta·C, op(X) = X or Xᵀ (ta, tb), lda/ldb/ldc the stored row
+ * lengths: the training step's GEMMs (dx = dy·W, dW += dyᵀ·x). */
+int hn_gpu_gemm(hn_gpu *g, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+                float beta, float *C, int ldc, char *err, size_t errlen);
 /* HEPNC_GPU_PROFILE=1: every launch is synchronised and timed; the table (kernels by time) is printed
  * to `f` here and by hn_gpu_close to stderr, then cleared. */
 void hn_gpu_profile_report(hn_gpu *g, FILE *f);

@@ -1,0 +1,31 @@
+/* cuda_train_entry.h — the generic entry of a generated GPU training step (NAME_cuda_train.c, hepnc compile
+ * --target cuda --train), the GPU twin of hn_train_entry.train_step (hepnc/train_entry.h): hosts and
+ * harnesses that handle any model use it. */
+#ifndef HEPNC_CUDA_TRAIN_ENTRY_H
+#define HEPNC_CUDA_TRAIN_ENTRY_H
+
+#include <hepnc/gpu.h>
+#include <hepnc/train_entry.h>
+
+#define HN_CUDA_TRAIN_ABI 1
+
+typedef struct hn_cuda_train_entry {
+    int abi;                    /* HN_CUDA_TRAIN_ABI */
+    const char *name;
+    /* The step's kernels compiled (NVRTC, cached under cache_dir; NULL: the default) on device 0. */
+    hn_gpu *(*open)(const char *cache_dir, char *err, size_t errlen);
+    /* Device bytes of the workspace for `batch` events. */
+    size_t (*workspace_bytes)(int batch);
+    /* As hn_train_entry.train_step with every array in device memory (inputs and counts: host arrays of
+     * device pointers; labels int64, weights may be NULL, logits_out may be NULL), loss_out on the host;
+     * training mode only (cfg->training), no trimmed batches (cfg->slots) and no dropout yet. Returns 0;
+     * 1 a count outside 0..max, 2 a negative batch, HN_ERR_LABEL a label outside the classes, 3 a CUDA
+     * error or an unsupported setting; err says which. */
+    int (*step)(hn_gpu *gpu, float *params, float *grads, const float *const *inputs, const int32_t *const *counts,
+                const int64_t *labels, const float *weights, int batch, const hn_train_config *cfg, uint64_t seed,
+                float *logits_out, double *loss_out, void *workspace, char *err, size_t errlen);
+} hn_cuda_train_entry;
+
+const hn_cuda_train_entry *hepnc_cuda_train_entry(void);
+
+#endif

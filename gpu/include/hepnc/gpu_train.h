@@ -1,0 +1,54 @@
+/* gpu_train.h — the building blocks of a generated GPU training step (NAME_cuda_train.c, written by
+ * compiler/emit_cuda_train.c): each launches the generic kernels of templates/cuda/train.cuh (and cuBLAS
+ * GEMMs) on a module that holds them, with one node's shapes. Pointers are device pointers; gradients of
+ * parameters accumulate, gradients of activations are written, as in templates/c/backward_*.h.
+ * Every function returns 0, or -1 with a message in err. */
+#ifndef HEPNC_GPU_TRAIN_H
+#define HEPNC_GPU_TRAIN_H
+
+#include <stdint.h>
+
+#include "gpu.h"
+
+/* Device scratch of the step's reductions (carved from the workspace's tail by the generated code):
+ * partial column sums, per-column sums and 1/√(σ² + eps), and per-row LayerNorm statistics. */
+typedef struct hn_gt_scratch {
+    double *partial;            /* [⌈rows/256⌉][cols] */
+    double *sums;               /* [4][cols] */
+    float *inv;                 /* [cols] */
+    float *rowstat;             /* [rows][2] */
+} hn_gt_scratch;
+
+/* Bytes of scratch for reductions over at most `rows` rows of at most `cols` columns. */
+size_t hn_gt_scratch_bytes(long rows, long cols);
+void hn_gt_scratch_carve(void *base, long rows, long cols, hn_gt_scratch *s);
+
+int hn_gt_zero(hn_gpu *g, float *p, long count, char *err, size_t errlen);
+int hn_gt_accumulate(hn_gpu *g, const float *src, long count, float *dst, char *err, size_t errlen);
+/* Rows r ≥ n[b] of each event's max rows (row_elems floats each) of a gradient set to zero. */
+int hn_gt_zero_padding(hn_gpu *g, float *grad, int batch, const int32_t *n, int max, long row_elems, char *err, size_t errlen);
+/* dx = act'(x)·dy (act: 1 relu, 2 GELU) */
+int hn_gt_act_backward(hn_gpu *g, const float *x, const float *dy, long count, int act, float *dx, char *err, size_t errlen);
+/* Training-mode BatchNorm1d over `rows` rows: batch statistics (into batch_mean, batch_var), running
+ * statistics updated, y written. */
+int hn_gt_batchnorm_forward(hn_gpu *g, const float *x, long rows, int dim, const float *gamma, const float *beta, float eps,
+                            float momentum, float *running_mean, float *running_var, float *batch_mean, float *batch_var,
+                            float *y, const hn_gt_scratch *s, char *err, size_t errlen);
+int hn_gt_batchnorm_backward(hn_gpu *g, const float *x, long rows, int dim, const float *gamma, float eps,
+                             const float *batch_mean, const float *batch_var, const float *dy, float *dx, float *dgamma,
+                             float *dbeta, const hn_gt_scratch *s, char *err, size_t errlen);
+/* LayerNorm over the real rows (n: counts of the set, NULL: every row real; rows per event, per_row rows
+ * per set row). dx NULL: no input gradient; dx must not alias dy. */
+int hn_gt_layernorm_backward(hn_gpu *g, const float *x, const float *dy, const int32_t *n, int batch, int rows, int per_row,
+                             int dim, const float *gamma, float eps, float *dx, float *dgamma, float *dbeta,
+                             const hn_gt_scratch *s, char *err, size_t errlen);
+/* y = x·Wᵀ + b over rows: dx = dy·W (dx may be NULL), dW += dyᵀ·x, db += Σ dy (db may be NULL). */
+int hn_gt_linear_backward(hn_gpu *g, const float *x, long rows, int in, const float *W, int out, const float *dy, float *dx,
+                          float *dW, float *db, const hn_gt_scratch *s, char *err, size_t errlen);
+/* Masked pooling (mode 0 sum, 1 mean, 2 max) of x [batch][max][dim]: dx from dy [batch][dim]. */
+int hn_gt_pool_backward(hn_gpu *g, const float *x, const float *dy, const int32_t *n, int batch, int max, int dim, int mode,
+                        float *dx, char *err, size_t errlen);
+/* dx[r][0..w) = dy[r][col0..col0+w) over rows, dy rows `width` wide. */
+int hn_gt_copy_cols(hn_gpu *g, const float *dy, long rows, int width, int col0, int w, float *dx, char *err, size_t errlen);
+
+#endif

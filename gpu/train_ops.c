@@ -1,0 +1,152 @@
+/* train_ops.c — see hepnc/gpu_train.h: host-side launches of templates/cuda/train.cuh's kernels. */
+#include "hepnc/gpu_train.h"
+
+#include <stdio.h>
+
+#define CHUNK 256               /* HN_CUT_CHUNK of train.cuh */
+
+static long chunks_of(long rows) { return (rows + CHUNK - 1) / CHUNK; }
+
+size_t hn_gt_scratch_bytes(long rows, long cols)
+{
+    return sizeof(double) * (size_t)((chunks_of(rows) + 4) * cols) + sizeof(float) * (size_t)(cols + 2 * rows) + 16;
+}
+
+void hn_gt_scratch_carve(void *base, long rows, long cols, hn_gt_scratch *s)
+{
+    s->partial = (double *)base;
+    s->sums = s->partial + chunks_of(rows) * cols;
+    s->inv = (float *)(s->sums + 4 * cols);
+    s->rowstat = s->inv + cols;
+}
+
+/* `threads` threads in blocks of 256 */
+static int launch(hn_gpu *g, const char *k, long threads, void **args, char *err, size_t errlen)
+{
+    return hn_gpu_launch(g, k, (unsigned)((threads + 255) / 256), 1, 256, 0, args, err, errlen);
+}
+
+int hn_gt_zero(hn_gpu *g, float *p, long count, char *err, size_t errlen)
+{
+    void *a[] = { &p, &count };
+    return launch(g, "hn_t_zero", count, a, err, errlen);
+}
+
+int hn_gt_accumulate(hn_gpu *g, const float *src, long count, float *dst, char *err, size_t errlen)
+{
+    void *a[] = { &src, &count, &dst };
+    return launch(g, "hn_t_accumulate", count, a, err, errlen);
+}
+
+int hn_gt_zero_padding(hn_gpu *g, float *grad, int batch, const int32_t *n, int max, long row_elems, char *err, size_t errlen)
+{
+    void *a[] = { &grad, &batch, &n, &max, &row_elems };
+    return launch(g, "hn_t_zero_padding", (long)batch * max * row_elems, a, err, errlen);
+}
+
+int hn_gt_act_backward(hn_gpu *g, const float *x, const float *dy, long count, int act, float *dx, char *err, size_t errlen)
+{
+    void *a[] = { &x, &dy, &count, &act, &dx };
+    return launch(g, "hn_t_act_backward", count, a, err, errlen);
+}
+
+/* out[c] = column sums of mode (train.cuh's hn_t_colsum_partial) over rows, in a fixed order. */
+static int colsum(hn_gpu *g, const float *a, const float *b, const double *mean_d, const float *m, const float *inv,
+                  const float *rowstat, long rows, int cols, int mode, double *out, const hn_gt_scratch *s, char *err,
+                  size_t errlen)
+{
+    long chunks = chunks_of(rows);
+    void *p[] = { &a, &b, &mean_d, &m, &inv, &rowstat, &rows, &cols, &mode, (void *)&s->partial };
+    void *f[] = { (void *)&s->partial, &chunks, &cols, &out };
+    return launch(g, "hn_t_colsum_partial", chunks * cols, p, err, errlen) ||
+           launch(g, "hn_t_colsum_finish", cols, f, err, errlen);
+}
+
+static int add_sums(hn_gpu *g, const double *src, int cols, float *dst, char *err, size_t errlen)
+{
+    void *a[] = { &src, &cols, &dst };
+    return launch(g, "hn_t_add_sums", cols, a, err, errlen);
+}
+
+int hn_gt_batchnorm_forward(hn_gpu *g, const float *x, long rows, int dim, const float *gamma, const float *beta, float eps,
+                            float momentum, float *running_mean, float *running_var, float *batch_mean, float *batch_var,
+                            float *y, const hn_gt_scratch *s, char *err, size_t errlen)
+{
+    if (rows <= 0) return 0;
+    double *mean = s->sums, *ss = s->sums + dim;
+    const float *none = NULL;
+    const double *noned = NULL;
+    void *sc[] = { &mean, &dim, &rows };
+    void *st[] = { &mean, &ss, &rows, &dim, &eps, &momentum, &running_mean, &running_var, &batch_mean, &batch_var,
+                   (void *)&s->inv };
+    void *ap[] = { &x, &rows, &dim, &batch_mean, (void *)&s->inv, &gamma, &beta, &y };
+    return colsum(g, x, none, noned, none, none, none, rows, dim, 0, mean, s, err, errlen) ||
+           launch(g, "hn_t_scale_sums", dim, sc, err, errlen) ||
+           colsum(g, x, none, mean, none, none, none, rows, dim, 1, ss, s, err, errlen) ||
+           launch(g, "hn_t_bn_stats", dim, st, err, errlen) ||
+           launch(g, "hn_t_bn_apply", rows * dim, ap, err, errlen);
+}
+
+int hn_gt_batchnorm_backward(hn_gpu *g, const float *x, long rows, int dim, const float *gamma, float eps,
+                             const float *batch_mean, const float *batch_var, const float *dy, float *dx, float *dgamma,
+                             float *dbeta, const hn_gt_scratch *s, char *err, size_t errlen)
+{
+    if (rows <= 0) return 0;
+    double *sg = s->sums, *sgx = s->sums + dim;
+    const float *none = NULL;
+    const double *noned = NULL;
+    void *iv[] = { &batch_var, &dim, &eps, (void *)&s->inv };
+    void *dxa[] = { &x, &dy, &rows, &dim, &gamma, &batch_mean, (void *)&s->inv, &sg, &sgx, &dx };
+    int rc = launch(g, "hn_t_bn_inv", dim, iv, err, errlen) ||
+             colsum(g, dy, none, noned, none, none, none, rows, dim, 0, sg, s, err, errlen) ||
+             colsum(g, dy, x, noned, batch_mean, s->inv, none, rows, dim, 2, sgx, s, err, errlen);
+    if (!rc && dgamma) rc = add_sums(g, sgx, dim, dgamma, err, errlen);
+    if (!rc && dbeta) rc = add_sums(g, sg, dim, dbeta, err, errlen);
+    return rc || launch(g, "hn_t_bn_dx", rows * dim, dxa, err, errlen);
+}
+
+int hn_gt_layernorm_backward(hn_gpu *g, const float *x, const float *dy, const int32_t *n, int batch, int rows, int per_row,
+                             int dim, const float *gamma, float eps, float *dx, float *dgamma, float *dbeta,
+                             const hn_gt_scratch *s, char *err, size_t errlen)
+{
+    long all = (long)batch * rows;
+    if (all <= 0) return 0;
+    const float *none = NULL;
+    const double *noned = NULL;
+    double *sg = s->sums, *sgx = s->sums + dim;
+    void *a[] = { &x, &dy, &n, &batch, &rows, &per_row, &dim, &gamma, &eps, &dx, (void *)&s->rowstat };
+    if (dx == dy) { snprintf(err, errlen, "hn_gt_layernorm_backward: dx must not alias dy (the sums read dy after)"); return -1; }
+    int rc = launch(g, "hn_t_layernorm_backward", all * 32, a, err, errlen);
+    if (!rc && dgamma)
+        rc = colsum(g, dy, x, noned, none, none, s->rowstat, all, dim, 3, sgx, s, err, errlen) ||
+             add_sums(g, sgx, dim, dgamma, err, errlen);
+    if (!rc && dbeta)
+        rc = colsum(g, dy, none, noned, none, none, none, all, dim, 0, sg, s, err, errlen) || add_sums(g, sg, dim, dbeta, err, errlen);
+    return rc;
+}
+
+int hn_gt_linear_backward(hn_gpu *g, const float *x, long rows, int in, const float *W, int out, const float *dy, float *dx,
+                          float *dW, float *db, const hn_gt_scratch *s, char *err, size_t errlen)
+{
+    if (rows <= 0) return 0;
+    const float *none = NULL;
+    const double *noned = NULL;
+    int rc = hn_gpu_gemm(g, 1, 0, out, in, (int)rows, 1.0f, dy, out, x, in, 1.0f, dW, in, err, errlen);     /* dW += dyᵀ·x */
+    if (!rc && db) rc = colsum(g, dy, none, noned, none, none, none, rows, out, 0, s->sums, s, err, errlen) ||
+                        add_sums(g, s->sums, out, db, err, errlen);
+    if (!rc && dx) rc = hn_gpu_gemm(g, 0, 0, (int)rows, in, out, 1.0f, dy, out, W, in, 0.0f, dx, in, err, errlen);  /* dx = dy·W */
+    return rc;
+}
+
+int hn_gt_pool_backward(hn_gpu *g, const float *x, const float *dy, const int32_t *n, int batch, int max, int dim, int mode,
+                        float *dx, char *err, size_t errlen)
+{
+    void *a[] = { &x, &dy, &n, &batch, &max, &dim, &mode, &dx };
+    return launch(g, "hn_t_pool_backward", (long)batch * max * dim, a, err, errlen);
+}
+
+int hn_gt_copy_cols(hn_gpu *g, const float *dy, long rows, int width, int col0, int w, float *dx, char *err, size_t errlen)
+{
+    void *a[] = { &dy, &rows, &width, &col0, &w, &dx };
+    return launch(g, "hn_t_copy_cols", rows * w, a, err, errlen);
+}

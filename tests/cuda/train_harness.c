@@ -1,0 +1,225 @@
+/* train_harness.c — a generated model's GPU training step against its C training step (which the
+ * train.gradcheck tests check against finite differences and PyTorch), built with the model's C files,
+ * its NAME_train.c and its NAME_cuda_train.c (hepnc compile --target cuda --train).
+ *
+ *   train_harness WEIGHTS DATA.h5 [--events N] [--tol T] [--loss ce|bce|focal] [--weights]
+ *
+ * The first N events of DATA (default 32; labels event % classes, event weights 0.5 + (event % 3)/2 with
+ * --weights; label smoothing 0.1) through one step of each, from the same parameters, in training mode:
+ *   the loss (relative T), the logits, every parameter tensor's gradient and the updated running
+ *   statistics within T (default 1e-5) of the C step's, relative to the tensor's largest |value| — for
+ *   gradients at least 5% of the model's largest gradient: a gradient far below that is rounding noise
+ *   around zero (a bias before a BatchNorm, whose batch mean takes it away), where no relative measure
+ *   holds; the GPU step run twice gives the same bytes; a label outside the classes and a count above
+ *   max are refused with the event named.
+ * Exit 0 when every check holds, 1 when one fails, 77 where no GPU (nor HEPNC_GPU_EMULATE) exists. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hepnc/cuda_train_entry.h>
+#include <hepnc/data.h>
+#include <hepnc/model.h>
+#include <hepnc/train_entry.h>
+#include <hepnc/trainer.h>
+
+#include "infer_io.h"
+
+const hn_train_entry *hepnc_train_entry(void);
+
+static int failures, checks;
+
+static void report(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void report(int ok, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    printf("%s ", ok ? "ok  " : "FAIL");
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+    failures += !ok;
+    ++checks;
+}
+
+/* max |a − b| over n floats, relative to max(|b|, floor); largest_b = max(|b|) */
+static double largest_b;
+static double rel_diff_floor(const float *a, const float *b, size_t n, double floor)
+{
+    double d = 0, m = floor;
+    for (size_t i = 0; i < n; ++i) {
+        double e = fabs((double)a[i] - b[i]);
+        if (e > d || e != e) d = e != e ? INFINITY : e;
+        if (fabs(b[i]) > m) m = fabs(b[i]);
+    }
+    largest_b = m;
+    return d / m;
+}
+
+static double rel_diff(const float *a, const float *b, size_t n) { return rel_diff_floor(a, b, n, 1e-6); }
+
+typedef struct gpu_step {
+    hn_gpu *gpu;
+    float *params, *grads, *x[16], *logits, *weights;
+    int32_t *n[16];
+    int64_t *labels;
+    void *ws;
+} gpu_step;
+
+static int upload(hn_gpu *g, void **d, const void *h, size_t bytes, char *err, size_t errlen)
+{
+    return hn_gpu_alloc(g, d, bytes ? bytes : 4, err, errlen) || (h && bytes && hn_gpu_to_device(g, *d, h, bytes, err, errlen));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: train_harness WEIGHTS DATA.h5 [--events N] [--tol T] [--loss ce|bce|focal] [--weights]\n");
+        return 2;
+    }
+    int events = 32, use_weights = 0;
+    double tol = 1e-5;
+    const char *loss_name = "ce";
+    for (int a = 3; a < argc; ++a) {
+        if (!strcmp(argv[a], "--events") && a + 1 < argc) events = atoi(argv[++a]);
+        else if (!strcmp(argv[a], "--tol") && a + 1 < argc) tol = atof(argv[++a]);
+        else if (!strcmp(argv[a], "--loss") && a + 1 < argc) loss_name = argv[++a];
+        else if (!strcmp(argv[a], "--weights")) use_weights = 1;
+        else { fprintf(stderr, "train_harness: unknown option %s\n", argv[a]); return 2; }
+    }
+    if (!hn_gpu_available()) { printf("skipped: no GPU (no CUDA driver or device on this machine)\n"); return 77; }
+    const hn_train_entry *t = hepnc_train_entry();
+    const hn_cuda_train_entry *ct = hepnc_cuda_train_entry();
+    const hn_model_entry *m = t->model;
+    char err[8192];
+    hn_dataset *ds = hn_dataset_open(argv[2], err, sizeof err);
+    if (!ds) { fprintf(stderr, "train_harness: %s\n", err); return 1; }
+    if (events > hn_dataset_events(ds)) events = (int)hn_dataset_events(ds);
+    hn_infer_buffers hb;
+    if (hn_alloc_buffers(m, events, &hb) || hn_read_inputs(ds, m, 0, events, &hb, err, sizeof err)) {
+        fprintf(stderr, "train_harness: %s\n", err);
+        return 1;
+    }
+    hn_dataset_close(ds);
+    size_t P = t->param_floats;
+    float *p0 = malloc(sizeof(float) * P), *pc = malloc(sizeof(float) * P), *gc = malloc(sizeof(float) * P);
+    float *pg = malloc(sizeof(float) * P), *gg = malloc(sizeof(float) * P), *gg2 = malloc(sizeof(float) * P);
+    int C = t->nclasses;
+    float *lc = malloc(sizeof(float) * (size_t)events * C), *lg = malloc(sizeof(float) * (size_t)events * C);
+    float *w = malloc(sizeof(float) * (size_t)events);
+    int64_t *labels = malloc(sizeof(int64_t) * (size_t)events);
+    void *wsc = malloc(t->workspace_bytes(events));
+    if (!p0 || !pc || !gc || !pg || !gg || !gg2 || !lc || !lg || !w || !labels || !wsc) { fprintf(stderr, "out of memory\n"); return 1; }
+    if (hn_train_load_params(t, argv[1], p0, err, sizeof err) || t->fold(p0)) { fprintf(stderr, "train_harness: %s\n", err); return 1; }
+    for (int e = 0; e < events; ++e) {
+        labels[e] = e % (C == 1 ? 2 : C);
+        w[e] = 0.5f + (float)(e % 3) * 0.5f;
+    }
+    hn_train_config cfg = { .loss = HN_LOSS_CROSS_ENTROPY, .bn_momentum = 0.1, .training = 1, .label_smoothing = 0.1 };
+    if (!strcmp(loss_name, "bce")) cfg.loss = HN_LOSS_BCE;
+    else if (!strcmp(loss_name, "focal")) cfg.loss = HN_LOSS_FOCAL, cfg.focal_alpha = 0.25, cfg.focal_gamma = 2.0;
+
+    /* the C step */
+    memcpy(pc, p0, sizeof(float) * P);
+    double loss_c = 0, loss_g = 0, loss_g2 = 0;
+    const float *xin[16];
+    const int32_t *nin[16];
+    for (int i = 0; i < m->ninputs; ++i) { xin[i] = hb.x[i]; nin[i] = hb.n[i]; }
+    int rc = t->train_step(pc, gc, xin, nin, labels, use_weights ? w : NULL, events, &cfg, 7, lc, &loss_c, wsc);
+    if (rc) { fprintf(stderr, "train_harness: the C step returned %d\n", rc); return 1; }
+
+    /* the GPU step, twice */
+    gpu_step s = { 0 };
+    if (!(s.gpu = ct->open(NULL, err, sizeof err))) { fprintf(stderr, "train_harness: %s\n", err); return 1; }
+    char device[256] = "";
+    hn_gpu_describe(s.gpu, device, sizeof device, NULL);
+    printf("%s: one training step on %s against the C step, %d events, loss %s%s\n", m->name, device, events, loss_name,
+           use_weights ? ", event weights" : "");
+    size_t wsb = ct->workspace_bytes(events);
+    rc = upload(s.gpu, (void **)&s.params, p0, sizeof(float) * P, err, sizeof err) ||
+         upload(s.gpu, (void **)&s.grads, NULL, sizeof(float) * P, err, sizeof err) ||
+         upload(s.gpu, (void **)&s.logits, NULL, sizeof(float) * (size_t)events * C, err, sizeof err) ||
+         upload(s.gpu, (void **)&s.labels, labels, sizeof(int64_t) * (size_t)events, err, sizeof err) ||
+         upload(s.gpu, (void **)&s.weights, w, sizeof(float) * (size_t)events, err, sizeof err) ||
+         upload(s.gpu, &s.ws, NULL, wsb, err, sizeof err);
+    for (int i = 0; !rc && i < m->ninputs; ++i) {
+        size_t per = (size_t)m->inputs[i].width * (m->inputs[i].is_set == 2 ? (size_t)m->inputs[i].max * m->inputs[i].max
+                                                   : m->inputs[i].is_set ? (size_t)m->inputs[i].max : 1);
+        rc = upload(s.gpu, (void **)&s.x[i], hb.x[i], sizeof(float) * per * (size_t)events, err, sizeof err) ||
+             upload(s.gpu, (void **)&s.n[i], hb.n[i], sizeof(int32_t) * (size_t)events, err, sizeof err);
+    }
+    if (rc) { fprintf(stderr, "train_harness: %s\n", err); return 1; }
+    const float *dx[16];
+    const int32_t *dn[16];
+    for (int i = 0; i < m->ninputs; ++i) { dx[i] = s.x[i]; dn[i] = s.n[i]; }
+    for (int run = 0; run < 2; ++run) {
+        if (hn_gpu_to_device(s.gpu, s.params, p0, sizeof(float) * P, err, sizeof err)) { fprintf(stderr, "%s\n", err); return 1; }
+        rc = ct->step(s.gpu, s.params, s.grads, dx, dn, s.labels, use_weights ? s.weights : NULL, events, &cfg, 7,
+                                      s.logits, run ? &loss_g2 : &loss_g, s.ws, err, sizeof err);
+        if (rc) { fprintf(stderr, "train_harness: the GPU step returned %d: %s\n", rc, err); return 1; }
+        if (hn_gpu_to_host(s.gpu, run ? gg2 : gg, s.grads, sizeof(float) * P, err, sizeof err) ||
+            (!run && (hn_gpu_to_host(s.gpu, pg, s.params, sizeof(float) * P, err, sizeof err) ||
+                      hn_gpu_to_host(s.gpu, lg, s.logits, sizeof(float) * (size_t)events * C, err, sizeof err)))) {
+            fprintf(stderr, "train_harness: %s\n", err);
+            return 1;
+        }
+    }
+
+    /* the comparisons */
+    double dl = fabs(loss_g - loss_c) / fmax(fabs(loss_c), 1e-6);
+    report(dl <= tol, "loss: GPU %.9g, C %.9g", loss_g, loss_c);
+    double d = rel_diff(lg, lc, (size_t)events * C);
+    report(d <= tol, "logits: max |diff| %.3g of the largest (tolerance %.0e)", d, tol);
+    /* a gradient far below the model's largest is rounding noise around zero (a bias before a BatchNorm:
+     * the batch mean takes it away): every tensor is compared relative to at least 5% of the largest */
+    double global = 1e-6;
+    for (int p = 0; p < t->nparams; ++p)
+        if (t->params[p].trainable)
+            for (size_t i = 0; i < t->params[p].size; ++i) global = fmax(global, fabs(gc[t->params[p].offset + i]));
+    printf("     (largest gradient %.3g: gradients compared relative to max(their largest, %.3g))\n", global, 5e-2 * global);
+    double worst = 0;
+    const char *worst_name = "";
+    for (int p = 0; p < t->nparams; ++p) {
+        const hn_param_desc *q = &t->params[p];
+        const float *a = q->trainable ? gg + q->offset : pg + q->offset, *b = q->trainable ? gc + q->offset : pc + q->offset;
+        double r = rel_diff_floor(a, b, q->size, q->trainable ? 5e-2 * global : 1e-6);
+        if (r > worst || r != r) worst = r != r ? INFINITY : r, worst_name = q->name;
+        if (r > tol || r != r) {
+            char what[300];
+            snprintf(what, sizeof what, "%s %s (largest |C value| %.3g)", q->trainable ? "gradient of" : "running statistic", q->name, largest_b);
+            report(0, "%s: max |diff| %.3g of the largest (tolerance %.0e)", what, r, tol);
+        }
+    }
+    char what[300];
+    snprintf(what, sizeof what, "%d parameter tensors' gradients and running statistics (worst: %s)", t->nparams, worst_name);
+    report(worst <= tol, "%s: %.3g (tolerance %.0e)", what, worst, tol);
+    report(!memcmp(gg, gg2, sizeof(float) * P) && loss_g == loss_g2, "two GPU steps give the same bytes");
+
+    /* bad input: a label outside the classes, a count above max (nothing else changes) */
+    int64_t bad_label = C == 1 ? 2 : C;
+    int64_t saved;
+    hn_gpu_to_host(s.gpu, &saved, s.labels + events - 1, sizeof saved, err, sizeof err);
+    hn_gpu_to_device(s.gpu, s.labels + events - 1, &bad_label, sizeof bad_label, err, sizeof err);
+    err[0] = '\0';
+    rc = ct->step(s.gpu, s.params, s.grads, dx, dn, s.labels, NULL, events, &cfg, 7, NULL, NULL, s.ws, err, sizeof err);
+    printf("     (%s)\n", err);
+    report(rc == HN_ERR_LABEL && strstr(err, "label"), "a label outside the classes is refused: rc %d", rc);
+    hn_gpu_to_device(s.gpu, s.labels + events - 1, &saved, sizeof saved, err, sizeof err);
+    for (int i = 0; i < m->ninputs; ++i) {
+        if (!m->inputs[i].masked) continue;
+        int32_t big = m->inputs[i].max + 1, keep;
+        hn_gpu_to_host(s.gpu, &keep, s.n[i] + events - 1, sizeof keep, err, sizeof err);
+        hn_gpu_to_device(s.gpu, s.n[i] + events - 1, &big, sizeof big, err, sizeof err);
+        rc = ct->step(s.gpu, s.params, s.grads, dx, dn, s.labels, NULL, events, &cfg, 7, NULL, NULL, s.ws, err,
+                                      sizeof err);
+        printf("     (%s)\n", err);
+        report(rc == 1 && strstr(err, "outside"), "a count above max is refused: rc %d", rc);
+        hn_gpu_to_device(s.gpu, s.n[i] + events - 1, &keep, sizeof keep, err, sizeof err);
+        break;
+    }
+    printf("%d passed, %d failed\n", checks - failures, failures);
+    hn_gpu_close(s.gpu);
+    return failures ? 1 : 0;
+}
