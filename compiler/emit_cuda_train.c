@@ -18,6 +18,7 @@
 #include "emit_cuda_internal.h"
 #include "fsutil.h"
 #include "ops.h"
+#include "ops/pair_embed_layout.h"
 
 extern const char hn_cuda_kernels_text[];
 extern const char hn_cuda_train_kernels_text[];
@@ -28,6 +29,7 @@ typedef struct ctgen {
     cu_ctx *ctx;                /* per node: its forward kernel's geometry */
     long per_event;             /* the C step's workspace floats per event */
     long red_rows, red_cols;    /* the largest reduction (rows per event, columns) */
+    long extra_floats;          /* per event: the attention backward's scratch (its largest) */
 } ctgen;
 
 static int on_loss_path(const hn_graph *g, const hn_node *n) { return !n->dead && g->tensors[n->out].on_loss_path; }
@@ -51,15 +53,23 @@ static int masked(const hn_graph *g, const hn_tensor *t)
 }
 
 /* The ops this slice trains on the GPU; a linear layer with a folded head scale keeps state (refused). */
+static int headscale_of(const hn_graph *g, const hn_node *n)
+{
+    for (int i = 0; i < g->nfolds; ++i)
+        if (g->folds[i].kind == HN_FOLD_HEADSCALE && g->folds[i].w == n->param[0]) return i;
+    return -1;
+}
+
+/* The ops the GPU step trains (the pair embedding without supplied pair features). */
 static int supported(const hn_graph *g, const hn_node *n)
 {
     switch (n->op) {
-    case HN_OP_linear: return n->state_offset < 0;
-    case HN_OP_layernorm: case HN_OP_batchnorm: case HN_OP_relu: case HN_OP_gelu: case HN_OP_add:
-    case HN_OP_concat: case HN_OP_flatten: case HN_OP_pool:
-        (void)g;
+    case HN_OP_linear: case HN_OP_layernorm: case HN_OP_batchnorm: case HN_OP_relu: case HN_OP_gelu: case HN_OP_add:
+    case HN_OP_concat: case HN_OP_flatten: case HN_OP_pool: case HN_OP_residual: case HN_OP_class_token:
+    case HN_OP_pair_features: case HN_OP_attention:
         return 1;
-    default: return 0;
+    case HN_OP_pair_embed: return n->nin == 1;
+    default: (void)g; return 0;
     }
 }
 
@@ -77,6 +87,17 @@ int hn_emit_cuda_train_check(const hn_graph *g)
 
 /* ---- NAME_train.cu ---------------------------------------------------------------------------- */
 
+/* 1 when the node's training forward is its inference kernel (the others run train.cuh's pieces: batch
+ * statistics, every slot pair, the head scale's layout change over every row) */
+static int inference_forward(const hn_graph *g, const hn_node *n)
+{
+    switch (n->op) {
+    case HN_OP_batchnorm: case HN_OP_pair_features: case HN_OP_pair_embed: case HN_OP_attention: return 0;
+    case HN_OP_linear: return 0;
+    default: return 1;
+    }
+}
+
 static int emit_cu(FILE *f, ctgen *G)
 {
     const hn_graph *g = G->g;
@@ -85,10 +106,10 @@ static int emit_cu(FILE *f, ctgen *G)
             g->name, g->name, g->spec_path, hn_cuda_kernels_text, hn_cuda_train_kernels_text);
     for (int i = 0; i < g->nnodes; ++i) {
         const hn_node *n = &g->nodes[i];
-        if (!on_loss_path(g, n) || n->op == HN_OP_batchnorm) continue;   /* batchnorm: batch statistics (train.cuh) */
+        if (!on_loss_path(g, n) || !inference_forward(g, n)) continue;
         if (hn_cu_emit_node_kernel(f, g, n, &G->ctx[i])) return -1;
-        if (G->ctx[i].geom != 0)
-            return hn_error(n->loc, "layer '%s': its CUDA forward is not a per-element kernel (internal)", n->name);
+        if (G->ctx[i].geom != 0 && G->ctx[i].geom != 2)
+            return hn_error(n->loc, "layer '%s': its CUDA forward has no training launch yet (internal)", n->name);
     }
     return 0;
 }
@@ -139,6 +160,148 @@ static const char *counts_of(const hn_graph *g, const hn_tensor *t, char *buf, s
 
 #define CHECK "err, errlen)) goto fail;\n"
 
+/* The counts a node's kernel reads: of its output's set, else of its first input's with one (a pooling). */
+static const char *node_counts(const hn_graph *g, const hn_node *n, char *buf, size_t len)
+{
+    const hn_tensor *t = &g->tensors[n->out];
+    for (int k = 0; !t->shape.nset && k < n->nin; ++k) t = &g->tensors[n->in[k]];
+    return counts_of(g, t, buf, len);
+}
+
+static long R_of(const hn_tensor *t) { return rows_per_event(t); }
+static const hn_tensor *xin_of(const hn_graph *g, const hn_node *n) { return &g->tensors[n->in[0]]; }
+
+int hn_pair_feature_selection(const hn_node *n, int *sel);
+
+/* The pair embedding's state S (per event, this node's) and batch statistics Sf, at layout offsets. */
+static void pe_state(char *dst, size_t len, const hn_node *n, long off)
+{
+    snprintf(dst, len, "(state_ws + (size_t)batch * %ldu)", n->state_offset + off);
+}
+
+/* Training forward of pair_embed (ops/pair_embed.c emit_train, on the GPU): the weighted rows of every
+ * event's pairs (offsets from the host's counts), weighted batchnorm, then conv (GEMM) + weighted
+ * batchnorm + GELU per layer, scattered into U at the real pairs. */
+static void pair_embed_forward(ctgen *G, const hn_node *n)
+{
+    const hn_graph *g = G->g;
+    FILE *f = G->f;
+    pe_layout L;
+    hn_pe_layout_of(g, n, &L);
+    char x0[HN_NAME + 8], y[HN_NAME + 8], F0[96], B0[96], W[96], prev[96], Z[96], N[96], A[96];
+    tvar(g, n->in[0], x0, sizeof x0);
+    tvar(g, n->out, y, sizeof y);
+    pe_state(F0, sizeof F0, n, L.f0);
+    pe_state(B0, sizeof B0, n, L.b0);
+    pe_state(W, sizeof W, n, L.wt);
+    const hn_tensor *U = &g->tensors[n->out];
+    char hc[48];
+    if (masked(g, U)) snprintf(hc, sizeof hc, "h.counts[%d][b]", U->shape.set);
+    else snprintf(hc, sizeof hc, "%d", L.max);
+    fprintf(f, "    {   /* the weighted pair rows: each event's real pairs, then its padded representatives */\n"
+               "        int *off = h.offs;\n        off[0] = 0;\n"
+               "        for (int b = 0; b < batch; ++b) {\n"
+               "            long m = %s;\n"
+               "            off[b + 1] = off[b] + (int)(m * (m + 1) / 2 + (m < %d ? m + 1 : 0));\n        }\n"
+               "        pe_rows = off[batch];\n"
+               "        if (hn_gpu_to_device(gpu, scratch.offs, off, sizeof(int) * (size_t)(batch + 1), " CHECK "    }\n",
+            hc, L.max);
+    char cnt[32];
+    counts_of(g, &g->tensors[n->out], cnt, sizeof cnt);
+    fprintf(f, "    if (hn_gt_pair_rows(gpu, %s, %s, batch, %d, %d, scratch.offs, %s, %s, " CHECK, x0, cnt, L.max, L.nfeat, F0, W);
+    long N_all = (long)L.max * (L.max + 1) / 2;
+#define PRM(k) g->params[n->param[k]].offset
+    fprintf(f, "    if (hn_gt_batchnorm_forward_weighted(gpu, %s, pe_rows, %s, (double)batch * %ld, %d, params + %ld, params + %ld, 1e-5f,\n"
+               "            (float)cfg->bn_momentum, params + %ld, params + %ld, fixed_ws + %ld, fixed_ws + %ld, %s, &scratch, " CHECK,
+            F0, W, N_all, L.nfeat, PRM(0), PRM(1), PRM(2), PRM(3), n->fixed_offset + L.stats0, n->fixed_offset + L.stats0 + L.nfeat, B0);
+    snprintf(prev, sizeof prev, "%s", B0);
+    for (int k = 0; k < L.layers; ++k) {
+        int base = 4 + 6 * k, in = k ? L.width[k - 1] : L.nfeat, w = L.width[k];
+        pe_state(Z, sizeof Z, n, L.z[k]);
+        pe_state(N, sizeof N, n, L.nrm[k]);
+        pe_state(A, sizeof A, n, L.act[k]);
+        fprintf(f, "    /* layer %d: conv %s, batchnorm, GELU */\n", k, g->params[n->param[base]].name);
+        fprintf(f, "    if (hn_gt_linear_forward(gpu, %s, pe_rows, %d, params + %ld, params + %ld, %d, %s, " CHECK, prev, in, PRM(base),
+                PRM(base + 1), w, Z);
+        fprintf(f, "    if (hn_gt_batchnorm_forward_weighted(gpu, %s, pe_rows, %s, (double)batch * %ld, %d, params + %ld, params + %ld, 1e-5f,\n"
+                   "            (float)cfg->bn_momentum, params + %ld, params + %ld, fixed_ws + %ld, fixed_ws + %ld, %s, &scratch, " CHECK,
+                Z, W, N_all, w, PRM(base + 2), PRM(base + 3), PRM(base + 4), PRM(base + 5), n->fixed_offset + L.stats[k],
+                n->fixed_offset + L.stats[k] + w, N);
+        fprintf(f, "    if (hn_gt_act(gpu, %s, pe_rows * %d, 2, %s, " CHECK, N, w, A);
+        snprintf(prev, sizeof prev, "%s", A);
+    }
+    fprintf(f, "    if (hn_gt_pair_scatter(gpu, %s, %s, batch, %d, %d, scratch.offs, 0, %s, " CHECK, prev, cnt, L.max, L.heads, y);
+}
+
+/* The attention's forward (backward 0) or backward (1; dx: dqkv, dU): with its dropout on the probabilities
+ * when the layer has one (the C step's masks: same seed, layer key and element index). */
+static void attention_call(ctgen *G, const hn_node *n, int backward, char dx[][HN_NAME + 48])
+{
+    const hn_graph *g = G->g;
+    FILE *f = G->f;
+    const hn_tensor *o = &g->tensors[n->out];
+    int heads = (int)hn_attr_int(n, "heads"), D = o->shape.dim[1], max = o->shape.dim[0];
+    double rate = hn_attr_float(n, "dropout");
+    char x0[HN_NAME + 8], U[HN_NAME + 8] = "NULL", y[HN_NAME + 8], cnt[32], lit[48];
+    tvar(g, n->in[0], x0, sizeof x0);
+    if (n->nin > 1) tvar(g, n->in[1], U, sizeof U);
+    counts_of(g, o, cnt, sizeof cnt);
+    hn_c_float((float)rate, lit);
+    fprintf(f, "    {   /* dropout on the probabilities: layer key FNV-1a of '%s' */\n"
+               "        const hn_gt_attn_dropout dr = { %s, seed, 0x%016llxull, 0 };\n", n->name, rate > 0 ? lit : "0.0f",
+            (unsigned long long)hn_fnv1a(n->name, strlen(n->name), 1469598103934665603ull));
+    if (!backward) {
+        tvar(g, n->out, y, sizeof y);
+        fprintf(f, "        if (hn_gt_attention_forward(gpu, %s, %s, %s, batch, %d, %d, %d, &dr, %s, " CHECK "    }\n", x0, U, cnt, max,
+                heads, D / heads, y);
+        return;
+    }
+    char dy[HN_NAME + 8];
+    grad_var(g, n->out, dy, sizeof dy);
+    fprintf(f, "        if (hn_gt_attention_backward_dropout(gpu, %s, %s, %s, batch, %d, %d, %d, &dr, %s, %s, %s, extra_ws, " CHECK "    }\n",
+            x0, U, cnt, max, heads, D / heads, dy, dx[0], n->nin > 1 ? dx[1] : "NULL");
+}
+
+/* Backward of pair_embed (ops/pair_embed.c emit_backward): dU to the rows, then each layer back (GELU,
+ * weighted batchnorm, weighted conv), and the input batchnorm's parameters. */
+static void pair_embed_backward(ctgen *G, const hn_node *n, const char *dy)
+{
+    const hn_graph *g = G->g;
+    FILE *f = G->f;
+    pe_layout L;
+    hn_pe_layout_of(g, n, &L);
+    char W[96], Gv[96], Hv[96], Z[96], N[96], X[96], F0[96], cnt[32];
+    pe_state(W, sizeof W, n, L.wt);
+    pe_state(Gv, sizeof Gv, n, L.g1);
+    pe_state(Hv, sizeof Hv, n, L.g2);
+    pe_state(F0, sizeof F0, n, L.f0);
+    counts_of(g, &g->tensors[n->out], cnt, sizeof cnt);
+    long N_all = (long)L.max * (L.max + 1) / 2;
+    fprintf(f, "    if (hn_gt_pair_scatter(gpu, %s, %s, batch, %d, %d, scratch.offs, 1, %s, " CHECK, dy, cnt, L.max, L.heads, Gv);
+    int cur = 0;        /* 0: the gradient rows in G, 1: in H */
+    for (int k = L.layers - 1; k >= 0; --k) {
+        int base = 4 + 6 * k, in = k ? L.width[k - 1] : L.nfeat, w = L.width[k];
+        const char *gin = cur ? Hv : Gv, *gout = cur ? Gv : Hv;
+        pe_state(Z, sizeof Z, n, L.z[k]);
+        pe_state(N, sizeof N, n, L.nrm[k]);
+        pe_state(X, sizeof X, n, k ? L.act[k - 1] : L.b0);
+        fprintf(f, "    /* layer %d backward */\n", k);
+        fprintf(f, "    if (hn_gt_act_backward(gpu, %s, %s, pe_rows * %d, 2, %s, " CHECK, N, gin, w, gin);
+        fprintf(f, "    if (hn_gt_batchnorm_backward_weighted(gpu, %s, pe_rows, %s, (double)batch * %ld, %d, params + %ld, 1e-5f, fixed_ws + %ld,\n"
+                   "            fixed_ws + %ld, %s, %s, grads + %ld, grads + %ld, &scratch, " CHECK,
+                Z, W, N_all, w, PRM(base + 2), n->fixed_offset + L.stats[k], n->fixed_offset + L.stats[k] + w, gin, gin,
+                PRM(base + 2), PRM(base + 3));
+        fprintf(f, "    if (hn_gt_linear_backward_weighted(gpu, %s, pe_rows, %d, params + %ld, %d, %s, %s, %s, grads + %ld, grads + %ld, &scratch, "
+                   CHECK, X, in, PRM(base), w, W, gin, gout, PRM(base), PRM(base + 1));
+        cur = !cur;
+    }
+    const char *gin = cur ? Hv : Gv;
+    fprintf(f, "    if (hn_gt_batchnorm_backward_weighted(gpu, %s, pe_rows, %s, (double)batch * %ld, %d, params + %ld, 1e-5f, fixed_ws + %ld,\n"
+               "            fixed_ws + %ld, %s, %s, grads + %ld, grads + %ld, &scratch, " CHECK,
+            F0, W, N_all, L.nfeat, PRM(0), n->fixed_offset + L.stats0, n->fixed_offset + L.stats0 + L.nfeat, gin, gin, PRM(0), PRM(1));
+#undef PRM
+}
+
 static void forward_call(ctgen *G, const hn_node *n, int i)
 {
     const hn_graph *g = G->g;
@@ -158,7 +321,36 @@ static void forward_call(ctgen *G, const hn_node *n, int i)
                 g->params[n->param[2]].offset, g->params[n->param[3]].offset, n->fixed_offset, n->fixed_offset + dim, y);
         return;
     }
-    fprintf(f, "    {\n        const int32_t *n = %s;\n", counts_of(g, o, cnt, sizeof cnt));
+    if (n->op == HN_OP_pair_features) {
+        int sel[8], count = hn_pair_feature_selection(n, sel), packed = 0;
+        for (int k = 0; k < count; ++k) packed |= sel[k] << (2 * k);
+        fprintf(f, "    if (hn_gt_pair_features_all(gpu, %s, batch, %d, %d, %d, %s, " CHECK, x0, o->shape.dim[0], packed, count, y);
+        return;
+    }
+    if (n->op == HN_OP_pair_embed) { pair_embed_forward(G, n); return; }
+    if (n->op == HN_OP_attention) { attention_call(G, n, 0, NULL); return; }
+    if (n->op == HN_OP_linear && headscale_of(g, n) < 0) {
+        char bias[48] = "NULL";
+        if (n->nparam > 1) snprintf(bias, sizeof bias, "params + %ld", g->params[n->param[1]].offset);
+        fprintf(f, "    if (hn_gt_linear_forward(gpu, %s, (long)batch * %ld, %d, params + %ld, %s, %d, %s, " CHECK, x0, R_of(o),
+                hn_last_dim(&xin_of(g, n)->shape), g->params[n->param[0]].offset, bias, hn_last_dim(&o->shape), y);
+        if (masked(g, o))       /* padding rows stay zero, as the C step leaves them */
+            fprintf(f, "    if (hn_gt_zero_padding(gpu, %s, batch, counts[%d], %d, %ld, " CHECK, y, o->shape.set, o->shape.dim[0],
+                    hn_shape_row_elems(&o->shape));
+        if (n->act) fprintf(f, "    if (hn_gt_act(gpu, %s, (long)batch * %ld, %d, %s, " CHECK, y, hn_shape_elems(&o->shape), n->act, y);
+        return;
+    }
+    if (n->op == HN_OP_linear && headscale_of(g, n) >= 0) {
+        const hn_fold *hs = &g->folds[headscale_of(g, n)];
+        int out = hn_last_dim(&o->shape);
+        fprintf(f, "    /* x·Wᵀ + b over every slot into the node state, then the head scale (head-major → channel-major) */\n"
+                   "    if (hn_gt_linear_forward(gpu, %s, (long)batch * %ld, %d, params + %ld, params + %ld, %d, state_ws + (size_t)batch * %ld, " CHECK
+                   "    if (hn_gt_headscale(gpu, state_ws + (size_t)batch * %ld, (long)batch * %ld, %d, %d, params + %ld, 0, %s, " CHECK,
+                x0, R_of(o), hn_last_dim(&xin_of(g, n)->shape), g->params[n->param[0]].offset, g->params[n->param[1]].offset, out,
+                n->state_offset, n->state_offset, R_of(o), hs->heads, out / hs->heads, g->params[hs->bn_gamma].offset, y);
+        return;
+    }
+    fprintf(f, "    {\n        const int32_t *n = %s;\n", node_counts(g, n, cnt, sizeof cnt));
     for (int k = 0; k < n->nin; ++k) {
         tvar(g, n->in[k], x0, sizeof x0);
         fprintf(f, "        const float *x%d = %s;\n", k, x0);
@@ -166,8 +358,12 @@ static void forward_call(ctgen *G, const hn_node *n, int i)
     fprintf(f, "        float *y = %s;\n        void *args[] = { &params, &batch, &n", y);
     for (int k = 0; k < n->nin; ++k) fprintf(f, ", &x%d", k);
     const cu_ctx *c = &G->ctx[i];
-    fprintf(f, ", &y };\n        if (hn_gpu_launch(gpu, \"%s_%s\", (unsigned)(((long)batch * %ld + %d) / %d), 1, %d, 0, args, " CHECK
-               "    }\n", g->name, id, c->per_event, c->block - 1, c->block, c->block);
+    if (c->geom == 2)                   /* a block per event */
+        fprintf(f, ", &y };\n        if (hn_gpu_launch(gpu, \"%s_%s\", (unsigned)batch, 1, %d, %d, args, " CHECK "    }\n", g->name, id,
+                c->block, c->shared);
+    else                                /* per_event threads per event */
+        fprintf(f, ", &y };\n        if (hn_gpu_launch(gpu, \"%s_%s\", (unsigned)(((long)batch * %ld + %d) / %d), 1, %d, 0, args, " CHECK
+                   "    }\n", g->name, id, c->per_event, c->block - 1, c->block, c->block);
 }
 
 /* The backward of node n: dy its output's gradient, dx<k> where its input's gradient goes (NULL: none). */
@@ -185,9 +381,20 @@ static void backward_body(ctgen *G, const hn_node *n, char dx[][HN_NAME + 48])
     switch (n->op) {
     case HN_OP_linear: {
         char db[48] = "NULL";
+        int hs = headscale_of(g, n);
         if (n->nparam > 1) snprintf(db, sizeof db, "grads + %ld", PAR(1));
+        char dz[96];
+        snprintf(dz, sizeof dz, "%s", dy);
+        if (hs >= 0) {          /* through the head scale first: dc, then dz = c ⊙ dy back to head-major */
+            const hn_fold *fold = &g->folds[hs];
+            snprintf(dz, sizeof dz, "(state_ws + (size_t)batch * %ldu)", n->state_offset + elems);
+            fprintf(f, "    if (hn_gt_headscale_grad(gpu, %s, state_ws + (size_t)batch * %ld, (long)batch * %ld, %d, %d, %s, grads + %ld, &scratch, " CHECK
+                       "    if (hn_gt_headscale(gpu, %s, (long)batch * %ld, %d, %d, params + %ld, 1, %s, " CHECK,
+                    dy, n->state_offset, R, fold->heads, dim / fold->heads, dz, g->params[fold->bn_gamma].offset, dy, R, fold->heads,
+                    dim / fold->heads, g->params[fold->bn_gamma].offset, dz);
+        }
         fprintf(f, "    if (hn_gt_linear_backward(gpu, %s, (long)batch * %ld, %d, params + %ld, %d, %s, %s, grads + %ld, %s, &scratch, " CHECK,
-                x0, R, hn_last_dim(&xin->shape), PAR(0), dim, dy, dx[0], PAR(0), db);
+                x0, R, hn_last_dim(&xin->shape), PAR(0), dim, dz, dx[0], PAR(0), db);
         break;
     }
     case HN_OP_relu: case HN_OP_gelu:
@@ -222,6 +429,22 @@ static void backward_body(ctgen *G, const hn_node *n, char dx[][HN_NAME + 48])
         }
         break;
     }
+    case HN_OP_residual: {
+        char x1[HN_NAME + 8];
+        tvar(g, n->in[1], x1, sizeof x1);
+        fprintf(f, "    if (hn_gt_residual_backward(gpu, %s, (long)batch * %ld, %d, params + %ld, %s, %s, %s, grads + %ld, &scratch, " CHECK,
+                x1, R, dim, PAR(0), dy, dx[0], dx[1], PAR(0));
+        break;
+    }
+    case HN_OP_class_token:
+        fprintf(f, "    if (hn_gt_column_sums(gpu, %s, (long)batch, %d, grads + %ld, &scratch, " CHECK, dy, dim, PAR(0));
+        break;
+    case HN_OP_pair_embed:
+        pair_embed_backward(G, n, dy);
+        break;
+    case HN_OP_attention:
+        attention_call(G, n, 1, dx);
+        break;
     case HN_OP_pool: {
         const char *mode = hn_attr_str(n, "mode");
         fprintf(f, "    if (%s && hn_gt_pool_backward(gpu, %s, %s, %s, batch, %d, %d, %d, %s, " CHECK, dx[0], x0, dy,
@@ -288,6 +511,16 @@ static void reduction_extent(ctgen *G)
         const hn_tensor *o = &g->tensors[n->out];
         if (rows_per_event(o) > G->red_rows) G->red_rows = rows_per_event(o);
         if (hn_last_dim(&o->shape) > G->red_cols) G->red_cols = hn_last_dim(&o->shape);
+        if (n->op == HN_OP_attention) {         /* softmax statistics and score gradients, [heads][max][2 + max] */
+            long max = o->shape.dim[0], need = hn_attr_int(n, "heads") * max * (2 + max);
+            if (need > G->extra_floats) G->extra_floats = need;
+        }
+        if (n->op == HN_OP_pair_embed) {        /* its rows: at most max(max+1)/2 per event, its layers' widths */
+            pe_layout L;
+            hn_pe_layout_of(g, n, &L);
+            if (L.np > G->red_rows) G->red_rows = L.np;
+            if (L.widest > G->red_cols) G->red_cols = L.widest;
+        }
     }
 }
 
@@ -348,16 +581,17 @@ static void emit_host_buffers(ctgen *G)
     FILE *f = G->f;
     int C = (int)hn_shape_elems(&g->tensors[g->train_logits].shape);
     fprintf(f, "/* What the step reads back (counts and labels, to check them; weights and logits, for the loss). */\n"
-               "typedef struct host_buffers {\n    int32_t *counts[%d];\n    int64_t *labels;\n    float *weights, *logits, *dlogits, *targets;\n} host_buffers;\n\n",
+               "typedef struct host_buffers {\n    int32_t *counts[%d];\n    int64_t *labels;\n    float *weights, *logits, *dlogits, *targets;\n"
+               "    int *offs;   /* the pair embedding's first row of each event */\n} host_buffers;\n\n",
             g->ninputs);
     fprintf(f, "static void host_free(host_buffers *h)\n{\n    for (int i = 0; i < %d; ++i) free(h->counts[i]);\n"
-               "    free(h->labels);\n    free(h->weights);\n    free(h->logits);\n    free(h->dlogits);\n    free(h->targets);\n}\n\n", g->ninputs);
+               "    free(h->labels);\n    free(h->offs);\n    free(h->weights);\n    free(h->logits);\n    free(h->dlogits);\n    free(h->targets);\n}\n\n", g->ninputs);
     fprintf(f, "static int host_setup(host_buffers *h, hn_gpu *gpu, const int32_t *const *counts, const int64_t *labels, const float *weights,\n"
                "                      int batch, char *err, size_t errlen)\n{\n    (void)counts;\n    memset(h, 0, sizeof *h);\n    size_t nb = batch > 0 ? (size_t)batch : 1;\n"
                "    h->labels = malloc(sizeof(int64_t) * nb);\n    h->logits = malloc(sizeof(float) * nb * %d);\n"
                "    h->dlogits = malloc(sizeof(float) * nb * %d);\n    h->targets = malloc(sizeof(float) * nb * %d);\n"
-               "    if (weights) h->weights = malloc(sizeof(float) * nb);\n"
-               "    if (!h->labels || !h->logits || !h->dlogits || !h->targets || (weights && !h->weights)) { snprintf(err, errlen, \"out of host memory\"); return 3; }\n"
+               "    if (weights) h->weights = malloc(sizeof(float) * nb);\n    h->offs = malloc(sizeof(int) * (nb + 1));\n"
+               "    if (!h->labels || !h->offs || !h->logits || !h->dlogits || !h->targets || (weights && !h->weights)) { snprintf(err, errlen, \"out of host memory\"); return 3; }\n"
                "    if (batch && (hn_gpu_to_host(gpu, h->labels, labels, sizeof(int64_t) * (size_t)batch, err, errlen) ||\n"
                "                  (weights && hn_gpu_to_host(gpu, h->weights, weights, sizeof(float) * (size_t)batch, err, errlen)))) return 3;\n",
             C, C, C);
@@ -378,17 +612,21 @@ static void emit_step(ctgen *G)
     fprintf(f, "int %s_cuda_train_step(hn_gpu *gpu, float *params, float *grads, const float *const *inputs,\n"
                "        const int32_t *const *counts, const int64_t *labels, const float *weights, int batch, const hn_train_config *cfg,\n"
                "        uint64_t seed, float *logits_out, double *loss_out, void *workspace, char *err, size_t errlen)\n{\n"
-               "    (void)seed;   /* no dropout on the GPU yet */\n", m);
+               "    (void)seed;   /* the attention's dropout masks come from it */\n", m);
     emit_host_checks(G);
     fprintf(f, "    float *ws = (float *)workspace;\n"
                "    float *grad_ws = ws + (size_t)batch * %ldu;\n"
                "    float *acc = ws + (size_t)batch * %ldu;   /* the accumulators */\n"
+               "    float *state_ws = ws + (size_t)batch * %ldu;\n"
                "    float *fixed_ws = ws + (size_t)batch * %ldu;\n"
+               "    float *extra_ws = ws + (((size_t)batch * %ldu + %ldu + 3) & ~(size_t)3);   /* the attention backward's scratch */\n"
                "    hn_gt_scratch scratch;\n"
-               "    hn_gt_scratch_carve(ws + (((size_t)batch * %ldu + %ldu + 3) & ~(size_t)3), (long)batch * %ld, %ld, &scratch);\n"
-               "    (void)acc; (void)fixed_ws;\n",
-            g->train_act_floats, g->train_act_floats + g->train_grad_floats, G->per_event, G->per_event,
-            g->train_fixed_floats, G->red_rows, G->red_cols);
+               "    hn_gt_scratch_carve(extra_ws + (size_t)batch * %ldu, (long)batch * %ld, %ld, &scratch);\n"
+               "    long pe_rows = 0;   /* the pair embedding's rows in this batch */\n"
+               "    (void)acc; (void)state_ws; (void)fixed_ws; (void)extra_ws; (void)pe_rows;\n",
+            g->train_act_floats, g->train_act_floats + g->train_grad_floats,
+            g->train_act_floats + g->train_grad_floats + g->train_tmp_floats, G->per_event, G->per_event,
+            g->train_fixed_floats, G->extra_floats, G->red_rows, G->red_cols);
     char upper[HN_NAME];
     snprintf(upper, sizeof upper, "%s", m);
     for (int i = 0; upper[i]; ++i) upper[i] = (char)toupper((unsigned char)upper[i]);
@@ -412,7 +650,7 @@ static void emit_host(ctgen *G, const char *cu, size_t cu_len)
     fprintf(f, "/* %s_cuda_train.c — one training step of '%s' on the GPU: forward in training mode, loss, backward,\n"
                " * every tensor in device memory, in the C step's workspace layout (%s_train.c). Generated by hepnc from %s; do not edit. */\n"
                "#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n"
-               "#include <hepnc/cuda_train_entry.h>\n#include <hepnc/gpu_train.h>\n#include <hepnc/loss.h>\n\n#include \"%s.h\"\n\n",
+               "#include <hepnc/cuda_train_entry.h>\n#include <hepnc/gpu_train.h>\n#include <hepnc/gpu_train_attention.h>\n#include <hepnc/gpu_train_class_attention.h>\n#include <hepnc/loss.h>\n\n#include \"%s.h\"\n\n",
             m, m, m, g->spec_path, m);
     fprintf(f, "/* %s_train.cu, compiled by NVRTC at open */\nstatic const char train_cu[] =\n\"", m);
     for (size_t i = 0; i < cu_len; ++i) {
@@ -432,13 +670,24 @@ static void emit_host(ctgen *G, const char *cu, size_t cu_len)
                "    return hn_gpu_open(train_cu, \"%s_train\", cache_dir, err, errlen);\n}\n\n", m, m);
     fprintf(f, "/* Device workspace of a step: the C step's layout, then the reductions' scratch. */\n"
                "size_t %s_cuda_train_workspace_bytes(int batch)\n{\n"
-               "    return sizeof(float) * ((((size_t)batch * %ldu + %ldu) + 3) & ~(size_t)3) + hn_gt_scratch_bytes((long)batch * %ld, %ld);\n}\n\n",
-            m, G->per_event, g->train_fixed_floats, G->red_rows, G->red_cols);
+               "    return sizeof(float) * (((((size_t)batch * %ldu + %ldu) + 3) & ~(size_t)3) + (size_t)batch * %ldu) +\n"
+               "           hn_gt_scratch_bytes((long)batch * %ld, %ld);\n}\n\n",
+            m, G->per_event, g->train_fixed_floats, G->extra_floats, G->red_rows, G->red_cols);
     emit_host_buffers(G);
     emit_step(G);
+    fprintf(f, "/* The workspace's tensors, in graph order (name, offset, gradient offset, floats per event). */\n"
+               "static const hn_cuda_train_tensor tensors[] = {\n");
+    int nt = 0;
+    for (int t = 0; t < g->ntensors; ++t) {
+        const hn_tensor *x = &g->tensors[t];
+        if (x->offset < 0) continue;
+        fprintf(f, "    { \"%s\", %ld, %ld, %ld },\n", x->name, x->offset, x->grad_offset, hn_shape_elems(&x->shape));
+        ++nt;
+    }
+    fprintf(f, "};\n\n");
     fprintf(f, "const hn_cuda_train_entry *hepnc_cuda_train_entry(void)\n{\n"
                "    static const hn_cuda_train_entry e = { HN_CUDA_TRAIN_ABI, \"%s\", %s_cuda_train_open, %s_cuda_train_workspace_bytes,\n"
-               "                                           %s_cuda_train_step };\n    return &e;\n}\n", m, m, m, m);
+               "                                           %s_cuda_train_step, %d, tensors };\n    return &e;\n}\n", m, m, m, m, nt);
 }
 
 int hn_emit_cuda_train(const hn_graph *g, const char *dir, char files[][512], int *nfiles)

@@ -9,6 +9,7 @@
 
 #include "../emit.h"
 #include "../ops.h"
+#include "pair_embed_layout.h"
 
 int hn_pair_feature_selection(const hn_node *n, int *sel);
 
@@ -147,18 +148,9 @@ static long macs(const hn_graph *g, const hn_node *n)
  * numbers at a fraction of the work. The rows of the batch form one [rows][width] matrix for the
  * GEMMs. The node's state keeps every layer's input, pre-norm, post-norm and activation, and the row
  * weights, for the backward. */
-typedef struct pe_layout {
-    int layers, nfeat, heads, max, np, widest;
-    int width[HN_MAX_LIST + 1];           /* output width of layer k */
-    long f0, b0, wt, z[HN_MAX_LIST + 1], nrm[HN_MAX_LIST + 1], act[HN_MAX_LIST + 1], g1, g2, per_event;
-    long stats0, stats[HN_MAX_LIST + 1], fixed;
-    /* with extra pair features: fts_embed's rows are every ordered slot pair (max², weight 1 each) */
-    int extra, c2, first2;                /* input width, and the index of its first parameter */
-    long u_ones, u_b0, u_z[HN_MAX_LIST + 1], u_nrm[HN_MAX_LIST + 1], u_act[HN_MAX_LIST + 1], u_g1, u_g2;
-    long u_stats0, u_stats[HN_MAX_LIST + 1];
-} pe_layout;
 
-static void pe_layout_of(const hn_graph *g, const hn_node *n, pe_layout *L)
+
+void hn_pe_layout_of(const hn_graph *g, const hn_node *n, pe_layout *L)
 {
     const hn_attr_val *dims = hn_attr(n, "dims");
     L->layers = dims->nints + 1;
@@ -212,7 +204,7 @@ static void pe_layout_of(const hn_graph *g, const hn_node *n, pe_layout *L)
 static long train_state(const hn_graph *g, const hn_node *n, long *fixed)
 {
     pe_layout L;
-    pe_layout_of(g, n, &L);
+    hn_pe_layout_of(g, n, &L);
     *fixed = L.fixed;
     return L.per_event;
 }
@@ -344,7 +336,7 @@ static void emit_train(hn_emit *e, const hn_node *n)
 {
     const hn_graph *g = e->g;
     pe_layout L;
-    pe_layout_of(g, n, &L);
+    hn_pe_layout_of(g, n, &L);
     char prev[96];
     emit_row_offsets(e, &L);
     hn_emit_line(e, 1, "float *F0 = S + (size_t)batch * %ld, *B0 = S + (size_t)batch * %ld;   /* [rows][%d] */", L.f0, L.b0,
@@ -380,7 +372,7 @@ static void emit_backward(hn_emit *e, const hn_node *n)
 {
     const hn_graph *g = e->g;
     pe_layout L;
-    pe_layout_of(g, n, &L);
+    hn_pe_layout_of(g, n, &L);
     emit_row_offsets(e, &L);
     hn_emit_line(e, 1, "float *G = S + (size_t)batch * %ld, *H = S + (size_t)batch * %ld;   /* gradient rows, ping-pong */",
                  L.g1, L.g2);

@@ -50,10 +50,12 @@ extern "C" __global__ void hn_t_act_backward(const float *x, const float *dy, lo
  *   0: Σ a                    1: Σ (a − mean)², mean in double
  *   2: Σ a·((b − m)·inv)       (a BatchNorm's Σ dy·x̂; m = mean, inv per column, float)
  *   3: Σ a·((b − m_r)·inv_r)   (a LayerNorm's Σ dy·x̂; m_r, inv_r per ROW in rowstat[2r], [2r+1])
+ *   4: Σ a·b                   (a residual's scale gradient)
+ * each term times w[r] when w is not NULL (rows standing for w[r] copies: the pair embedding's);
  * partial[chunk][col] in double. */
 extern "C" __global__ void hn_t_colsum_partial(const float *a, const float *b, const double *mean_d, const float *m,
-                                               const float *inv, const float *rowstat, long rows, int cols, int mode,
-                                               double *partial)
+                                               const float *inv, const float *rowstat, const float *w, long rows, int cols,
+                                               int mode, double *partial)
 {
     long i = (long)blockIdx.x * blockDim.x + threadIdx.x, chunks = (rows + HN_CUT_CHUNK - 1) / HN_CUT_CHUNK;
     if (i >= chunks * cols) return;
@@ -62,10 +64,13 @@ extern "C" __global__ void hn_t_colsum_partial(const float *a, const float *b, c
     double s = 0.0;
     for (long r = r0; r < r1; ++r) {
         float v = a[r * cols + c];
-        if (mode == 0) s += v;
-        else if (mode == 1) { double d = v - mean_d[c]; s += d * d; }
-        else if (mode == 2) s += (double)(v * ((b[r * cols + c] - m[c]) * inv[c]));
-        else s += (double)(v * ((b[r * cols + c] - rowstat[2 * r]) * rowstat[2 * r + 1]));
+        double t;
+        if (mode == 0) t = v;
+        else if (mode == 1) { double d = v - mean_d[c]; t = d * d; }
+        else if (mode == 2) t = (double)(v * ((b[r * cols + c] - m[c]) * inv[c]));
+        else if (mode == 3) t = (double)(v * ((b[r * cols + c] - rowstat[2 * r]) * rowstat[2 * r + 1]));
+        else t = (double)(v * b[r * cols + c]);
+        s += w ? (double)w[r] * t : t;
     }
     partial[k * cols + c] = s;
 }
@@ -88,15 +93,16 @@ extern "C" __global__ void hn_t_add_sums(const double *src, int cols, float *dst
 }
 
 /* mean_d[c] = sum[c] / rows, in double (sum may be mean_d itself) */
-extern "C" __global__ void hn_t_scale_sums(double *sum, int cols, long rows)
+extern "C" __global__ void hn_t_scale_sums(double *sum, int cols, double rows)
 {
     int c = blockIdx.x * blockDim.x + threadIdx.x;
-    if (c < cols) sum[c] /= (double)rows;
+    if (c < cols) sum[c] /= rows;
 }
 
 /* BatchNorm1d in training mode, after the sums: batch mean and (biased) variance, 1/√(σ² + eps), and the
- * running statistics with PyTorch's momentum (unbiased variance; only when rows ≥ 2). */
-extern "C" __global__ void hn_t_bn_stats(const double *mean_d, const double *ss, long rows, int dim, float eps, float momentum,
+ * running statistics with PyTorch's momentum (unbiased variance; only when rows ≥ 2). rows: the rows the
+ * statistics stand for (with row weights, their sum). */
+extern "C" __global__ void hn_t_bn_stats(const double *mean_d, const double *ss, double rows, int dim, float eps, float momentum,
                                          float *running_mean, float *running_var, float *batch_mean, float *batch_var,
                                          float *inv)
 {
@@ -106,7 +112,7 @@ extern "C" __global__ void hn_t_bn_stats(const double *mean_d, const double *ss,
     batch_mean[c] = (float)mean_d[c];
     batch_var[c] = (float)var;
     inv[c] = (float)(1.0 / sqrt((double)batch_var[c] + (double)eps));
-    if (rows >= 2) {
+    if (rows >= 2.0) {
         running_mean[c] = (float)((1.0 - momentum) * running_mean[c] + momentum * mean_d[c]);
         running_var[c] = (float)((1.0 - momentum) * running_var[c] + momentum * (ss[c] / (rows - 1)));
     }
@@ -129,15 +135,15 @@ extern "C" __global__ void hn_t_bn_apply(const float *x, long rows, int dim, con
     y[i] = (x[i] - mean[c]) * inv[c] * gamma[c] + beta[c];
 }
 
-/* BatchNorm backward, after the sums sg = Σ dy and sgx = Σ dy·x̂:
- * dx = γ·inv·(dy − sg/N − x̂·sgx/N) over every row (dx may alias dy) */
-extern "C" __global__ void hn_t_bn_dx(const float *x, const float *dy, long rows, int dim, const float *gamma,
+/* BatchNorm backward, after the sums sg = Σ dy and sgx = Σ dy·x̂ (weighted: over the N rows they stand
+ * for): dx = γ·inv·(dy − sg/N − x̂·sgx/N) over the `rows` rows (dx may alias dy) */
+extern "C" __global__ void hn_t_bn_dx(const float *x, const float *dy, long rows, double N, int dim, const float *gamma,
                                       const float *mean, const float *inv, const double *sg, const double *sgx, float *dx)
 {
     long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= rows * dim) return;
     int c = (int)(i % dim);
-    float a = (float)(sg[c] / rows), b = (float)(sgx[c] / rows), k = gamma[c] * inv[c];
+    float a = (float)(sg[c] / N), b = (float)(sgx[c] / N), k = gamma[c] * inv[c];
     float xh = (x[i] - mean[c]) * inv[c];
     dx[i] = k * (dy[i] - a - xh * b);
 }
@@ -210,6 +216,147 @@ extern "C" __global__ void hn_t_copy_cols(const float *dy, long rows, int width,
     if (i >= rows * w) return;
     long r = i / w;
     dx[i] = dy[r * width + col0 + (int)(i % w)];
+}
+
+/* y = act(x) elementwise (0 none, 1 relu, 2 GELU) */
+extern "C" __global__ void hn_t_act(const float *x, long count, int act, float *y)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < count) y[i] = hn_cu_act(x[i], act);
+}
+
+/* y[r][o] += bias[o] over rows (after a GEMM) */
+extern "C" __global__ void hn_t_add_bias(float *y, long rows, int out, const float *bias)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < rows * out) y[i] += bias[i % out];
+}
+
+/* g[r][k] *= w[r] */
+extern "C" __global__ void hn_t_scale_rows(float *g, long rows, int width, const float *w)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < rows * width) g[i] *= w[i / width];
+}
+
+/* dy ⊙ s per column, the skip path of a residual y = x0 + s ⊙ x1: dx1 = s ⊙ dy */
+extern "C" __global__ void hn_t_scale_cols(const float *dy, long rows, int width, const float *s, float *dx)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < rows * width) dx[i] = s[i % width] * dy[i];
+}
+
+/* A linear layer's folded head scale (ParT's c_attn): y[r][t·heads + h] = c[h]·z[r][h·d + t] (head-major
+ * to channel-major, scaled); backward: dz[r][h·d + t] = c[h]·dy[r][t·heads + h]. dir 0 forward, 1 backward. */
+extern "C" __global__ void hn_t_headscale(const float *in, long rows, int heads, int d, const float *c, int dir, float *out)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    int D = heads * d;
+    if (i >= rows * D) return;
+    long r = i / D;
+    int k = (int)(i % D), h = k / d, t = k % d;         /* k: the head-major index h·d + t */
+    if (dir == 0) out[r * D + t * heads + h] = c[h] * in[r * D + k];
+    else out[r * D + k] = c[h] * in[r * D + t * heads + h];
+}
+
+/* Σ over the head's channels of dy·z for the head scale's gradient, as a column sum: prod[r][h·d + t] =
+ * dy[r][t·heads + h]·z[r][h·d + t] (then summed over rows and the d channels of each head) */
+extern "C" __global__ void hn_t_headscale_prod(const float *dy, const float *z, long rows, int heads, int d, float *prod)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    int D = heads * d;
+    if (i >= rows * D) return;
+    long r = i / D;
+    int k = (int)(i % D), h = k / d, t = k % d;
+    prod[i] = dy[r * D + t * heads + h] * z[i];
+}
+
+/* dc[h] += Σ_t sums[h·d + t] (the head scale's gradient from the column sums of hn_t_headscale_prod) */
+extern "C" __global__ void hn_t_headscale_grad(const double *sums, int heads, int d, float *dc)
+{
+    int h = blockIdx.x * blockDim.x + threadIdx.x;
+    if (h >= heads) return;
+    double s = 0.0;
+    for (int t = 0; t < d; ++t) s += sums[h * d + t];
+    dc[h] += (float)s;
+}
+
+/* Pair features of every slot pair of every event, padding included (zero 4-vectors give weaver's clamped
+ * values), mirrored: f[b][a][c][k] = feature sel_k of (max(a, c), min(a, c)); sel packs the selected
+ * features' indices, two bits each. A thread per (event, a, c). */
+extern "C" __global__ void hn_t_pair_features_all(const float *p4, int batch, int max, int sel, int nsel, float *f)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (long)batch * max * max) return;
+    int c = (int)(i % max), a = (int)((i / max) % max), b = (int)(i / ((long)max * max));
+    float all[4];
+    hn_cu_pair_feats(p4 + (long)b * max * 4, a > c ? a : c, a > c ? c : a, all);
+    for (int k = 0; k < nsel; ++k) f[i * nsel + k] = all[(sel >> (2 * k)) & 3];
+}
+
+/* ---- the pair embedding's rows (templates/c/backward_pair.h): per event its n(n+1)/2 real pairs (a ≥ c, tril
+ * order, weight 1), then when n < max the n + 1 padded representatives (n, c ≤ n) with their multiplicities
+ * max − n and (max − n)(max − n + 1)/2; offs[b] the event's first row. ---- */
+
+/* (a, c) of an event's row t (n real slots of max); weight into *w */
+__device__ __forceinline__ void hn_t_pair_of_row(long t, int n, int max, int *a, int *c, float *w)
+{
+    long real = (long)n * (n + 1) / 2;
+    if (t < real) {
+        int r = (int)((sqrtf(8.0f * (float)t + 1.0f) - 1.0f) * 0.5f);
+        while ((long)r * (r + 1) / 2 > t) --r;
+        while ((long)(r + 1) * (r + 2) / 2 <= t) ++r;
+        *a = r;
+        *c = (int)(t - (long)r * (r + 1) / 2);
+        *w = 1.0f;
+    } else {
+        *a = n;
+        *c = (int)(t - real);
+        *w = *c < n ? (float)(max - n) : (float)((double)(max - n) * (max - n + 1) / 2);
+    }
+}
+
+/* rows[offs[b] + t][k] = pairs[b][a][c][k], w[offs[b] + t] = its weight: a thread per (event, row) */
+extern "C" __global__ void hn_t_pair_rows(const float *pairs, const int *n, int batch, int max, int width, const int *offs,
+                                          float *rows, float *w)
+{
+    long t = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    int b = blockIdx.y;
+    if (b >= batch || t >= offs[b + 1] - offs[b]) return;
+    int a, c;
+    float wt;
+    hn_t_pair_of_row(t, n ? n[b] : max, max, &a, &c, &wt);
+    long row = offs[b] + t;
+    const float *src = pairs + (((long)b * max + a) * max + c) * width;
+    for (int k = 0; k < width; ++k) rows[row * width + k] = src[k];
+    w[row] = wt;
+}
+
+/* U[b][h][a][c] = U[b][h][c][a] = rows[offs[b] + t][h] for the real pairs (dir 0); backward (dir 1):
+ * drows[offs[b] + t][h] = dU[a][c] (+ dU[c][a] off the diagonal) for the real pairs, 0 for the padded
+ * representatives (attention never reads padded pairs). A thread per (event, row). */
+extern "C" __global__ void hn_t_pair_scatter(const float *in, const int *n, int batch, int max, int heads, const int *offs,
+                                             int dir, float *out)
+{
+    long t = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    int b = blockIdx.y;
+    if (b >= batch || t >= offs[b + 1] - offs[b]) return;
+    int cnt = n ? n[b] : max, a, c;
+    float wt;
+    hn_t_pair_of_row(t, cnt, max, &a, &c, &wt);
+    long row = offs[b] + t;
+    const float *Ub = dir ? in + (long)b * heads * max * max : 0;
+    float *Uo = dir ? 0 : out + (long)b * heads * max * max;
+    for (int h = 0; h < heads; ++h) {
+        long ac = ((long)h * max + a) * max + c, ca = ((long)h * max + c) * max + a;
+        if (dir == 0) {
+            if (a < cnt) Uo[ac] = Uo[ca] = in[row * heads + h];
+        } else {
+            float g = 0.0f;
+            if (a < cnt) g = c != a ? Ub[ac] + Ub[ca] : Ub[ac];
+            out[row * heads + h] = g;
+        }
+    }
 }
 
 #endif

@@ -66,25 +66,49 @@ endif()
 # The GPU training step of each model it covers against the C training step (tests/cuda/train_harness.c:
 # loss, logits, every gradient and running statistic within 1e-5 of the largest, two runs identical, bad
 # labels and counts refused): gpu.train_<model> on a GPU, gpu_emu.train_<model> on the emulated GPU.
+# fcn and pfn from their parity weights; part_pool (tests/cuda/specs: the ParT's pair embedding, particle
+# attention with dropout, head scale, residuals) from hepnc's initialisation on part_small's jets.
 if(TARGET hepnc_gpu)
-  foreach(model fcn pfn)
+  foreach(model fcn pfn part_pool)
+    if(model STREQUAL part_pool)
+      set(spec ${CMAKE_CURRENT_LIST_DIR}/specs/${model}.yaml)
+      set(args init:7 ${PROJECT_SOURCE_DIR}/tests/parity/part_small/inputs.h5)
+    else()
+      set(spec ${PROJECT_SOURCE_DIR}/models/${model}.yaml)
+      set(args ${PROJECT_SOURCE_DIR}/tests/parity/${model}/weights.safetensors ${PROJECT_SOURCE_DIR}/tests/parity/${model}/inputs.h5)
+    endif()
     set(cugen ${CMAKE_BINARY_DIR}/gen/${model}-cuda-train)
     set(trfiles ${cugen}/${model}.c ${cugen}/${model}_load.c ${cugen}/${model}_entry.c ${cugen}/${model}_train.c
                 ${cugen}/${model}_cuda_train.c)
     add_custom_command(
       OUTPUT ${trfiles}
-      COMMAND hepnc compile ${PROJECT_SOURCE_DIR}/models/${model}.yaml --target cuda --train --blas none -o ${cugen}
-      DEPENDS hepnc ${PROJECT_SOURCE_DIR}/models/${model}.yaml
+      COMMAND hepnc compile ${spec} --target cuda --train --blas none -o ${cugen}
+      DEPENDS hepnc ${spec}
       COMMENT "Generating ${model}'s GPU training step")
     add_executable(test_gpu_train_${model} ${CMAKE_CURRENT_LIST_DIR}/train_harness.c ${PROJECT_SOURCE_DIR}/compiler/infer_io.c ${trfiles})
     target_include_directories(test_gpu_train_${model} PRIVATE ${cugen} ${PROJECT_SOURCE_DIR}/compiler)
     target_link_libraries(test_gpu_train_${model} PRIVATE hepnc_gpu hepnc_runtime m)
-    set(args ${PROJECT_SOURCE_DIR}/tests/parity/${model}/weights.safetensors ${PROJECT_SOURCE_DIR}/tests/parity/${model}/inputs.h5)
     add_test(NAME gpu.train_${model} COMMAND test_gpu_train_${model} ${args} --events 64)
     set_tests_properties(gpu.train_${model} PROPERTIES LABELS gpu SKIP_RETURN_CODE 77)
     add_test(NAME gpu_emu.train_${model} COMMAND test_gpu_train_${model} ${args} --events 24)
     add_test(NAME gpu_emu.train_${model}.weighted_bce COMMAND test_gpu_train_${model} ${args} --events 24 --loss bce --weights)
     set_tests_properties(gpu_emu.train_${model} gpu_emu.train_${model}.weighted_bce PROPERTIES LABELS emulated
+                         ENVIRONMENT "HEPNC_GPU_EMULATE=1;HEPNC_CACHE=${CMAKE_BINARY_DIR}/cuda_emu_cache")
+  endforeach()
+endif()
+
+# Unit checks of the GPU training kernels of one op against the C training code (templates/c) on random
+# data, reading the kernel bodies from templates/cuda: gpu_emu.unit_train_<op> on the emulated GPU, in
+# every CI run; gpu.unit_train_<op> on a GPU (77 elsewhere).
+if(TARGET hepnc_gpu)
+  foreach(unit attention class_attention optim)
+    add_executable(test_train_${unit} ${CMAKE_CURRENT_LIST_DIR}/test_train_${unit}.c)
+    target_include_directories(test_train_${unit} PRIVATE ${PROJECT_SOURCE_DIR}/templates/c)
+    target_link_libraries(test_train_${unit} PRIVATE hepnc_gpu hepnc_runtime m)
+    add_test(NAME gpu.unit_train_${unit} COMMAND test_train_${unit} ${PROJECT_SOURCE_DIR}/templates/cuda)
+    set_tests_properties(gpu.unit_train_${unit} PROPERTIES LABELS gpu SKIP_RETURN_CODE 77)
+    add_test(NAME gpu_emu.unit_train_${unit} COMMAND test_train_${unit} ${PROJECT_SOURCE_DIR}/templates/cuda)
+    set_tests_properties(gpu_emu.unit_train_${unit} PROPERTIES LABELS emulated SKIP_RETURN_CODE 77
                          ENVIRONMENT "HEPNC_GPU_EMULATE=1;HEPNC_CACHE=${CMAKE_BINARY_DIR}/cuda_emu_cache")
   endforeach()
 endif()

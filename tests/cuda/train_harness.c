@@ -4,6 +4,8 @@
  *
  *   train_harness WEIGHTS DATA.h5 [--events N] [--tol T] [--loss ce|bce|focal] [--weights]
  *
+ * WEIGHTS: a weights file, or init:SEED for hepnc's initialisation from scratch (runtime/init.c).
+ *
  * The first N events of DATA (default 32; labels event % classes, event weights 0.5 + (event % 3)/2 with
  * --weights; label smoothing 0.1) through one step of each, from the same parameters, in training mode:
  *   the loss (relative T), the logits, every parameter tensor's gradient and the updated running
@@ -112,7 +114,11 @@ int main(int argc, char **argv)
     int64_t *labels = malloc(sizeof(int64_t) * (size_t)events);
     void *wsc = malloc(t->workspace_bytes(events));
     if (!p0 || !pc || !gc || !pg || !gg || !gg2 || !lc || !lg || !w || !labels || !wsc) { fprintf(stderr, "out of memory\n"); return 1; }
-    if (hn_train_load_params(t, argv[1], p0, err, sizeof err) || t->fold(p0)) { fprintf(stderr, "train_harness: %s\n", err); return 1; }
+    if (!strncmp(argv[1], "init:", 5) ? hn_train_init_params(t, p0, strtoull(argv[1] + 5, NULL, 10))
+                                       : hn_train_load_params(t, argv[1], p0, err, sizeof err) || t->fold(p0)) {
+        fprintf(stderr, "train_harness: %s: %s\n", argv[1], err);
+        return 1;
+    }
     for (int e = 0; e < events; ++e) {
         labels[e] = e % (C == 1 ? 2 : C);
         w[e] = 0.5f + (float)(e % 3) * 0.5f;
@@ -165,6 +171,23 @@ int main(int argc, char **argv)
             fprintf(stderr, "train_harness: %s\n", err);
             return 1;
         }
+    }
+
+    /* the workspaces: every activation and gradient of the last GPU run against the C step's, the first
+     * that differs named (where a wrong kernel shows first) */
+    {
+        size_t wb = t->workspace_bytes(events);
+        float *wg = malloc(wb);
+        if (wg && !hn_gpu_to_host(s.gpu, wg, s.ws, wb, err, sizeof err)) {
+            int shown = 0;
+            for (int k = 0; k < ct->ntensors && shown < 3; ++k) {
+                const hn_cuda_train_tensor *q = &ct->tensors[k];
+                size_t cnt = (size_t)events * (size_t)q->floats;
+                double r = rel_diff((float *)wg + (size_t)events * q->offset, (float *)wsc + (size_t)events * q->offset, cnt);
+                if (r > tol) printf("     (activation %s differs: %.3g of its largest %.3g)\n", q->name, r, largest_b), ++shown;
+            }
+        }
+        free(wg);
     }
 
     /* the comparisons */

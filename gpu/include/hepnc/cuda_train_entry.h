@@ -9,6 +9,13 @@
 
 #define HN_CUDA_TRAIN_ABI 1
 
+/* A tensor of the step's workspace (the same layout on the GPU as in the C step): its floats for a batch
+ * start at workspace + batch·offset, batch·floats of them; grad_offset ≥ 0: its gradient's, likewise. */
+typedef struct hn_cuda_train_tensor {
+    const char *name;
+    long offset, grad_offset, floats;
+} hn_cuda_train_tensor;
+
 typedef struct hn_cuda_train_entry {
     int abi;                    /* HN_CUDA_TRAIN_ABI */
     const char *name;
@@ -24,6 +31,9 @@ typedef struct hn_cuda_train_entry {
     int (*step)(hn_gpu *gpu, float *params, float *grads, const float *const *inputs, const int32_t *const *counts,
                 const int64_t *labels, const float *weights, int batch, const hn_train_config *cfg, uint64_t seed,
                 float *logits_out, double *loss_out, void *workspace, char *err, size_t errlen);
+    /* The workspace's tensors in graph order (to compare a step's activations and gradients with the C step's). */
+    int ntensors;
+    const hn_cuda_train_tensor *tensors;
 } hn_cuda_train_entry;
 
 const hn_cuda_train_entry *hepnc_cuda_train_entry(void);

@@ -17,6 +17,7 @@ typedef struct hn_gt_scratch {
     double *sums;               /* [4][cols] */
     float *inv;                 /* [cols] */
     float *rowstat;             /* [rows][2] */
+    int *offs;                  /* [rows + 1]: the pair embedding's first row of each event */
 } hn_gt_scratch;
 
 /* Bytes of scratch for reductions over at most `rows` rows of at most `cols` columns. */
@@ -34,6 +35,15 @@ int hn_gt_act_backward(hn_gpu *g, const float *x, const float *dy, long count, i
 int hn_gt_batchnorm_forward(hn_gpu *g, const float *x, long rows, int dim, const float *gamma, const float *beta, float eps,
                             float momentum, float *running_mean, float *running_var, float *batch_mean, float *batch_var,
                             float *y, const hn_gt_scratch *s, char *err, size_t errlen);
+/* The same over rows standing for w[r] copies each (the pair embedding's weighted rows), N = Σ w. */
+int hn_gt_batchnorm_forward_weighted(hn_gpu *g, const float *x, long rows, const float *w, double N, int dim, const float *gamma,
+                                     const float *beta, float eps, float momentum, float *running_mean, float *running_var,
+                                     float *batch_mean, float *batch_var, float *y, const hn_gt_scratch *s, char *err,
+                                     size_t errlen);
+int hn_gt_batchnorm_backward_weighted(hn_gpu *g, const float *x, long rows, const float *w, double N, int dim,
+                                      const float *gamma, float eps, const float *batch_mean, const float *batch_var,
+                                      const float *dy, float *dx, float *dgamma, float *dbeta, const hn_gt_scratch *s,
+                                      char *err, size_t errlen);
 int hn_gt_batchnorm_backward(hn_gpu *g, const float *x, long rows, int dim, const float *gamma, float eps,
                              const float *batch_mean, const float *batch_var, const float *dy, float *dx, float *dgamma,
                              float *dbeta, const hn_gt_scratch *s, char *err, size_t errlen);
@@ -50,5 +60,38 @@ int hn_gt_pool_backward(hn_gpu *g, const float *x, const float *dy, const int32_
                         float *dx, char *err, size_t errlen);
 /* dx[r][0..w) = dy[r][col0..col0+w) over rows, dy rows `width` wide. */
 int hn_gt_copy_cols(hn_gpu *g, const float *dy, long rows, int width, int col0, int w, float *dx, char *err, size_t errlen);
+
+/* y = x·Wᵀ + bias over rows (a GEMM, then the bias; bias may be NULL). */
+int hn_gt_linear_forward(hn_gpu *g, const float *x, long rows, int in, const float *W, const float *bias, int out, float *y,
+                         char *err, size_t errlen);
+/* Backward of a linear map over rows standing for w[r] copies: dx = dy·W per row (dx may be NULL), then
+ * dy ← w ⊙ dy (overwritten), dW += dyᵀ·x, db += Σ dy. */
+int hn_gt_linear_backward_weighted(hn_gpu *g, const float *x, long rows, int in, const float *W, int out, const float *w,
+                                   float *dy, float *dx, float *dW, float *db, const hn_gt_scratch *s, char *err, size_t errlen);
+/* y = act(x) (0 none, 1 relu, 2 GELU), elementwise. */
+int hn_gt_act(hn_gpu *g, const float *x, long count, int act, float *y, char *err, size_t errlen);
+/* A linear layer's folded head scale c [heads] over rows of heads·d: forward (backward 0) out[r][t·heads + h]
+ * = c[h]·in[r][h·d + t]; backward (1) out[r][h·d + t] = c[h]·in[r][t·heads + h]. */
+int hn_gt_headscale(hn_gpu *g, const float *in, long rows, int heads, int d, const float *c, int backward, float *out, char *err,
+                    size_t errlen);
+/* dc[h] += Σ_r Σ_t dy[r][t·heads + h]·z[r][h·d + t]; prod: rows·heads·d floats of scratch. */
+int hn_gt_headscale_grad(hn_gpu *g, const float *dy, const float *z, long rows, int heads, int d, float *prod, float *dc,
+                         const hn_gt_scratch *s, char *err, size_t errlen);
+/* y = x0 + s ⊙ x1 over rows: dx0 = dy, dx1 = s ⊙ dy (either may be NULL), dscale += Σ dy ⊙ x1. */
+int hn_gt_residual_backward(hn_gpu *g, const float *x1, long rows, int dim, const float *scale, const float *dy, float *dx0,
+                            float *dx1, float *dscale, const hn_gt_scratch *s, char *err, size_t errlen);
+/* dst[c] += Σ_r a[r][c] (a class token's gradient over the batch). */
+int hn_gt_column_sums(hn_gpu *g, const float *a, long rows, int cols, float *dst, const hn_gt_scratch *s, char *err, size_t errlen);
+/* Pair features of every slot pair, padding included, mirrored: f [batch][max][max][nsel]; sel packs the
+ * selected feature indices two bits each. */
+int hn_gt_pair_features_all(hn_gpu *g, const float *p4, int batch, int max, int sel, int nsel, float *f, char *err, size_t errlen);
+/* The pair embedding's weighted rows of every event from pairs [batch][max][max][width] (offs: device,
+ * each event's first row, batch + 1 of them), their weights into w. */
+int hn_gt_pair_rows(hn_gpu *g, const float *pairs, const int32_t *n, int batch, int max, int width, const int *offs, float *rows,
+                    float *w, char *err, size_t errlen);
+/* backward 0: the rows' last layer [rows][heads] into U [batch][heads][max][max] at the real pairs,
+ * mirrored; 1: dU back to the rows (real pairs dU[a][c] + dU[c][a], padded representatives 0). */
+int hn_gt_pair_scatter(hn_gpu *g, const float *in, const int32_t *n, int batch, int max, int heads, const int *offs, int backward,
+                       float *out, char *err, size_t errlen);
 
 #endif
