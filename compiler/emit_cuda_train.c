@@ -29,7 +29,7 @@ typedef struct ctgen {
     cu_ctx *ctx;                /* per node: its forward kernel's geometry */
     long per_event;             /* the C step's workspace floats per event */
     long red_rows, red_cols;    /* the largest reduction (rows per event, columns) */
-    long extra_floats;          /* per event: the attention backward's scratch (its largest) */
+
 } ctgen;
 
 static int on_loss_path(const hn_graph *g, const hn_node *n) { return !n->dead && g->tensors[n->out].on_loss_path; }
@@ -66,10 +66,12 @@ static int supported(const hn_graph *g, const hn_node *n)
     switch (n->op) {
     case HN_OP_linear: case HN_OP_layernorm: case HN_OP_batchnorm: case HN_OP_relu: case HN_OP_gelu: case HN_OP_add:
     case HN_OP_concat: case HN_OP_flatten: case HN_OP_pool: case HN_OP_residual: case HN_OP_class_token:
-    case HN_OP_pair_features: case HN_OP_attention:
+    case HN_OP_pair_features: case HN_OP_attention: case HN_OP_cls_attention:
         return 1;
     case HN_OP_pair_embed: return n->nin == 1;
-    default: (void)g; return 0;
+    case HN_OP_standardize: return 1;                   /* forward only: an input's scaling */
+    case HN_OP_slice: return !wants_backward(g, n);     /* forward only: an input's columns */
+    default: return 0;
     }
 }
 
@@ -445,6 +447,16 @@ static void backward_body(ctgen *G, const hn_node *n, char dx[][HN_NAME + 48])
     case HN_OP_attention:
         attention_call(G, n, 1, dx);
         break;
+    case HN_OP_cls_attention: {
+        const hn_shape *x = &g->tensors[n->in[1]].shape;
+        char x1[HN_NAME + 8];
+        tvar(g, n->in[1], x1, sizeof x1);
+        fprintf(f, "    if (hn_gt_class_attention_backward(gpu, %s, %s, %s, batch, %d, %d, %ld, params + %ld, params + %ld, params + %ld, "
+                   "params + %ld,\n            %s, %s, %s, grads + %ld, grads + %ld, grads + %ld, grads + %ld, extra_ws, " CHECK,
+                x0, x1, counts_of(g, &g->tensors[n->in[1]], cnt, sizeof cnt), x->dim[0], x->dim[1], hn_attr_int(n, "heads"),
+                PAR(2), PAR(3), PAR(0), PAR(1), dy, dx[0], dx[1], PAR(2), PAR(3), PAR(0), PAR(1));
+        break;
+    }
     case HN_OP_pool: {
         const char *mode = hn_attr_str(n, "mode");
         fprintf(f, "    if (%s && hn_gt_pool_backward(gpu, %s, %s, %s, batch, %d, %d, %d, %s, " CHECK, dx[0], x0, dy,
@@ -511,10 +523,6 @@ static void reduction_extent(ctgen *G)
         const hn_tensor *o = &g->tensors[n->out];
         if (rows_per_event(o) > G->red_rows) G->red_rows = rows_per_event(o);
         if (hn_last_dim(&o->shape) > G->red_cols) G->red_cols = hn_last_dim(&o->shape);
-        if (n->op == HN_OP_attention) {         /* softmax statistics and score gradients, [heads][max][2 + max] */
-            long max = o->shape.dim[0], need = hn_attr_int(n, "heads") * max * (2 + max);
-            if (need > G->extra_floats) G->extra_floats = need;
-        }
         if (n->op == HN_OP_pair_embed) {        /* its rows: at most max(max+1)/2 per event, its layers' widths */
             pe_layout L;
             hn_pe_layout_of(g, n, &L);
@@ -619,14 +627,14 @@ static void emit_step(ctgen *G)
                "    float *acc = ws + (size_t)batch * %ldu;   /* the accumulators */\n"
                "    float *state_ws = ws + (size_t)batch * %ldu;\n"
                "    float *fixed_ws = ws + (size_t)batch * %ldu;\n"
-               "    float *extra_ws = ws + (((size_t)batch * %ldu + %ldu + 3) & ~(size_t)3);   /* the attention backward's scratch */\n"
+               "    float *extra_ws = ws + (((size_t)batch * %ldu + %ldu + 3) & ~(size_t)3);   /* the attention backwards' scratch */\n"
                "    hn_gt_scratch scratch;\n"
-               "    hn_gt_scratch_carve(extra_ws + (size_t)batch * %ldu, (long)batch * %ld, %ld, &scratch);\n"
+               "    hn_gt_scratch_carve((char *)extra_ws + extra_bytes(batch), (long)batch * %ld, %ld, &scratch);\n"
                "    long pe_rows = 0;   /* the pair embedding's rows in this batch */\n"
                "    (void)acc; (void)state_ws; (void)fixed_ws; (void)extra_ws; (void)pe_rows;\n",
             g->train_act_floats, g->train_act_floats + g->train_grad_floats,
             g->train_act_floats + g->train_grad_floats + g->train_tmp_floats, G->per_event, G->per_event,
-            g->train_fixed_floats, G->extra_floats, G->red_rows, G->red_cols);
+            g->train_fixed_floats, G->red_rows, G->red_cols);
     char upper[HN_NAME];
     snprintf(upper, sizeof upper, "%s", m);
     for (int i = 0; upper[i]; ++i) upper[i] = (char)toupper((unsigned char)upper[i]);
@@ -640,6 +648,29 @@ static void emit_step(ctgen *G)
     emit_loss(G);
     backward_calls(G);
     fprintf(f, "    host_free(&h);\n    return hn_gpu_sync(gpu, err, errlen) ? 3 : 0;\nfail:\n    host_free(&h);\n    return 3;\n}\n\n");
+}
+
+/* extra_bytes(batch): the largest scratch of the attention and class-attention backwards (one at a time),
+ * a multiple of 16 bytes. */
+static void emit_extra_bytes(ctgen *G)
+{
+    const hn_graph *g = G->g;
+    FILE *f = G->f;
+    fprintf(f, "static size_t extra_bytes(int batch)\n{\n    size_t need = 0, b;\n    (void)b; (void)batch;\n");
+    for (int i = 0; i < g->nnodes; ++i) {
+        const hn_node *n = &g->nodes[i];
+        if (!on_loss_path(g, n)) continue;
+        if (n->op == HN_OP_attention) {
+            const hn_shape *s = &g->tensors[n->out].shape;
+            fprintf(f, "    if ((b = hn_gt_attention_scratch_bytes(batch, %d, %ld, %d)) > need) need = b;   /* %s */\n", s->dim[0],
+                    hn_attr_int(n, "heads"), n->nin > 1, n->name);
+        } else if (n->op == HN_OP_cls_attention) {
+            const hn_shape *x = &g->tensors[n->in[1]].shape;
+            fprintf(f, "    if ((b = hn_gt_class_attention_scratch_bytes(batch, %d, %d)) > need) need = b;   /* %s */\n", x->dim[0],
+                    x->dim[1], n->name);
+        }
+    }
+    fprintf(f, "    return (need + 15) & ~(size_t)15;\n}\n\n");
 }
 
 static void emit_host(ctgen *G, const char *cu, size_t cu_len)
@@ -668,11 +699,12 @@ static void emit_host(ctgen *G, const char *cu, size_t cu_len)
                "        uint64_t seed, float *logits_out, double *loss_out, void *workspace, char *err, size_t errlen);\n\n", m, m, m);
     fprintf(f, "hn_gpu *%s_cuda_train_open(const char *cache_dir, char *err, size_t errlen)\n{\n"
                "    return hn_gpu_open(train_cu, \"%s_train\", cache_dir, err, errlen);\n}\n\n", m, m);
-    fprintf(f, "/* Device workspace of a step: the C step's layout, then the reductions' scratch. */\n"
+    emit_extra_bytes(G);
+    fprintf(f, "/* Device workspace of a step: the C step's layout, the attention backwards' scratch, the reductions' scratch. */\n"
                "size_t %s_cuda_train_workspace_bytes(int batch)\n{\n"
-               "    return sizeof(float) * (((((size_t)batch * %ldu + %ldu) + 3) & ~(size_t)3) + (size_t)batch * %ldu) +\n"
+               "    return sizeof(float) * ((((size_t)batch * %ldu + %ldu) + 3) & ~(size_t)3) + extra_bytes(batch) +\n"
                "           hn_gt_scratch_bytes((long)batch * %ld, %ld);\n}\n\n",
-            m, G->per_event, g->train_fixed_floats, G->extra_floats, G->red_rows, G->red_cols);
+            m, G->per_event, g->train_fixed_floats, G->red_rows, G->red_cols);
     emit_host_buffers(G);
     emit_step(G);
     fprintf(f, "/* The workspace's tensors, in graph order (name, offset, gradient offset, floats per event). */\n"

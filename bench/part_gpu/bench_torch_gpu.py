@@ -4,7 +4,7 @@ the GPU, on the same jets and weights as hepnc's GPU object (bench/part_cpu's pr
 eval mode under torch.inference_mode(), float32 with TF32 off (PyTorch's default for matmul; hepnc's
 kernels are plain float32).
 
-    bench_torch_gpu.py WORK [--batches 1,256,4096] [--seconds 2] [--modes eager-trim,eager,compile]
+    bench_torch_gpu.py WORK [--batches 1,256,4096] [--seconds 2] [--modes eager-trim,eager,compile] [--train]
 
 Modes:
   eager-trim  weaver's default: trim=True, after the SequenceTrimmer's warm-up calls each batch is cut to
@@ -13,6 +13,9 @@ Modes:
   compile     torch.compile(model) of the trim=False model (static shapes; the compile is not timed);
   eager-trim-tf32  eager-trim with TF32 matmuls allowed (torch.backends.cuda.matmul.allow_tf32), beside
               hepnc's HEPNC_GPU_TF32=1.
+--train: the training step instead (train mode: batchnorm batch statistics; no dropout, as the hepnc spec; forward,
+cross-entropy with label smoothing 0.1 on labels jet % classes, backward; gradients zeroed with set_to_none,
+no optimiser step — hepnc's timed step is the same), the memory then includes the autograd graph.
 Per (mode, batch): B jets (cycled), uploaded once; 3 warm-up calls, then calls for `seconds` (at least 5,
 at most 2000), each timed with torch.cuda.synchronize(); median and p90 ms, jets/s = B / median, and the
 peak GPU memory PyTorch's allocator held during the timed calls above what the model and inputs hold
@@ -59,6 +62,7 @@ def main():
     ap.add_argument("--batches", default="1,256,4096")
     ap.add_argument("--seconds", type=float, default=2.0)
     ap.add_argument("--modes", default="eager-trim,eager,compile")
+    ap.add_argument("--train", action="store_true")
     a = ap.parse_args()
     from common import CONFIG
     from weaver.nn.model.ParticleTransformer import ParticleTransformer
@@ -71,14 +75,47 @@ def main():
     for mode in a.modes.split(","):
         torch.backends.cuda.matmul.allow_tf32 = mode.endswith("-tf32")
         torch.backends.cudnn.allow_tf32 = mode.endswith("-tf32")
-        model = ParticleTransformer(**CONFIG, trim=mode.startswith("eager-trim"), for_inference=False).eval()
+        cfg = dict(CONFIG)
+        if a.train:     # like for like: models/part_jetclass_kin.yaml has no dropout, so neither has the PyTorch side
+            cfg["block_params"] = {"dropout": 0, "attn_dropout": 0, "activation_dropout": 0}
+        model = ParticleTransformer(**cfg, trim=mode.startswith("eager-trim"), for_inference=False)
         model.load_state_dict(state)
         model = model.to(dev)
+        model.train(a.train)
         fn_model = torch.compile(model) if mode == "compile" else model
         for B in [int(b) for b in a.batches.split(",")]:
             ids = [k % len(xt) for k in range(B)]
             x, v, m = xt[ids].to(dev), vt[ids].to(dev), mt[ids].to(dev)
             res = dict(impl=f"pytorch-{mode}", math="tf32" if mode.endswith("-tf32") else "fp32", device=name, batch=B, torch_version=torch.__version__)
+            if a.train:
+                res["train_step"] = True
+                labels = torch.tensor([k % CONFIG["num_classes"] for k in ids], device=dev)
+                loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=0.1)
+
+                def step():
+                    model.zero_grad(set_to_none=True)
+                    loss_fn(fn_model(x, v=v, mask=m), labels).backward()
+                try:
+                    t_c = time.perf_counter()
+                    for _ in range(6):
+                        step()
+                    torch.cuda.synchronize()
+                    res["first_calls_s"] = time.perf_counter() - t_c
+                    base = torch.cuda.memory_allocated()
+                    torch.cuda.reset_peak_memory_stats()
+                    t = timed(step, a.seconds)
+                    peak = torch.cuda.max_memory_allocated()
+                    med = statistics.median(t)
+                    res.update(reps=len(t), ms_median=1e3 * med, ms_p90=1e3 * t[math.ceil(0.9 * len(t)) - 1], ms_min=1e3 * t[0],
+                               jets_per_s=B / med, peak_bytes=peak, peak_above_resident_bytes=peak - base, resident_bytes=base)
+                except torch.cuda.OutOfMemoryError as e:
+                    res.update(error=f"out of memory: {str(e).splitlines()[0]}")
+                except Exception as e:                          # noqa: BLE001 - report, go on with the next
+                    res.update(error=f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+                print(json.dumps(res), flush=True)
+                del x, v, m
+                torch.cuda.empty_cache()
+                continue
             try:
                 with torch.inference_mode():
                     t_c = time.perf_counter()

@@ -49,6 +49,25 @@ add_model part_jetclass_kin build/bench/part_cpu/work/weights.safetensors build/
 add_model part_jetclass_kin build/bench/part_cpu/work/weights.safetensors build/bench/part_cpu/work/jets.h5 "" sm_90
 add_model part_small tests/parity/part_small/weights.safetensors tests/parity/part_small/inputs.h5 "" sm_80
 add_model particlenet_jetclass_kin build/bench/particlenet_cpu/work/weights.safetensors build/bench/particlenet_cpu/work/jets.h5
+
+add_train_model() {   # MODEL SPEC WEIGHTS DATA: train_harness-MODEL, its GPU training step against its C step, timed
+  local m=$1 spec=$2 w=$3 d=$4 gen=$root/build/gpu_bundle_gen/train-$1
+  [ -f "$d" ] && { [ -f "$w" ] || [ "${w#init:}" != "$w" ]; } || { echo "bench/part_gpu/build.sh: training $m skipped (no $w or $d)" >&2; return 0; }
+  rm -rf "$gen"
+  build/hepnc compile "$spec" --target cuda --train --blas none -o "$gen" >/dev/null
+  cc -std=c11 -O2 -o "$bundle/bin/train_harness-$m" bench/part_gpu/train_harness.c compiler/infer_io.c \
+     "$gen/$m.c" "$gen/${m}_load.c" "$gen/${m}_entry.c" "$gen/${m}_train.c" "$gen/${m}_cuda_train.c" -I"$gen" $inc $libs
+  mkdir -p "$bundle/data/train-$m"
+  [ -f "$w" ] && cp "$w" "$bundle/data/train-$m/weights.safetensors" || echo "$w" > "$bundle/data/train-$m/weights.init"
+  cp "$d" "$bundle/data/train-$m/inputs.h5"
+  echo "bench/part_gpu/build.sh: training $m" >&2
+}
+for m in fcn pfn; do
+  add_train_model $m models/$m.yaml tests/parity/$m/weights.safetensors tests/parity/$m/inputs.h5
+done
+add_train_model part_pool tests/cuda/specs/part_pool.yaml init:7 tests/parity/part_small/inputs.h5
+add_train_model part_small models/part_small.yaml tests/parity/part_small/weights.safetensors tests/parity/part_small/inputs.h5
+add_train_model part_jetclass_kin models/part_jetclass_kin.yaml build/bench/part_cpu/work/weights.safetensors build/bench/part_cpu/work/jets.h5
 if [ -f build/bench/part_cpu/work/weaver_state.pt ]; then
   mkdir -p "$bundle/torch_work"
   cp build/bench/part_cpu/work/{jets.h5,weaver_state.pt} "$bundle/torch_work/"

@@ -5,6 +5,8 @@
 #
 #   bench/part_gpu/run.sh BUNDLE OUT        # BUNDLE from bench/part_gpu/build.sh
 #
+# Then every GPU training step against its C step (train_harness-*), the JetClass ParT's timed at TRAIN_BATCHES
+# (default 256,512) beside PyTorch's training step (forward, loss, backward; TRAIN_MODES).
 # Environment: BATCHES (default 1,256,4096), SECONDS_PER (timed seconds per batch, default 2), MODES (PyTorch
 # modes, default eager-trim,eager,compile; empty: no PyTorch), PROFILE=1 (per-kernel times, OUT/profile.txt),
 # TF32=0 (no TF32 run of part_jetclass_kin), TIMED (models timed, default part_jetclass_kin
@@ -49,6 +51,22 @@ for h in "$bundle"/bin/gpu_harness-*; do
   [ $r -eq 0 ] || { echo "   exit $r" | tee -a "$out/parity.log"; rc=1; }
 done
 
+# the GPU training steps against the C steps (parity), the JetClass ParT's timed at TRAIN_BATCHES
+for h in "$bundle"/bin/train_harness-*; do
+  [ -e "$h" ] || continue
+  m=${h##*/train_harness-}
+  w=$bundle/data/train-$m/weights.safetensors
+  [ -f "$w" ] || w=$(cat "$bundle/data/train-$m/weights.init")
+  args=()
+  [ "$m" = part_jetclass_kin ] && args=(--batches "${TRAIN_BATCHES:-256,512}" --seconds "$SECONDS_PER")
+  echo "== training step: $m" | tee -a "$out/parity.log"
+  LD_LIBRARY_PATH=$bundle/lib:$nvrtc "$h" "$w" "$bundle/data/train-$m/inputs.h5" --events 64 "${args[@]}" > "$logs/train-$m.log" 2>&1
+  r=$?
+  grep -v '^{' "$logs/train-$m.log" | tee -a "$out/parity.log"
+  grep '^{' "$logs/train-$m.log" >> "$raw"
+  [ $r -eq 0 ] || { echo "   exit $r" | tee -a "$out/parity.log"; rc=1; }
+done
+
 if [ "${TF32:-1}" = 1 ] && [ -x "$bundle/bin/gpu_harness-part_jetclass_kin" ]; then   # TF32 GEMMs (HEPNC_GPU_TF32=1)
   m=part_jetclass_kin
   echo "== $m with HEPNC_GPU_TF32=1 (tolerance 1e-2)" | tee -a "$out/parity.log"
@@ -73,6 +91,10 @@ if [ -n "$MODES" ] && [ -d "$bundle/torch_work" ] && ls "$bundle"/wheels/*.whl >
   echo "== PyTorch (weaver-core ParticleTransformer) on the GPU"
   PYTHONPATH=$site PYTHONUNBUFFERED=1 "$PYTHON" "$here/bench_torch_gpu.py" "$bundle/torch_work" --batches "$BATCHES" \
     --seconds "$SECONDS_PER" --modes "$MODES" 2> "$logs/torch.err" | tee -a "$raw"
+  echo "== PyTorch training steps (forward, loss, backward)"
+  PYTHONPATH=$site PYTHONUNBUFFERED=1 "$PYTHON" "$here/bench_torch_gpu.py" "$bundle/torch_work" --train \
+    --batches "${TRAIN_BATCHES:-256,512}" --seconds "$SECONDS_PER" --modes "${TRAIN_MODES:-eager-trim,eager,compile}" \
+    2>> "$logs/torch.err" | tee -a "$raw"
   tail -5 "$logs/torch.err"
 fi
 tar -C "$out" -czf "$out/logs.tgz" logs && rm -rf "$logs"

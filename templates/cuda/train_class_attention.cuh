@@ -114,11 +114,11 @@ __device__ __forceinline__ float hn_tca_dot_bias(const float *a, const float *b,
 extern "C" __global__ void hn_tca_attend_backward(const float *q, const float *kv, const int *n, int max, int D, int heads,
                                                   const float *bias, const float *dy, float *dkv, float *dq)
 {
-    extern __shared__ float sh[];
+    extern __shared__ float hn_tca_sh[];
     __shared__ float red[HN_TCA_THREADS];
     int h = blockIdx.x, b = blockIdx.y, tid = threadIdx.x, T = blockDim.x, d = D / heads;
     int keys = hn_tca_count(n, b, max) + 1, rows = max + 1;
-    float *qs = sh, *gs = qs + d, *p = gs + d, *g = p + rows;
+    float *qs = hn_tca_sh, *gs = qs + d, *p = gs + d, *g = p + rows;
     const float *bk = bias + D + h * d, *bv = bias + 2 * D + h * d, *ev = kv + (long)b * rows * 2 * D;
     float scale = 1.0f / sqrtf((float)d);
 

@@ -63,13 +63,13 @@ if(TARGET hepnc_gpu)
   endforeach()
 endif()
 
-# The GPU training step of each model it covers against the C training step (tests/cuda/train_harness.c:
+# The GPU training step of each model it covers against the C training step (bench/part_gpu/train_harness.c:
 # loss, logits, every gradient and running statistic within 1e-5 of the largest, two runs identical, bad
 # labels and counts refused): gpu.train_<model> on a GPU, gpu_emu.train_<model> on the emulated GPU.
-# fcn and pfn from their parity weights; part_pool (tests/cuda/specs: the ParT's pair embedding, particle
+# fcn, pfn and part_small from their parity weights; part_pool (tests/cuda/specs: the ParT's pair embedding, particle
 # attention with dropout, head scale, residuals) from hepnc's initialisation on part_small's jets.
 if(TARGET hepnc_gpu)
-  foreach(model fcn pfn part_pool)
+  foreach(model fcn pfn part_pool part_small)
     if(model STREQUAL part_pool)
       set(spec ${CMAKE_CURRENT_LIST_DIR}/specs/${model}.yaml)
       set(args init:7 ${PROJECT_SOURCE_DIR}/tests/parity/part_small/inputs.h5)
@@ -85,7 +85,7 @@ if(TARGET hepnc_gpu)
       COMMAND hepnc compile ${spec} --target cuda --train --blas none -o ${cugen}
       DEPENDS hepnc ${spec}
       COMMENT "Generating ${model}'s GPU training step")
-    add_executable(test_gpu_train_${model} ${CMAKE_CURRENT_LIST_DIR}/train_harness.c ${PROJECT_SOURCE_DIR}/compiler/infer_io.c ${trfiles})
+    add_executable(test_gpu_train_${model} ${PROJECT_SOURCE_DIR}/bench/part_gpu/train_harness.c ${PROJECT_SOURCE_DIR}/compiler/infer_io.c ${trfiles})
     target_include_directories(test_gpu_train_${model} PRIVATE ${cugen} ${PROJECT_SOURCE_DIR}/compiler)
     target_link_libraries(test_gpu_train_${model} PRIVATE hepnc_gpu hepnc_runtime m)
     add_test(NAME gpu.train_${model} COMMAND test_gpu_train_${model} ${args} --events 64)

@@ -37,7 +37,7 @@ done
 # The GPU training step (--train): the models it covers build NAME_train.cu cleanly with NVRTC, their host
 # code with -Werror, deterministically; a model with an op it does not cover yet is refused, naming the
 # layer, with nothing written.
-for m in fcn pfn part_small; do
+for m in fcn pfn part_small particlenet_jetclass_kin; do
   spec=$root/models/$m.yaml out=$work/train-$m
   msg=$("$hepnc" compile "$spec" --target cuda --train -o "$out" 2>&1); rc=$?
   if grep -q "no GPU training kernels" <<<"$msg"; then

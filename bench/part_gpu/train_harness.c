@@ -3,6 +3,7 @@
  * its NAME_train.c and its NAME_cuda_train.c (hepnc compile --target cuda --train).
  *
  *   train_harness WEIGHTS DATA.h5 [--events N] [--tol T] [--loss ce|bce|focal] [--weights]
+ *                 [--batches 256,512] [--seconds S]
  *
  * WEIGHTS: a weights file, or init:SEED for hepnc's initialisation from scratch (runtime/init.c).
  *
@@ -14,12 +15,18 @@
  *   around zero (a bias before a BatchNorm, whose batch mean takes it away), where no relative measure
  *   holds; the GPU step run twice gives the same bytes; a label outside the classes and a count above
  *   max are refused with the event named.
+ * Timing (--batches): for each batch B, B events (the N read, cycled) uploaded once, then the GPU step
+ * (forward, loss, backward; no optimiser) repeated: 3 warm-up steps, then for S seconds (default 2; at least
+ * 5, at most 500 steps): median and p90 wall time per step, jets/s = B / median, and the device memory held
+ * (parameters, gradients, inputs, workspace). One JSON object per batch ("gpu_train_timing").
  * Exit 0 when every check holds, 1 when one fails, 77 where no GPU (nor HEPNC_GPU_EMULATE) exists. */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <hepnc/cuda_train_entry.h>
 #include <hepnc/data.h>
@@ -75,6 +82,90 @@ static int upload(hn_gpu *g, void **d, const void *h, size_t bytes, char *err, s
     return hn_gpu_alloc(g, d, bytes ? bytes : 4, err, errlen) || (h && bytes && hn_gpu_to_device(g, *d, h, bytes, err, errlen));
 }
 
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Floats per event of input i. */
+static size_t input_floats(const hn_io_desc *d)
+{
+    size_t rows = d->is_set == 2 ? (size_t)d->max * (size_t)d->max : d->is_set ? (size_t)d->max : 1;
+    return rows * (size_t)d->width;
+}
+
+/* The step timed at `batch` events (cycled from the `have` read), from parameters p0. */
+static int timing(hn_gpu *g, const hn_train_entry *t, const hn_cuda_train_entry *ct, const hn_infer_buffers *hb, int have,
+                  int batch, const float *p0, const hn_train_config *cfg, double seconds, char *err, size_t errlen)
+{
+    const hn_model_entry *m = t->model;
+    float *x[16] = { 0 }, *params = NULL, *grads = NULL, *host = NULL;
+    int32_t *n[16] = { 0 }, *hn = malloc(sizeof(int32_t) * (size_t)batch);
+    int64_t *labels = NULL, *hl = malloc(sizeof(int64_t) * (size_t)batch);
+    void *ws = NULL;
+    int rc = !hn || !hl;
+    for (int e = 0; !rc && e < batch; ++e) hl[e] = (e % have) % (t->nclasses == 1 ? 2 : t->nclasses);
+    rc = rc || upload(g, (void **)&params, p0, sizeof(float) * t->param_floats, err, errlen) ||
+         upload(g, (void **)&grads, NULL, sizeof(float) * t->param_floats, err, errlen) ||
+         upload(g, (void **)&labels, hl, sizeof(int64_t) * (size_t)batch, err, errlen) ||
+         upload(g, &ws, NULL, ct->workspace_bytes(batch), err, errlen);
+    for (int i = 0; !rc && i < m->ninputs; ++i) {
+        size_t per = input_floats(&m->inputs[i]);
+        free(host);
+        host = malloc(sizeof(float) * per * (size_t)batch);
+        if (!host) { rc = 1; break; }
+        for (int e = 0; e < batch; ++e) {
+            memcpy(host + per * (size_t)e, hb->x[i] + per * (size_t)(e % have), sizeof(float) * per);
+            hn[e] = hb->n[i][e % have];
+        }
+        rc = upload(g, (void **)&x[i], host, sizeof(float) * per * (size_t)batch, err, errlen) ||
+             upload(g, (void **)&n[i], hn, sizeof(int32_t) * (size_t)batch, err, errlen);
+    }
+    size_t held = hn_gpu_allocated_bytes(NULL);
+    const float *dx[16];
+    const int32_t *dn[16];
+    for (int i = 0; i < m->ninputs; ++i) { dx[i] = x[i]; dn[i] = n[i]; }
+    enum { MAXREP = 500 };
+    static double tt[MAXREP];
+    int reps = 0;
+    double loss = 0;
+    for (int w = 0; !rc && w < 3; ++w) rc = ct->step(g, params, grads, dx, dn, labels, NULL, batch, cfg, (uint64_t)w, NULL, &loss, ws, err, errlen);
+    double start = now();
+    while (!rc && reps < MAXREP && (reps < 5 || now() - start < seconds)) {
+        double t0 = now();
+        rc = ct->step(g, params, grads, dx, dn, labels, NULL, batch, cfg, (uint64_t)reps, NULL, &loss, ws, err, errlen);
+        tt[reps++] = now() - t0;
+    }
+    if (!rc) {
+        qsort(tt, (size_t)reps, sizeof tt[0], cmp_double);
+        double med = reps % 2 ? tt[reps / 2] : 0.5 * (tt[reps / 2 - 1] + tt[reps / 2]);
+        char device[256] = "";
+        hn_gpu_describe(g, device, sizeof device, NULL);
+        printf("{\"gpu_train_timing\": true, \"model\": \"%s\", \"device\": \"%s\", \"batch\": %d, \"reps\": %d, \"ms_median\": %.4f, "
+               "\"ms_p90\": %.4f, \"ms_min\": %.4f, \"jets_per_s\": %.1f, \"workspace_bytes\": %zu, \"device_bytes\": %zu, \"loss\": %.6f}\n",
+               m->name, device, batch, reps, 1e3 * med, 1e3 * tt[(int)ceil(0.9 * reps) - 1], 1e3 * tt[0], batch / med,
+               ct->workspace_bytes(batch), held, loss);
+        fflush(stdout);
+    }
+    for (int i = 0; i < m->ninputs; ++i) { hn_gpu_free(g, x[i]); hn_gpu_free(g, n[i]); }
+    hn_gpu_free(g, params);
+    hn_gpu_free(g, grads);
+    hn_gpu_free(g, labels);
+    hn_gpu_free(g, ws);
+    free(host);
+    free(hn);
+    free(hl);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -83,12 +174,15 @@ int main(int argc, char **argv)
     }
     int events = 32, use_weights = 0;
     double tol = 1e-5;
-    const char *loss_name = "ce";
+    const char *loss_name = "ce", *batches = NULL;
+    double seconds = 2;
     for (int a = 3; a < argc; ++a) {
         if (!strcmp(argv[a], "--events") && a + 1 < argc) events = atoi(argv[++a]);
         else if (!strcmp(argv[a], "--tol") && a + 1 < argc) tol = atof(argv[++a]);
         else if (!strcmp(argv[a], "--loss") && a + 1 < argc) loss_name = argv[++a];
         else if (!strcmp(argv[a], "--weights")) use_weights = 1;
+        else if (!strcmp(argv[a], "--batches") && a + 1 < argc) batches = argv[++a];
+        else if (!strcmp(argv[a], "--seconds") && a + 1 < argc) seconds = atof(argv[++a]);
         else { fprintf(stderr, "train_harness: unknown option %s\n", argv[a]); return 2; }
     }
     if (!hn_gpu_available()) { printf("skipped: no GPU (no CUDA driver or device on this machine)\n"); return 77; }
@@ -241,6 +335,15 @@ int main(int argc, char **argv)
         report(rc == 1 && strstr(err, "outside"), "a count above max is refused: rc %d", rc);
         hn_gpu_to_device(s.gpu, s.n[i] + events - 1, &keep, sizeof keep, err, sizeof err);
         break;
+    }
+    for (const char *b = batches; b && *b;) {
+        int B = atoi(b);
+        if (B > 0 && timing(s.gpu, t, ct, &hb, events, B, p0, &cfg, seconds, err, sizeof err)) {
+            fprintf(stderr, "train_harness: %s at batch %d: %s\n", m->name, B, err);
+            return 1;
+        }
+        b = strchr(b, ',');
+        if (b) ++b;
     }
     printf("%d passed, %d failed\n", checks - failures, failures);
     hn_gpu_close(s.gpu);
