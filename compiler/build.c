@@ -14,7 +14,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "driver.h"
 #include "emit_c.h"
+#include "emit_cuda_train.h"
 #include "fsutil.h"
 
 void openblas_set_num_threads(int num_threads);
@@ -46,12 +48,17 @@ static uint64_t hash_files(char files[][512], int n, uint64_t h)
     return h;
 }
 
+/* train: 0 the inference files, 1 and NAME_train.c, 2 and NAME_cuda_train.c (the GPU step, built against
+ * gpu/include; its hn_gpu and hn_gt functions come from the hepnc executable, which exports them). */
 static int run_compiler(const char *dir, const char *name, int use_cblas, const char *extra, int train)
 {
-    char train_src[HN_NAME + 16] = "";
-    if (train) snprintf(train_src, sizeof train_src, "%s_train.c", name);
+    char train_src[2 * HN_NAME + 1200] = "";
+    if (train == 1) snprintf(train_src, sizeof train_src, "%s_train.c", name);
+#ifdef HEPNC_GPU_INCLUDE
+    if (train == 2) snprintf(train_src, sizeof train_src, "%s_train.c %s_cuda_train.c -I'" HEPNC_GPU_INCLUDE "'", name, name);
+#endif
     const char *cc = getenv("CC");
-    char cmd[4096];
+    char cmd[6144];
     snprintf(cmd, sizeof cmd,
              "cd '%s' && %s " CFLAGS " %s -I. -I'%s' %s%s%s %s.c %s_load.c %s_entry.c %s -o model.so.tmp %s -lm 2> build.log"
              " && mv model.so.tmp model.so",
@@ -89,14 +96,21 @@ int hn_build_and_open(const hn_model_build *mb, int use_cblas, hn_loaded_model *
 static int build(const hn_model_build *mb, int use_cblas, const char *extra, int train, hn_loaded_model *out)
 {
     memset(out, 0, sizeof *out);
-    char root[700], tmp[900], final[900], files[8][512];
+    char root[700], tmp[900], final[900], files[12][512];
     int nfiles = 0;
     cache_root(root, sizeof root);
     if (hn_mkdirs(root)) return hn_error_plain("%s: error: cannot create the build cache: %s", root, strerror(errno));
     snprintf(tmp, sizeof tmp, "%s/.tmp-%s-%ld", root, mb->graph.name, (long)getpid());
     remove_tree(tmp);
-    hn_codegen_options co = { .use_cblas = use_cblas, .validate = 0, .train = train };
+    hn_codegen_options co = { .use_cblas = use_cblas, .validate = 0, .train = train > 0 };
     if (hn_codegen(mb, &co, tmp, files, &nfiles)) { remove_tree(tmp); return -1; }
+    if (train == 2) {           /* the GPU training step beside the C one */
+        hn_graph tg;
+        memset(&tg, 0, sizeof tg);
+        int bad = hn_train_graph(mb, &tg) || hn_emit_cuda_train(&tg, tmp, files, &nfiles);
+        hn_graph_free(&tg);
+        if (bad) { remove_tree(tmp); return -1; }
+    }
     const char *cc = getenv("CC");
     uint64_t h = hn_fnv1a(CFLAGS, strlen(CFLAGS), HN_FNV_OFFSET);
     if (cc) h = hn_fnv1a(cc, strlen(cc), h);
@@ -133,22 +147,39 @@ int hn_build_and_open_with(const hn_model_build *mb, int use_cblas, const char *
     return build(mb, use_cblas, extra, 0, out);
 }
 
-int hn_build_and_open_train(const hn_model_build *mb, int use_cblas, hn_loaded_train *out)
+static int open_train(const hn_model_build *mb, int use_cblas, int gpu, hn_loaded_train *out)
 {
     memset(out, 0, sizeof *out);
     /* per-event loops of the training step share OpenMP's threads (OMP_NUM_THREADS). Idle OpenMP
        threads must sleep, not spin, while OpenBLAS's threads run the GEMMs between the parallel loops:
        spinning halves the speed on two cores (measured). libgomp reads this when the model loads. */
     setenv("OMP_WAIT_POLICY", "passive", 0);
-    if (build(mb, use_cblas, "-fopenmp", 1, &out->model)) return -1;
+    if (build(mb, use_cblas, "-fopenmp", gpu ? 2 : 1, &out->model)) return -1;
     /* the training step splits its GEMMs over OpenMP threads itself (templates/c/backward_parallel.h):
        OpenBLAS runs one thread per call, or the two thread pools fight over the cores (measured) */
     openblas_set_num_threads(1);
-    const hn_train_entry *(*fn)(void) = (const hn_train_entry *(*)(void))dlsym(out->model.dl, "hepnc_train_entry");
-    if (!fn) return hn_error_plain("%s: error: no hepnc_train_entry in the built model", out->model.so_path);
+    const char *sym = gpu ? "hepnc_train_entry_gpu" : "hepnc_train_entry";
+    const hn_train_entry *(*fn)(void) = (const hn_train_entry *(*)(void))dlsym(out->model.dl, sym);
+    if (!fn) return hn_error_plain("%s: error: no %s in the built model", out->model.so_path, sym);
     out->entry = fn();
     if (out->entry->abi != HN_TRAIN_ABI) return hn_error_plain("%s: error: training ABI mismatch", out->model.so_path);
     return 0;
+}
+
+int hn_build_and_open_train(const hn_model_build *mb, int use_cblas, hn_loaded_train *out)
+{
+    return open_train(mb, use_cblas, 0, out);
+}
+
+int hn_build_and_open_train_gpu(const hn_model_build *mb, hn_loaded_train *out)
+{
+#ifdef HEPNC_GPU_INCLUDE
+    return open_train(mb, 0, 1, out);
+#else
+    (void)mb;
+    memset(out, 0, sizeof *out);
+    return hn_error_plain("hepnc: error: this hepnc was built without the CUDA toolkit: no GPU training");
+#endif
 }
 
 void hn_loaded_train_close(hn_loaded_train *t)

@@ -28,6 +28,9 @@ typedef struct hn_loaded_train {
 } hn_loaded_train;
 
 int hn_build_and_open_train(const hn_model_build *mb, int use_cblas, hn_loaded_train *out);
+/* The same with the GPU training step (NAME_cuda_train.c) built in: entry is hepnc_train_entry_gpu, whose
+ * train_step runs on device 0 (or the emulated GPU) with host pointers (hepnc train --gpu). */
+int hn_build_and_open_train_gpu(const hn_model_build *mb, hn_loaded_train *out);
 void hn_loaded_train_close(hn_loaded_train *t);
 
 #endif

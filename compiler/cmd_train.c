@@ -20,7 +20,7 @@ void openblas_set_num_threads(int num_threads);
 typedef struct train_options {
     const char *spec, *data, *val, *out, *resume, *init;
     const char *epochs, *batch, *lr, *seed, *threads, *max_steps, *signal_class, *background_class, *preload;
-    int quiet, event_weights, trim;
+    int quiet, event_weights, trim, gpu;
 } train_options;
 
 static int parse(int argc, char **argv, train_options *o)
@@ -45,6 +45,7 @@ static int parse(int argc, char **argv, train_options *o)
         else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) o->quiet = 1;
         else if (!strcmp(argv[i], "--event-weights")) o->event_weights = 1;
         else if (!strcmp(argv[i], "--trim")) o->trim = 1;
+        else if (!strcmp(argv[i], "--gpu")) o->gpu = 1;
         else if (argv[i][0] == '-') return hn_usage("train", "unknown option '%s'", argv[i]);
         else if (!o->spec) o->spec = argv[i];
         else return hn_usage("train", "unexpected argument '%s'", argv[i]);
@@ -54,6 +55,7 @@ static int parse(int argc, char **argv, train_options *o)
     if (o->out && o->resume && strcmp(o->out, o->resume))
         return hn_usage("train", "--resume continues in its own directory: drop -o or give the same directory");
     if (o->resume && o->init) return hn_usage("train", "--init starts a run; --resume continues one");
+    if (o->gpu && o->trim) return hn_usage("train", "--trim is not on the GPU yet (its trimmed batch statistics): drop one");
     return 0;
 }
 
@@ -203,7 +205,7 @@ int hn_cmd_train(int argc, char **argv)
     const hn_ast *train = hn_ast_get(mb.spec.root, "train");
     hn_train_settings ts;
     rc = 1;
-    if (hn_parse_train(train, &ts) || hn_build_and_open_train(&mb, 1, &lt)) goto done;
+    if (hn_parse_train(train, &ts) || (o.gpu ? hn_build_and_open_train_gpu(&mb, &lt) : hn_build_and_open_train(&mb, 1, &lt))) goto done;
     hn_trainer_settings s;
     const char *nd[8];
     if ((rc = settings(&o, &ts, train, lt.entry, &s, nd))) goto done;

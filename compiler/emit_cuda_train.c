@@ -673,6 +673,79 @@ static void emit_extra_bytes(ctgen *G)
     fprintf(f, "    return (need + 15) & ~(size_t)15;\n}\n\n");
 }
 
+/* hepnc train --gpu: the GPU step behind hn_train_entry's host-pointer train_step, so the training loop
+ * (runtime/trainer.c: batches, optimiser, checkpoints, validation) runs unchanged. Per step the batch and
+ * the parameters go up, the gradients, the parameters (running statistics) and the logits come down; device
+ * buffers are kept between steps and grown with the batch. One GPU training per process. */
+static void emit_host_adapter(ctgen *G)
+{
+    const hn_graph *g = G->g;
+    FILE *f = G->f;
+    const char *m = g->name;
+    char upper[HN_NAME];
+    snprintf(upper, sizeof upper, "%s", m);
+    for (int i = 0; upper[i]; ++i) upper[i] = (char)toupper((unsigned char)upper[i]);
+    int C = (int)hn_shape_elems(&g->tensors[g->train_logits].shape);
+    fprintf(f, "/* ---- hepnc train --gpu: this step behind hn_train_entry.train_step (host pointers) ---- */\n\n"
+               "const hn_train_entry *hepnc_train_entry(void);\n\n"
+               "static struct gpu_host {\n    hn_gpu *gpu;\n    int cap;                   /* events the device buffers hold */\n"
+               "    float *params, *grads, *logits, *weights, *x[%d];\n    int32_t *n[%d];\n    int64_t *labels;\n    void *ws;\n"
+               "    char err[4096];\n} gh;\n\n", g->ninputs, g->ninputs);
+    fprintf(f, "static const size_t input_floats[%d] = {", g->ninputs);
+    for (int i = 0; i < g->ninputs; ++i) fprintf(f, "%s%ldu", i ? ", " : " ", hn_shape_elems(&g->tensors[g->inputs[i]].shape));
+    fprintf(f, " };\nstatic const int input_masked[%d] = {", g->ninputs);
+    for (int i = 0; i < g->ninputs; ++i) fprintf(f, "%s%d", i ? ", " : " ", g->tensors[g->inputs[i]].masked);
+    fprintf(f, " };\n\n");
+    fprintf(f, "/* Device buffers for `batch` events (the parameters' once). */\n"
+               "static int gpu_host_reserve(int batch)\n{\n"
+               "    char *e = gh.err;\n    size_t el = sizeof gh.err;\n"
+               "    if (!gh.gpu) {\n"
+               "        if (!(gh.gpu = %s_cuda_train_open(NULL, e, el))) return -1;\n"
+               "        if (hn_gpu_alloc(gh.gpu, (void **)&gh.params, sizeof(float) * %s_PARAM_FLOATS, e, el) ||\n"
+               "            hn_gpu_alloc(gh.gpu, (void **)&gh.grads, sizeof(float) * %s_PARAM_FLOATS, e, el)) return -1;\n    }\n"
+               "    if (batch <= gh.cap) return 0;\n"
+               "    hn_gpu_free(gh.gpu, gh.logits);\n    hn_gpu_free(gh.gpu, gh.weights);\n    hn_gpu_free(gh.gpu, gh.labels);\n"
+               "    hn_gpu_free(gh.gpu, gh.ws);\n"
+               "    for (int i = 0; i < %d; ++i) { hn_gpu_free(gh.gpu, gh.x[i]); hn_gpu_free(gh.gpu, gh.n[i]); gh.x[i] = NULL; gh.n[i] = NULL; }\n"
+               "    gh.cap = 0;\n"
+               "    if (hn_gpu_alloc(gh.gpu, (void **)&gh.logits, sizeof(float) * (size_t)batch * %d, e, el) ||\n"
+               "        hn_gpu_alloc(gh.gpu, (void **)&gh.weights, sizeof(float) * (size_t)batch, e, el) ||\n"
+               "        hn_gpu_alloc(gh.gpu, (void **)&gh.labels, sizeof(int64_t) * (size_t)batch, e, el) ||\n"
+               "        hn_gpu_alloc(gh.gpu, &gh.ws, %s_cuda_train_workspace_bytes(batch), e, el)) return -1;\n"
+               "    for (int i = 0; i < %d; ++i)\n"
+               "        if (hn_gpu_alloc(gh.gpu, (void **)&gh.x[i], sizeof(float) * input_floats[i] * (size_t)batch, e, el) ||\n"
+               "            (input_masked[i] && hn_gpu_alloc(gh.gpu, (void **)&gh.n[i], sizeof(int32_t) * (size_t)batch, e, el))) return -1;\n"
+               "    gh.cap = batch;\n    return 0;\n}\n\n", m, upper, upper, g->ninputs, C, m, g->ninputs);
+    fprintf(f, "static int gpu_host_step(float *params, float *grads, const float *const *inputs, const int32_t *const *counts,\n"
+               "                         const int64_t *labels, const float *weights, int batch, const hn_train_config *cfg, uint64_t seed,\n"
+               "                         float *logits_out, double *loss_out, void *workspace)\n{\n"
+               "    (void)workspace;\n    char *e = gh.err;\n    size_t el = sizeof gh.err;\n"
+               "    if (batch < 0) return HN_ERR_BATCH;\n"
+               "    if (gpu_host_reserve(batch > 0 ? batch : 1)) goto cuda_error;\n"
+               "    const float *x[%d];\n    const int32_t *n[%d];\n"
+               "    for (int i = 0; i < %d; ++i) {\n        x[i] = gh.x[i];\n        n[i] = gh.n[i];\n"
+               "        if (batch && (hn_gpu_to_device(gh.gpu, gh.x[i], inputs[i], sizeof(float) * input_floats[i] * (size_t)batch, e, el) ||\n"
+               "                      (input_masked[i] && hn_gpu_to_device(gh.gpu, gh.n[i], counts[i], sizeof(int32_t) * (size_t)batch, e, el))))\n"
+               "            goto cuda_error;\n    }\n"
+               "    if (hn_gpu_to_device(gh.gpu, gh.params, params, sizeof(float) * %s_PARAM_FLOATS, e, el) ||\n"
+               "        (batch && hn_gpu_to_device(gh.gpu, gh.labels, labels, sizeof(int64_t) * (size_t)batch, e, el)) ||\n"
+               "        (batch && weights && hn_gpu_to_device(gh.gpu, gh.weights, weights, sizeof(float) * (size_t)batch, e, el))) goto cuda_error;\n"
+               "    int rc = %s_cuda_train_step(gh.gpu, gh.params, gh.grads, x, n, gh.labels, weights ? gh.weights : NULL, batch, cfg, seed,\n"
+               "                                gh.logits, loss_out, gh.ws, e, el);\n"
+               "    if (rc == 3) goto cuda_error;\n    if (rc) return rc;\n"
+               "    if (hn_gpu_to_host(gh.gpu, grads, gh.grads, sizeof(float) * %s_PARAM_FLOATS, e, el) ||\n"
+               "        hn_gpu_to_host(gh.gpu, params, gh.params, sizeof(float) * %s_PARAM_FLOATS, e, el) ||\n"
+               "        (logits_out && batch && hn_gpu_to_host(gh.gpu, logits_out, gh.logits, sizeof(float) * (size_t)batch * %d, e, el)))\n"
+               "        goto cuda_error;\n    return 0;\n"
+               "cuda_error:\n    fprintf(stderr, \"hepnc: %s on the GPU: %%s\\n\", gh.err);\n    return 4;\n}\n\n",
+            g->ninputs, g->ninputs, g->ninputs, upper, m, upper, upper, C, m);
+    fprintf(f, "static size_t gpu_host_workspace_bytes(int batch)\n{\n    (void)batch;\n    return 16;   /* the device holds the step's */\n}\n\n"
+               "/* hepnc train --gpu's entry: hepnc_train_entry() with the step on the GPU. */\n"
+               "const hn_train_entry *hepnc_train_entry_gpu(void)\n{\n    static hn_train_entry e;\n"
+               "    if (!e.abi) {\n        e = *hepnc_train_entry();\n        e.workspace_bytes = gpu_host_workspace_bytes;\n"
+               "        e.train_step = gpu_host_step;\n    }\n    return &e;\n}\n");
+}
+
 static void emit_host(ctgen *G, const char *cu, size_t cu_len)
 {
     const hn_graph *g = G->g;
@@ -719,7 +792,8 @@ static void emit_host(ctgen *G, const char *cu, size_t cu_len)
     fprintf(f, "};\n\n");
     fprintf(f, "const hn_cuda_train_entry *hepnc_cuda_train_entry(void)\n{\n"
                "    static const hn_cuda_train_entry e = { HN_CUDA_TRAIN_ABI, \"%s\", %s_cuda_train_open, %s_cuda_train_workspace_bytes,\n"
-               "                                           %s_cuda_train_step, %d, tensors };\n    return &e;\n}\n", m, m, m, m, nt);
+               "                                           %s_cuda_train_step, %d, tensors };\n    return &e;\n}\n\n", m, m, m, m, nt);
+    emit_host_adapter(G);
 }
 
 int hn_emit_cuda_train(const hn_graph *g, const char *dir, char files[][512], int *nfiles)

@@ -32,7 +32,8 @@ static const command commands[] = {
       "  --embed-weights   write NAME_weights.c\n"
       "  --blas B          openblas: linear layers through cblas_sgemm; none (default): generated loops\n"
       "  --train           also NAME_train.c: the training step (forward in training mode, loss, backward)\n"
-      "                    and hepnc_train_entry (hepnc/train_entry.h), built by `hepnc train`\n"
+      "                    and hepnc_train_entry (hepnc/train_entry.h), built by `hepnc train`; with --target\n"
+      "                    cuda also NAME_train.cu and NAME_cuda_train.c, the step on the GPU\n"
       "  --dump=PASS       print the IR after PASS to stdout (without -o: only print)\n"
       "  --no-validate     skip the libclang check\n" },
     { "infer", hn_cmd_infer, "hepnc infer SPEC --weights W.safetensors --data X.h5 --out SCORES.h5 [--batch N] [--blas openblas|none] [--threads T]",
@@ -48,7 +49,7 @@ static const command commands[] = {
       "is split by rows, attributes included; the others are copied whole. Written atomically.\n"
       "  --fractions A,B,C   shares of train, validation and test (normalised; default 0.7,0.15,0.15)\n"
       "  --seed S            the shuffle's seed (default 1): the same seed gives the same files\n" },
-    { "train", hn_cmd_train, "hepnc train SPEC --data TRAIN.h5 --val VAL.h5 -o RUN/ [--epochs N] [--batch N] [--lr X] [--seed S] [--threads T] [--resume RUN/] [--max-steps N] [--init W.safetensors] [--event-weights] [--trim] [--quiet]",
+    { "train", hn_cmd_train, "hepnc train SPEC --data TRAIN.h5 --val VAL.h5 -o RUN/ [--epochs N] [--batch N] [--lr X] [--seed S] [--threads T] [--resume RUN/] [--max-steps N] [--init W.safetensors] [--event-weights] [--trim] [--gpu] [--quiet]",
       "Trains the spec's network with its generated training step (hepnc compile --train; built and cached as\n"
       "for infer) on a labelled dataset (docs/data.md), with the settings of the spec's train: section (loss,\n"
       "optimizer, schedule, warm-up, batch, epochs, seed, clip_grad; defaults: weaver's ParT recipe, Ranger,\n"
@@ -71,7 +72,10 @@ static const command commands[] = {
       "                       e.g. DarkMachines cross-section weights); validation stays unweighted\n"
       "  --trim               weaver's SequenceTrimmer (ParT's trim=True): after 5 steps each batch is cut to a\n"
       "                       random quantile of its lengths, longer jets keep random particles, and the batch\n"
-      "                       statistics count that many slots (off by default: weaver's trim=False)\n" },
+      "                       statistics count that many slots (off by default: weaver's trim=False)\n"
+      "  --gpu                the training step on the GPU (device 0; HEPNC_GPU_EMULATE=1: the emulated one): the\n"
+      "                       same step as the C one (docs/cuda.md, \"Training on the GPU\"); optimiser, checkpoints\n"
+      "                       and validation stay on the host. Not with --trim\n" },
     { "gradcheck", hn_cmd_gradcheck, "hepnc gradcheck SPEC --weights W.safetensors --data X.h5 [--events N] [--reference R.safetensors] [--steps K --optimizer adamw|ranger] [--fd K] [--loss cross_entropy|bce] [--slots S]",
       "Checks the generated training step on the first N events (default 32) of a labelled dataset: the\n"
       "gradient of every parameter tensor against central finite differences of the generated loss and,\n"

@@ -4,8 +4,8 @@
  * object; its kernels then run on the CPU with CUDA's semantics, so that a machine without a GPU checks the
  * kernels' numbers (every GPU parity test runs twice: on the GPU where one exists, emulated everywhere).
  *
- * Execution model: blocks run one after another; the threads of a block are fibers (ucontext) on one OS
- * thread. A block's warps run one at a time, each as far as it can (alternating the warp order from block
+ * Execution model: blocks run one after another; the threads of a block are fibers on one OS thread (made
+ * once with ucontext, switched with _setjmp/_longjmp: no system call per switch). A block's warps run one at a time, each as far as it can (alternating the warp order from block
  * to block, to expose a missing barrier); a lane runs until it ends or waits at a barrier:
  *   __syncthreads()           every thread of the block that has not returned waits, then all go on;
  *   __shfl_*_sync()           the live lanes of the warp exchange values through a slot per lane.
@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <type_traits>
+#include <csetjmp>
 #include <ucontext.h>
 #include <utility>
 
@@ -69,16 +70,20 @@ static inline int atomicExch(int *p, int v) { int o = *p; *p = v; return o; }
 
 enum { HN_EMU_RUN, HN_EMU_AT_BLOCK, HN_EMU_AT_WARP, HN_EMU_DONE };
 
+/* A fiber: made once (ucontext), then switched to and from with _setjmp/_longjmp (no system call per
+ * switch); it runs one thread of a block after another, parked at the end of each. */
 struct hn_emu_fiber {
-    ucontext_t uc;
+    ucontext_t uc;                  /* its creation only */
+    jmp_buf env;
     char *stack;
     int state;
     unsigned tid;
 };
 
 static struct hn_emu_sched {
-    ucontext_t main;
-    hn_emu_fiber *fibers;
+    ucontext_t creator;
+    jmp_buf main;
+    hn_emu_fiber **fibers;          /* stable addresses: a parked fiber's frame holds its own pointer */
     int nfibers;
     int current;
     void (*shim)(void **);
@@ -93,9 +98,9 @@ static size_t hn_emu_dynamic_size;
 
 static void hn_emu_wait(int state)
 {
-    hn_emu_fiber *f = &hn_emu.fibers[hn_emu.current];
+    hn_emu_fiber *f = hn_emu.fibers[hn_emu.current];
     f->state = state;
-    swapcontext(&f->uc, &hn_emu.main);
+    if (!_setjmp(f->env)) _longjmp(hn_emu.main, 1);
 }
 
 static inline void __syncthreads(void) { hn_emu_wait(HN_EMU_AT_BLOCK); }
@@ -144,11 +149,16 @@ template <class T> static inline T __shfl_up_sync(unsigned, T v, unsigned d, int
 }
 template <class T> static inline T __shfl_sync(unsigned, T v, int src, int w = 32) { return hn_emu_shfl(v, src % w, w); }
 
+/* A fiber's life: parked at once (back to its creator), then a thread each time it is resumed. */
 static void hn_emu_fiber_main(void)
 {
-    hn_emu.shim(hn_emu.args);
-    hn_emu.fibers[hn_emu.current].state = HN_EMU_DONE;
-    swapcontext(&hn_emu.fibers[hn_emu.current].uc, &hn_emu.main);
+    hn_emu_fiber *f = hn_emu.fibers[hn_emu.current];
+    if (!_setjmp(f->env)) setcontext(&hn_emu.creator);
+    for (;;) {
+        hn_emu.shim(hn_emu.args);
+        f->state = HN_EMU_DONE;
+        if (!_setjmp(f->env)) _longjmp(hn_emu.main, 1);
+    }
 }
 
 #define HN_EMU_STACK (256u << 10)
@@ -156,12 +166,20 @@ static void hn_emu_fiber_main(void)
 static int hn_emu_fibers(int n)
 {
     if (n <= hn_emu.nfibers) return 0;
-    hn_emu_fiber *f = (hn_emu_fiber *)std::realloc(hn_emu.fibers, sizeof *f * (size_t)n);
+    hn_emu_fiber **f = (hn_emu_fiber **)std::realloc(hn_emu.fibers, sizeof *f * (size_t)n);
     if (!f) return -1;
     hn_emu.fibers = f;
-    for (int i = hn_emu.nfibers; i < n; ++i)
-        if (!(f[i].stack = (char *)std::malloc(HN_EMU_STACK))) return -1;
-    hn_emu.nfibers = n;
+    for (int i = hn_emu.nfibers; i < n; ++i) {
+        if (!(f[i] = (hn_emu_fiber *)std::calloc(1, sizeof **f)) || !(f[i]->stack = (char *)std::malloc(HN_EMU_STACK))) return -1;
+        getcontext(&f[i]->uc);
+        f[i]->uc.uc_stack.ss_sp = f[i]->stack;
+        f[i]->uc.uc_stack.ss_size = HN_EMU_STACK;
+        f[i]->uc.uc_link = NULL;
+        makecontext(&f[i]->uc, hn_emu_fiber_main, 0);
+        hn_emu.current = i;
+        swapcontext(&hn_emu.creator, &f[i]->uc);     /* it parks itself and comes back */
+        hn_emu.nfibers = i + 1;
+    }
     return 0;
 }
 
@@ -172,21 +190,21 @@ static int hn_emu_warp(int w, int n)
     int end = w + 32 < n ? w + 32 : n;
     for (;;) {
         for (int t = w; t < end; ++t) {
-            hn_emu_fiber *f = &hn_emu.fibers[t];
+            hn_emu_fiber *f = hn_emu.fibers[t];
             if (f->state != HN_EMU_RUN) continue;
             hn_emu.current = t;
             threadIdx = uint3{ f->tid, 0, 0 };
-            swapcontext(&hn_emu.main, &f->uc);
+            if (!_setjmp(hn_emu.main)) _longjmp(f->env, 1);
         }
         if (hn_emu.error[0]) return -1;
         int live = 0, at_warp = 0;
         for (int t = w; t < end; ++t) {
-            live += hn_emu.fibers[t].state != HN_EMU_DONE;
-            at_warp += hn_emu.fibers[t].state == HN_EMU_AT_WARP;
+            live += hn_emu.fibers[t]->state != HN_EMU_DONE;
+            at_warp += hn_emu.fibers[t]->state == HN_EMU_AT_WARP;
         }
         if (!at_warp) return 0;
         if (at_warp < live) return -1;
-        for (int t = w; t < end; ++t) hn_emu.fibers[t].state = HN_EMU_RUN;
+        for (int t = w; t < end; ++t) hn_emu.fibers[t]->state = HN_EMU_RUN;
     }
 }
 
@@ -196,13 +214,8 @@ static int hn_emu_warp(int w, int n)
 static int hn_emu_block(void)
 {
     int n = (int)blockDim.x, nw = (n + 31) / 32, backward = (blockIdx.x + blockIdx.y) & 1;
-    for (int t = 0; t < n; ++t) {
-        hn_emu_fiber *f = &hn_emu.fibers[t];
-        getcontext(&f->uc);
-        f->uc.uc_stack.ss_sp = f->stack;
-        f->uc.uc_stack.ss_size = HN_EMU_STACK;
-        f->uc.uc_link = NULL;
-        makecontext(&f->uc, hn_emu_fiber_main, 0);
+    for (int t = 0; t < n; ++t) {       /* every fiber is parked: resuming it starts thread t */
+        hn_emu_fiber *f = hn_emu.fibers[t];
         f->state = HN_EMU_RUN;
         f->tid = (unsigned)t;
         hn_emu.deposited[t] = 0;
@@ -214,8 +227,8 @@ static int hn_emu_block(void)
         if (hn_emu.error[0]) return -1;
         int live = 0, at_block = 0;
         for (int t = 0; t < n; ++t) {
-            live += hn_emu.fibers[t].state != HN_EMU_DONE;
-            at_block += hn_emu.fibers[t].state == HN_EMU_AT_BLOCK;
+            live += hn_emu.fibers[t]->state != HN_EMU_DONE;
+            at_block += hn_emu.fibers[t]->state == HN_EMU_AT_BLOCK;
         }
         if (!live) return 0;
         if (stuck || at_block < live) {
@@ -225,8 +238,18 @@ static int hn_emu_block(void)
             return -1;
         }
         for (int t = 0; t < n; ++t)
-            if (hn_emu.fibers[t].state == HN_EMU_AT_BLOCK) hn_emu.fibers[t].state = HN_EMU_RUN;
+            if (hn_emu.fibers[t]->state == HN_EMU_AT_BLOCK) hn_emu.fibers[t]->state = HN_EMU_RUN;
     }
+}
+
+/* After a failed block its fibers stand inside their threads: they are dropped, and made afresh next time. */
+static void hn_emu_discard_fibers(void)
+{
+    for (int i = 0; i < hn_emu.nfibers; ++i) {
+        std::free(hn_emu.fibers[i]->stack);
+        std::free(hn_emu.fibers[i]);
+    }
+    hn_emu.nfibers = 0;
 }
 
 /* Runs `shim` (a kernel with its arguments unpacked from args) over the grid gx × gy of blocks of bx threads. */
@@ -249,7 +272,11 @@ static int hn_emu_run(void (*shim)(void **), void **args, unsigned gx, unsigned 
     for (unsigned y = 0; y < gy; ++y)
         for (unsigned x = 0; x < gx; ++x) {
             blockIdx = uint3{ x, y, 0 };
-            if (hn_emu_block()) { std::snprintf(err, errlen, "%s", hn_emu.error); return -1; }
+            if (hn_emu_block()) {
+                std::snprintf(err, errlen, "%s", hn_emu.error);
+                hn_emu_discard_fibers();
+                return -1;
+            }
         }
     return 0;
 }

@@ -112,3 +112,11 @@ if(TARGET hepnc_gpu)
                          ENVIRONMENT "HEPNC_GPU_EMULATE=1;HEPNC_CACHE=${CMAKE_BINARY_DIR}/cuda_emu_cache")
   endforeach()
 endif()
+
+# hepnc train --gpu against hepnc train on the bundled jets (tests/cuda/train_gpu.sh).
+if(TARGET hepnc_gpu)
+  add_test(NAME gpu_emu.hepnc_train COMMAND ${CMAKE_CURRENT_LIST_DIR}/train_gpu.sh $<TARGET_FILE:hepnc> ${CMAKE_BINARY_DIR}/train_gpu_emu emulated)
+  set_tests_properties(gpu_emu.hepnc_train PROPERTIES LABELS emulated)
+  add_test(NAME gpu.hepnc_train COMMAND ${CMAKE_CURRENT_LIST_DIR}/train_gpu.sh $<TARGET_FILE:hepnc> ${CMAKE_BINARY_DIR}/train_gpu gpu)
+  set_tests_properties(gpu.hepnc_train PROPERTIES LABELS gpu SKIP_RETURN_CODE 77)
+endif()
