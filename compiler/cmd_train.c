@@ -55,7 +55,6 @@ static int parse(int argc, char **argv, train_options *o)
     if (o->out && o->resume && strcmp(o->out, o->resume))
         return hn_usage("train", "--resume continues in its own directory: drop -o or give the same directory");
     if (o->resume && o->init) return hn_usage("train", "--init starts a run; --resume continues one");
-    if (o->gpu && o->trim) return hn_usage("train", "--trim is not on the GPU yet (its trimmed batch statistics): drop one");
     return 0;
 }
 

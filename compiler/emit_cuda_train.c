@@ -69,7 +69,7 @@ static int supported(const hn_graph *g, const hn_node *n)
     case HN_OP_pair_features: case HN_OP_attention: case HN_OP_cls_attention:
         return 1;
     case HN_OP_pair_embed: return n->nin == 1;
-    case HN_OP_standardize: return 1;                   /* forward only: an input's scaling */
+    case HN_OP_standardize: case HN_OP_dropout: return 1;
     case HN_OP_slice: return !wants_backward(g, n);     /* forward only: an input's columns */
     default: return 0;
     }
@@ -94,7 +94,7 @@ int hn_emit_cuda_train_check(const hn_graph *g)
 static int inference_forward(const hn_graph *g, const hn_node *n)
 {
     switch (n->op) {
-    case HN_OP_batchnorm: case HN_OP_pair_features: case HN_OP_pair_embed: case HN_OP_attention: return 0;
+    case HN_OP_batchnorm: case HN_OP_pair_features: case HN_OP_pair_embed: case HN_OP_attention: case HN_OP_dropout: return 0;
     case HN_OP_linear: return 0;
     default: return 1;
     }
@@ -181,6 +181,14 @@ static void pe_state(char *dst, size_t len, const hn_node *n, long off)
     snprintf(dst, len, "(state_ws + (size_t)batch * %ldu)", n->state_offset + off);
 }
 
+/* The slots a batch stands for (max, or fewer when trimmed) and the rows its statistics count (every
+ * lower-triangle slot pair of every event), as C expressions of the step. */
+static void pe_slots(const pe_layout *L, char *sl, size_t sll, char *nn, size_t nnl)
+{
+    snprintf(sl, sll, "(cfg->slots > 0 && cfg->slots < %d ? cfg->slots : %d)", L->max, L->max);
+    snprintf(nn, nnl, "(double)batch * %s * (%s + 1) / 2", sl, sl);
+}
+
 /* Training forward of pair_embed (ops/pair_embed.c emit_train, on the GPU): the weighted rows of every
  * event's pairs (offsets from the host's counts), weighted batchnorm, then conv (GEMM) + weighted
  * batchnorm + GELU per layer, scattered into U at the real pairs. */
@@ -190,6 +198,8 @@ static void pair_embed_forward(ctgen *G, const hn_node *n)
     FILE *f = G->f;
     pe_layout L;
     hn_pe_layout_of(g, n, &L);
+    char SL[96], NN[160];
+    pe_slots(&L, SL, sizeof SL, NN, sizeof NN);
     char x0[HN_NAME + 8], y[HN_NAME + 8], F0[96], B0[96], W[96], prev[96], Z[96], N[96], A[96];
     tvar(g, n->in[0], x0, sizeof x0);
     tvar(g, n->out, y, sizeof y);
@@ -204,18 +214,17 @@ static void pair_embed_forward(ctgen *G, const hn_node *n)
                "        int *off = h.offs;\n        off[0] = 0;\n"
                "        for (int b = 0; b < batch; ++b) {\n"
                "            long m = %s;\n"
-               "            off[b + 1] = off[b] + (int)(m * (m + 1) / 2 + (m < %d ? m + 1 : 0));\n        }\n"
+               "            off[b + 1] = off[b] + (int)(m * (m + 1) / 2 + (m < %s ? m + 1 : 0));\n        }\n"
                "        pe_rows = off[batch];\n"
                "        if (hn_gpu_to_device(gpu, scratch.offs, off, sizeof(int) * (size_t)(batch + 1), " CHECK "    }\n",
-            hc, L.max);
+            hc, SL);
     char cnt[32];
     counts_of(g, &g->tensors[n->out], cnt, sizeof cnt);
-    fprintf(f, "    if (hn_gt_pair_rows(gpu, %s, %s, batch, %d, %d, scratch.offs, %s, %s, " CHECK, x0, cnt, L.max, L.nfeat, F0, W);
-    long N_all = (long)L.max * (L.max + 1) / 2;
+    fprintf(f, "    if (hn_gt_pair_rows(gpu, %s, %s, batch, %d, %s, %d, scratch.offs, %s, %s, " CHECK, x0, cnt, L.max, SL, L.nfeat, F0, W);
 #define PRM(k) g->params[n->param[k]].offset
-    fprintf(f, "    if (hn_gt_batchnorm_forward_weighted(gpu, %s, pe_rows, %s, (double)batch * %ld, %d, params + %ld, params + %ld, 1e-5f,\n"
+    fprintf(f, "    if (hn_gt_batchnorm_forward_weighted(gpu, %s, pe_rows, %s, %s, %d, params + %ld, params + %ld, 1e-5f,\n"
                "            (float)cfg->bn_momentum, params + %ld, params + %ld, fixed_ws + %ld, fixed_ws + %ld, %s, &scratch, " CHECK,
-            F0, W, N_all, L.nfeat, PRM(0), PRM(1), PRM(2), PRM(3), n->fixed_offset + L.stats0, n->fixed_offset + L.stats0 + L.nfeat, B0);
+            F0, W, NN, L.nfeat, PRM(0), PRM(1), PRM(2), PRM(3), n->fixed_offset + L.stats0, n->fixed_offset + L.stats0 + L.nfeat, B0);
     snprintf(prev, sizeof prev, "%s", B0);
     for (int k = 0; k < L.layers; ++k) {
         int base = 4 + 6 * k, in = k ? L.width[k - 1] : L.nfeat, w = L.width[k];
@@ -225,14 +234,14 @@ static void pair_embed_forward(ctgen *G, const hn_node *n)
         fprintf(f, "    /* layer %d: conv %s, batchnorm, GELU */\n", k, g->params[n->param[base]].name);
         fprintf(f, "    if (hn_gt_linear_forward(gpu, %s, pe_rows, %d, params + %ld, params + %ld, %d, %s, " CHECK, prev, in, PRM(base),
                 PRM(base + 1), w, Z);
-        fprintf(f, "    if (hn_gt_batchnorm_forward_weighted(gpu, %s, pe_rows, %s, (double)batch * %ld, %d, params + %ld, params + %ld, 1e-5f,\n"
+        fprintf(f, "    if (hn_gt_batchnorm_forward_weighted(gpu, %s, pe_rows, %s, %s, %d, params + %ld, params + %ld, 1e-5f,\n"
                    "            (float)cfg->bn_momentum, params + %ld, params + %ld, fixed_ws + %ld, fixed_ws + %ld, %s, &scratch, " CHECK,
-                Z, W, N_all, w, PRM(base + 2), PRM(base + 3), PRM(base + 4), PRM(base + 5), n->fixed_offset + L.stats[k],
+                Z, W, NN, w, PRM(base + 2), PRM(base + 3), PRM(base + 4), PRM(base + 5), n->fixed_offset + L.stats[k],
                 n->fixed_offset + L.stats[k] + w, N);
         fprintf(f, "    if (hn_gt_act(gpu, %s, pe_rows * %d, 2, %s, " CHECK, N, w, A);
         snprintf(prev, sizeof prev, "%s", A);
     }
-    fprintf(f, "    if (hn_gt_pair_scatter(gpu, %s, %s, batch, %d, %d, scratch.offs, 0, %s, " CHECK, prev, cnt, L.max, L.heads, y);
+    fprintf(f, "    if (hn_gt_pair_scatter(gpu, %s, %s, batch, %d, %s, %d, scratch.offs, 0, %s, " CHECK, prev, cnt, L.max, SL, L.heads, y);
 }
 
 /* The attention's forward (backward 0) or backward (1; dx: dqkv, dU): with its dropout on the probabilities
@@ -272,14 +281,15 @@ static void pair_embed_backward(ctgen *G, const hn_node *n, const char *dy)
     FILE *f = G->f;
     pe_layout L;
     hn_pe_layout_of(g, n, &L);
+    char SL[96], NN[160];
+    pe_slots(&L, SL, sizeof SL, NN, sizeof NN);
     char W[96], Gv[96], Hv[96], Z[96], N[96], X[96], F0[96], cnt[32];
     pe_state(W, sizeof W, n, L.wt);
     pe_state(Gv, sizeof Gv, n, L.g1);
     pe_state(Hv, sizeof Hv, n, L.g2);
     pe_state(F0, sizeof F0, n, L.f0);
     counts_of(g, &g->tensors[n->out], cnt, sizeof cnt);
-    long N_all = (long)L.max * (L.max + 1) / 2;
-    fprintf(f, "    if (hn_gt_pair_scatter(gpu, %s, %s, batch, %d, %d, scratch.offs, 1, %s, " CHECK, dy, cnt, L.max, L.heads, Gv);
+    fprintf(f, "    if (hn_gt_pair_scatter(gpu, %s, %s, batch, %d, %s, %d, scratch.offs, 1, %s, " CHECK, dy, cnt, L.max, SL, L.heads, Gv);
     int cur = 0;        /* 0: the gradient rows in G, 1: in H */
     for (int k = L.layers - 1; k >= 0; --k) {
         int base = 4 + 6 * k, in = k ? L.width[k - 1] : L.nfeat, w = L.width[k];
@@ -289,18 +299,18 @@ static void pair_embed_backward(ctgen *G, const hn_node *n, const char *dy)
         pe_state(X, sizeof X, n, k ? L.act[k - 1] : L.b0);
         fprintf(f, "    /* layer %d backward */\n", k);
         fprintf(f, "    if (hn_gt_act_backward(gpu, %s, %s, pe_rows * %d, 2, %s, " CHECK, N, gin, w, gin);
-        fprintf(f, "    if (hn_gt_batchnorm_backward_weighted(gpu, %s, pe_rows, %s, (double)batch * %ld, %d, params + %ld, 1e-5f, fixed_ws + %ld,\n"
+        fprintf(f, "    if (hn_gt_batchnorm_backward_weighted(gpu, %s, pe_rows, %s, %s, %d, params + %ld, 1e-5f, fixed_ws + %ld,\n"
                    "            fixed_ws + %ld, %s, %s, grads + %ld, grads + %ld, &scratch, " CHECK,
-                Z, W, N_all, w, PRM(base + 2), n->fixed_offset + L.stats[k], n->fixed_offset + L.stats[k] + w, gin, gin,
+                Z, W, NN, w, PRM(base + 2), n->fixed_offset + L.stats[k], n->fixed_offset + L.stats[k] + w, gin, gin,
                 PRM(base + 2), PRM(base + 3));
         fprintf(f, "    if (hn_gt_linear_backward_weighted(gpu, %s, pe_rows, %d, params + %ld, %d, %s, %s, %s, grads + %ld, grads + %ld, &scratch, "
                    CHECK, X, in, PRM(base), w, W, gin, gout, PRM(base), PRM(base + 1));
         cur = !cur;
     }
     const char *gin = cur ? Hv : Gv;
-    fprintf(f, "    if (hn_gt_batchnorm_backward_weighted(gpu, %s, pe_rows, %s, (double)batch * %ld, %d, params + %ld, 1e-5f, fixed_ws + %ld,\n"
+    fprintf(f, "    if (hn_gt_batchnorm_backward_weighted(gpu, %s, pe_rows, %s, %s, %d, params + %ld, 1e-5f, fixed_ws + %ld,\n"
                "            fixed_ws + %ld, %s, %s, grads + %ld, grads + %ld, &scratch, " CHECK,
-            F0, W, N_all, L.nfeat, PRM(0), n->fixed_offset + L.stats0, n->fixed_offset + L.stats0 + L.nfeat, gin, gin, PRM(0), PRM(1));
+            F0, W, NN, L.nfeat, PRM(0), n->fixed_offset + L.stats0, n->fixed_offset + L.stats0 + L.nfeat, gin, gin, PRM(0), PRM(1));
 #undef PRM
 }
 
@@ -316,10 +326,23 @@ static void forward_call(ctgen *G, const hn_node *n, int i)
     fprintf(f, "    /* %s (%s) */\n", n->name, hn_op(n->op)->name);
     if (n->op == HN_OP_batchnorm) {
         int dim = hn_last_dim(&o->shape);
+        long R = rows_per_event(o);
         hn_c_float((float)hn_attr_float(n, "eps"), eps);
+        if (n->state_offset >= 0) {     /* a set: a trimmed batch's statistics count its first cfg->slots slots */
+            int max = o->shape.dim[0];
+            fprintf(f, "    if (cfg->slots > 0 && cfg->slots < %d) {   /* weight 1 on each event's first cfg->slots slots */\n"
+                       "        if (hn_gt_slot_weights(gpu, state_ws + (size_t)batch * %ld, batch, %ld, (long)cfg->slots * %ld, " CHECK
+                       "        if (hn_gt_batchnorm_forward_weighted(gpu, %s, (long)batch * %ld, state_ws + (size_t)batch * %ld, "
+                       "(double)batch * cfg->slots * %ld, %d,\n"
+                       "                params + %ld, params + %ld, %s, (float)cfg->bn_momentum, params + %ld, params + %ld, fixed_ws + %ld, "
+                       "fixed_ws + %ld, %s, &scratch, " CHECK "    } else\n",
+                    max, n->state_offset, R, R / max, x0, R, n->state_offset, R / max, dim, g->params[n->param[0]].offset,
+                    g->params[n->param[1]].offset, eps, g->params[n->param[2]].offset, g->params[n->param[3]].offset, n->fixed_offset,
+                    n->fixed_offset + dim, y);
+        }
         fprintf(f, "    if (hn_gt_batchnorm_forward(gpu, %s, (long)batch * %ld, %d, params + %ld, params + %ld, %s, (float)cfg->bn_momentum,\n"
                    "            params + %ld, params + %ld, fixed_ws + %ld, fixed_ws + %ld, %s, &scratch, " CHECK,
-                x0, rows_per_event(o), dim, g->params[n->param[0]].offset, g->params[n->param[1]].offset, eps,
+                x0, R, dim, g->params[n->param[0]].offset, g->params[n->param[1]].offset, eps,
                 g->params[n->param[2]].offset, g->params[n->param[3]].offset, n->fixed_offset, n->fixed_offset + dim, y);
         return;
     }
@@ -331,6 +354,13 @@ static void forward_call(ctgen *G, const hn_node *n, int i)
     }
     if (n->op == HN_OP_pair_embed) { pair_embed_forward(G, n); return; }
     if (n->op == HN_OP_attention) { attention_call(G, n, 0, NULL); return; }
+    if (n->op == HN_OP_dropout) {
+        char p[48];
+        hn_c_float((float)hn_attr_float(n, "p"), p);
+        fprintf(f, "    if (hn_gt_dropout(gpu, %s, (long)batch * %ld, %s, seed, 0x%016llxull, %s, " CHECK, x0, hn_shape_elems(&o->shape), p,
+                (unsigned long long)hn_fnv1a(n->name, strlen(n->name), 1469598103934665603ull), y);
+        return;
+    }
     if (n->op == HN_OP_linear && headscale_of(g, n) < 0) {
         char bias[48] = "NULL";
         if (n->nparam > 1) snprintf(bias, sizeof bias, "params + %ld", g->params[n->param[1]].offset);
@@ -411,6 +441,14 @@ static void backward_body(ctgen *G, const hn_node *n, char dx[][HN_NAME + 48])
         break;
     case HN_OP_batchnorm:
         hn_c_float((float)hn_attr_float(n, "eps"), eps);
+        if (n->state_offset >= 0)       /* a trimmed batch: the forward's slot weights, in the node state */
+            fprintf(f, "    if (cfg->slots > 0 && cfg->slots < %d) {\n"
+                       "        if (hn_gt_batchnorm_backward_weighted(gpu, %s, (long)batch * %ld, state_ws + (size_t)batch * %ld, "
+                       "(double)batch * cfg->slots * %ld, %d,\n"
+                       "                params + %ld, %s, fixed_ws + %ld, fixed_ws + %ld, %s, %s ? %s : %s, grads + %ld, grads + %ld, &scratch, "
+                       CHECK "    } else\n",
+                    o->shape.dim[0], x0, R, n->state_offset, R / o->shape.dim[0], dim, PAR(0), eps, n->fixed_offset,
+                    n->fixed_offset + dim, dy, dx[0], dx[0], dy, PAR(0), PAR(1));
         fprintf(f, "    if (hn_gt_batchnorm_backward(gpu, %s, (long)batch * %ld, %d, params + %ld, %s, fixed_ws + %ld, fixed_ws + %ld, %s,\n"
                    "            %s ? %s : %s, grads + %ld, grads + %ld, &scratch, " CHECK,
                 x0, R, dim, PAR(0), eps, n->fixed_offset, n->fixed_offset + dim, dy, dx[0], dx[0], dy, PAR(0), PAR(1));
@@ -447,6 +485,13 @@ static void backward_body(ctgen *G, const hn_node *n, char dx[][HN_NAME + 48])
     case HN_OP_attention:
         attention_call(G, n, 1, dx);
         break;
+    case HN_OP_dropout: {   /* the same mask and scale on dy */
+        char p[48];
+        hn_c_float((float)hn_attr_float(n, "p"), p);
+        fprintf(f, "    if (%s && hn_gt_dropout(gpu, %s, (long)batch * %ld, %s, seed, 0x%016llxull, %s, " CHECK, dx[0], dy, elems, p,
+                (unsigned long long)hn_fnv1a(n->name, strlen(n->name), 1469598103934665603ull), dx[0]);
+        break;
+    }
     case HN_OP_cls_attention: {
         const hn_shape *x = &g->tensors[n->in[1]].shape;
         char x1[HN_NAME + 8];
@@ -568,13 +613,12 @@ static void emit_host_checks(ctgen *G)
     for (int i = 0; i < g->ninputs; ++i) {
         const hn_tensor *t = &g->tensors[g->inputs[i]];
         if (!t->masked) continue;
-        fprintf(f, "    if (cfg->slots > 0 && cfg->slots < %d) { snprintf(err, errlen, \"%s: trimmed batches (slots) are not on the GPU yet\"); "
-                   "host_free(&h); return 3; }\n", t->shape.dim[0], g->name);
-        fprintf(f, "    for (int b = 0; b < batch; ++b)\n"
-                   "        if (h.counts[%d][b] < 0 || h.counts[%d][b] > %d) {\n"
-                   "            snprintf(err, errlen, \"%s: event %%d: %s count %%d is outside 0..%d\", b, (int)h.counts[%d][b]);\n"
+        fprintf(f, "    for (int b = 0; b < batch; ++b)   /* a trimmed batch (cfg->slots) holds at most that many */\n"
+                   "        if (h.counts[%d][b] < 0 || h.counts[%d][b] > (cfg->slots > 0 && cfg->slots < %d ? cfg->slots : %d)) {\n"
+                   "            snprintf(err, errlen, \"%s: event %%d: %s count %%d is outside 0..%%d\", b, (int)h.counts[%d][b],\n"
+                   "                     cfg->slots > 0 && cfg->slots < %d ? cfg->slots : %d);\n"
                    "            host_free(&h);\n            return HN_ERR_SET_SIZE;\n        }\n",
-                i, i, t->shape.dim[0], g->name, t->name, t->shape.dim[0], i);
+                i, i, t->shape.dim[0], t->shape.dim[0], g->name, t->name, i, t->shape.dim[0], t->shape.dim[0]);
     }
     fprintf(f, "    const int64_t nlabels = cfg->loss == HN_LOSS_BCE && %d == 1 ? 2 : %d;\n"
                "    for (int b = 0; b < batch; ++b)\n"

@@ -255,16 +255,30 @@ static int launch_events(hn_gpu *g, const char *k, long per_event, int batch, vo
     return hn_gpu_launch(g, k, (unsigned)((per_event + 255) / 256), (unsigned)batch, 256, 0, args, err, errlen);
 }
 
-int hn_gt_pair_rows(hn_gpu *g, const float *pairs, const int32_t *n, int batch, int max, int width, const int *offs, float *rows,
-                    float *w, char *err, size_t errlen)
+int hn_gt_pair_rows(hn_gpu *g, const float *pairs, const int32_t *n, int batch, int max, int slots, int width, const int *offs,
+                    float *rows, float *w, char *err, size_t errlen)
 {
-    void *a[] = { &pairs, &n, &batch, &max, &width, &offs, &rows, &w };
+    void *a[] = { &pairs, &n, &batch, &max, &slots, &width, &offs, &rows, &w };
     return launch_events(g, "hn_t_pair_rows", (long)max * (max + 1) / 2, batch, a, err, errlen);
 }
 
-int hn_gt_pair_scatter(hn_gpu *g, const float *in, const int32_t *n, int batch, int max, int heads, const int *offs, int backward,
-                       float *out, char *err, size_t errlen)
+int hn_gt_pair_scatter(hn_gpu *g, const float *in, const int32_t *n, int batch, int max, int slots, int heads, const int *offs,
+                       int backward, float *out, char *err, size_t errlen)
 {
-    void *a[] = { &in, &n, &batch, &max, &heads, &offs, &backward, &out };
+    void *a[] = { &in, &n, &batch, &max, &slots, &heads, &offs, &backward, &out };
     return launch_events(g, "hn_t_pair_scatter", (long)max * (max + 1) / 2, batch, a, err, errlen);
+}
+
+int hn_gt_dropout(hn_gpu *g, const float *x, long count, float p, uint64_t seed, uint64_t key, float *y, char *err, size_t errlen)
+{
+    unsigned long long s = seed, k = key;
+    if (p <= 0.0f) return y == x ? 0 : hn_gt_copy_cols(g, x, 1, (int)count, 0, (int)count, y, err, errlen);
+    void *a[] = { &x, &count, &p, &s, &k, &y };
+    return launch(g, "hn_t_dropout", count, a, err, errlen);
+}
+
+int hn_gt_slot_weights(hn_gpu *g, float *w, int batch, long rows, long keep, char *err, size_t errlen)
+{
+    void *a[] = { &w, &batch, &rows, &keep };
+    return launch(g, "hn_t_slot_weights", (long)batch * rows, a, err, errlen);
 }

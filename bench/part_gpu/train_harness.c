@@ -3,9 +3,10 @@
  * its NAME_train.c and its NAME_cuda_train.c (hepnc compile --target cuda --train).
  *
  *   train_harness WEIGHTS DATA.h5 [--events N] [--tol T] [--loss ce|bce|focal] [--weights]
- *                 [--batches 256,512] [--seconds S]
+ *                 [--slots S] [--batches 256,512] [--seconds S]
  *
  * WEIGHTS: a weights file, or init:SEED for hepnc's initialisation from scratch (runtime/init.c).
+ * --slots S: a trimmed batch (weaver's SequenceTrimmer): counts cut to S, cfg.slots = S.
  *
  * The first N events of DATA (default 32; labels event % classes, event weights 0.5 + (event % 3)/2 with
  * --weights; label smoothing 0.1) through one step of each, from the same parameters, in training mode:
@@ -172,7 +173,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: train_harness WEIGHTS DATA.h5 [--events N] [--tol T] [--loss ce|bce|focal] [--weights]\n");
         return 2;
     }
-    int events = 32, use_weights = 0;
+    int events = 32, use_weights = 0, slots = 0;
     double tol = 1e-5;
     const char *loss_name = "ce", *batches = NULL;
     double seconds = 2;
@@ -181,6 +182,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[a], "--tol") && a + 1 < argc) tol = atof(argv[++a]);
         else if (!strcmp(argv[a], "--loss") && a + 1 < argc) loss_name = argv[++a];
         else if (!strcmp(argv[a], "--weights")) use_weights = 1;
+        else if (!strcmp(argv[a], "--slots") && a + 1 < argc) slots = atoi(argv[++a]);
         else if (!strcmp(argv[a], "--batches") && a + 1 < argc) batches = argv[++a];
         else if (!strcmp(argv[a], "--seconds") && a + 1 < argc) seconds = atof(argv[++a]);
         else { fprintf(stderr, "train_harness: unknown option %s\n", argv[a]); return 2; }
@@ -199,6 +201,10 @@ int main(int argc, char **argv)
         return 1;
     }
     hn_dataset_close(ds);
+    if (slots > 0)              /* a trimmed batch: no event holds more than `slots` */
+        for (int i = 0; i < m->ninputs; ++i)
+            for (int e = 0; m->inputs[i].masked && e < events; ++e)
+                if (hb.n[i][e] > slots) hb.n[i][e] = slots;
     size_t P = t->param_floats;
     float *p0 = malloc(sizeof(float) * P), *pc = malloc(sizeof(float) * P), *gc = malloc(sizeof(float) * P);
     float *pg = malloc(sizeof(float) * P), *gg = malloc(sizeof(float) * P), *gg2 = malloc(sizeof(float) * P);
@@ -217,7 +223,8 @@ int main(int argc, char **argv)
         labels[e] = e % (C == 1 ? 2 : C);
         w[e] = 0.5f + (float)(e % 3) * 0.5f;
     }
-    hn_train_config cfg = { .loss = HN_LOSS_CROSS_ENTROPY, .bn_momentum = 0.1, .training = 1, .label_smoothing = 0.1 };
+    hn_train_config cfg = { .loss = HN_LOSS_CROSS_ENTROPY, .bn_momentum = 0.1, .training = 1, .label_smoothing = 0.1,
+                            .slots = slots };
     if (!strcmp(loss_name, "bce")) cfg.loss = HN_LOSS_BCE;
     else if (!strcmp(loss_name, "focal")) cfg.loss = HN_LOSS_FOCAL, cfg.focal_alpha = 0.25, cfg.focal_gamma = 2.0;
 
@@ -235,8 +242,8 @@ int main(int argc, char **argv)
     if (!(s.gpu = ct->open(NULL, err, sizeof err))) { fprintf(stderr, "train_harness: %s\n", err); return 1; }
     char device[256] = "";
     hn_gpu_describe(s.gpu, device, sizeof device, NULL);
-    printf("%s: one training step on %s against the C step, %d events, loss %s%s\n", m->name, device, events, loss_name,
-           use_weights ? ", event weights" : "");
+    printf("%s: one training step on %s against the C step, %d events, loss %s%s%s\n", m->name, device, events, loss_name,
+           use_weights ? ", event weights" : "", slots ? ", trimmed batch" : "");
     size_t wsb = ct->workspace_bytes(events);
     rc = upload(s.gpu, (void **)&s.params, p0, sizeof(float) * P, err, sizeof err) ||
          upload(s.gpu, (void **)&s.grads, NULL, sizeof(float) * P, err, sizeof err) ||

@@ -218,6 +218,28 @@ extern "C" __global__ void hn_t_copy_cols(const float *dy, long rows, int width,
     dx[i] = dy[r * width + col0 + (int)(i % w)];
 }
 
+/* A trimmed batch's slot weights over a set's rows: 1 on each event's first keep of its `rows` rows, else 0 */
+extern "C" __global__ void hn_t_slot_weights(float *w, int batch, long rows, long keep)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < (long)batch * rows) w[i] = i % rows < keep ? 1.0f : 0.0f;
+}
+
+/* Dropout (templates/c/backward_dropout.h): element i kept when the SplitMix64 finaliser of (seed, layer
+ * key, i) gives a uniform u ≥ p, then scaled by 1/(1 − p); the backward is the same call on dy. */
+extern "C" __global__ void hn_t_dropout(const float *x, long count, float p, unsigned long long seed, unsigned long long key,
+                                        float *y)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= count) return;
+    unsigned long long z = seed ^ (key * 0x9e3779b97f4a7c15ull) ^ ((unsigned long long)i * 0xd1342543de82ef95ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    float u = (float)(z >> 40) * (1.0f / 16777216.0f);
+    y[i] = u >= p ? x[i] * (1.0f / (1.0f - p)) : 0.0f;
+}
+
 /* y = act(x) elementwise (0 none, 1 relu, 2 GELU) */
 extern "C" __global__ void hn_t_act(const float *x, long count, int act, float *y)
 {
@@ -295,11 +317,12 @@ extern "C" __global__ void hn_t_pair_features_all(const float *p4, int batch, in
 }
 
 /* ---- the pair embedding's rows (templates/c/backward_pair.h): per event its n(n+1)/2 real pairs (a ≥ c, tril
- * order, weight 1), then when n < max the n + 1 padded representatives (n, c ≤ n) with their multiplicities
- * max − n and (max − n)(max − n + 1)/2; offs[b] the event's first row. ---- */
+ * order, weight 1), then when n < slots the n + 1 padded representatives (n, c ≤ n) with their multiplicities
+ * slots − n and (slots − n)(slots − n + 1)/2; slots = max unless the batch is trimmed (weaver's
+ * SequenceTrimmer: the batch stands for `slots` slots per event); offs[b] the event's first row. ---- */
 
-/* (a, c) of an event's row t (n real slots of max); weight into *w */
-__device__ __forceinline__ void hn_t_pair_of_row(long t, int n, int max, int *a, int *c, float *w)
+/* (a, c) of an event's row t (n real slots of `slots`); weight into *w */
+__device__ __forceinline__ void hn_t_pair_of_row(long t, int n, int slots, int *a, int *c, float *w)
 {
     long real = (long)n * (n + 1) / 2;
     if (t < real) {
@@ -312,20 +335,20 @@ __device__ __forceinline__ void hn_t_pair_of_row(long t, int n, int max, int *a,
     } else {
         *a = n;
         *c = (int)(t - real);
-        *w = *c < n ? (float)(max - n) : (float)((double)(max - n) * (max - n + 1) / 2);
+        *w = *c < n ? (float)(slots - n) : (float)((double)(slots - n) * (slots - n + 1) / 2);
     }
 }
 
 /* rows[offs[b] + t][k] = pairs[b][a][c][k], w[offs[b] + t] = its weight: a thread per (event, row) */
-extern "C" __global__ void hn_t_pair_rows(const float *pairs, const int *n, int batch, int max, int width, const int *offs,
-                                          float *rows, float *w)
+extern "C" __global__ void hn_t_pair_rows(const float *pairs, const int *n, int batch, int max, int slots, int width,
+                                          const int *offs, float *rows, float *w)
 {
     long t = (long)blockIdx.x * blockDim.x + threadIdx.x;
     int b = blockIdx.y;
     if (b >= batch || t >= offs[b + 1] - offs[b]) return;
     int a, c;
     float wt;
-    hn_t_pair_of_row(t, n ? n[b] : max, max, &a, &c, &wt);
+    hn_t_pair_of_row(t, n ? n[b] : max, slots, &a, &c, &wt);
     long row = offs[b] + t;
     const float *src = pairs + (((long)b * max + a) * max + c) * width;
     for (int k = 0; k < width; ++k) rows[row * width + k] = src[k];
@@ -335,15 +358,15 @@ extern "C" __global__ void hn_t_pair_rows(const float *pairs, const int *n, int 
 /* U[b][h][a][c] = U[b][h][c][a] = rows[offs[b] + t][h] for the real pairs (dir 0); backward (dir 1):
  * drows[offs[b] + t][h] = dU[a][c] (+ dU[c][a] off the diagonal) for the real pairs, 0 for the padded
  * representatives (attention never reads padded pairs). A thread per (event, row). */
-extern "C" __global__ void hn_t_pair_scatter(const float *in, const int *n, int batch, int max, int heads, const int *offs,
-                                             int dir, float *out)
+extern "C" __global__ void hn_t_pair_scatter(const float *in, const int *n, int batch, int max, int slots, int heads,
+                                             const int *offs, int dir, float *out)
 {
     long t = (long)blockIdx.x * blockDim.x + threadIdx.x;
     int b = blockIdx.y;
     if (b >= batch || t >= offs[b + 1] - offs[b]) return;
     int cnt = n ? n[b] : max, a, c;
     float wt;
-    hn_t_pair_of_row(t, cnt, max, &a, &c, &wt);
+    hn_t_pair_of_row(t, cnt, slots, &a, &c, &wt);
     long row = offs[b] + t;
     const float *Ub = dir ? in + (long)b * heads * max * max : 0;
     float *Uo = dir ? 0 : out + (long)b * heads * max * max;

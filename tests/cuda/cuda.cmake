@@ -94,6 +94,11 @@ if(TARGET hepnc_gpu)
     add_test(NAME gpu_emu.train_${model}.weighted_bce COMMAND test_gpu_train_${model} ${args} --events 24 --loss bce --weights)
     set_tests_properties(gpu_emu.train_${model} gpu_emu.train_${model}.weighted_bce PROPERTIES LABELS emulated
                          ENVIRONMENT "HEPNC_GPU_EMULATE=1;HEPNC_CACHE=${CMAKE_BINARY_DIR}/cuda_emu_cache")
+    if(model MATCHES "^part_")      # a trimmed batch (weaver's SequenceTrimmer): 16 of 24 slots
+      add_test(NAME gpu_emu.train_${model}.slots COMMAND test_gpu_train_${model} ${args} --events 24 --slots 16)
+      set_tests_properties(gpu_emu.train_${model}.slots PROPERTIES LABELS emulated
+                           ENVIRONMENT "HEPNC_GPU_EMULATE=1;HEPNC_CACHE=${CMAKE_BINARY_DIR}/cuda_emu_cache")
+    endif()
   endforeach()
 endif()
 

@@ -61,6 +61,9 @@ int hn_gt_pool_backward(hn_gpu *g, const float *x, const float *dy, const int32_
 /* dx[r][0..w) = dy[r][col0..col0+w) over rows, dy rows `width` wide. */
 int hn_gt_copy_cols(hn_gpu *g, const float *dy, long rows, int width, int col0, int w, float *dx, char *err, size_t errlen);
 
+/* Dropout in training: y = x·mask/(1 − p) over count elements, the mask of templates/c/backward_dropout.h
+ * (seed, layer key, element index); the backward is the same call on dy. p 0: a copy. */
+int hn_gt_dropout(hn_gpu *g, const float *x, long count, float p, uint64_t seed, uint64_t key, float *y, char *err, size_t errlen);
 /* y = x·Wᵀ + bias over rows (a GEMM, then the bias; bias may be NULL). */
 int hn_gt_linear_forward(hn_gpu *g, const float *x, long rows, int in, const float *W, const float *bias, int out, float *y,
                          char *err, size_t errlen);
@@ -86,12 +89,15 @@ int hn_gt_column_sums(hn_gpu *g, const float *a, long rows, int cols, float *dst
  * selected feature indices two bits each. */
 int hn_gt_pair_features_all(hn_gpu *g, const float *p4, int batch, int max, int sel, int nsel, float *f, char *err, size_t errlen);
 /* The pair embedding's weighted rows of every event from pairs [batch][max][max][width] (offs: device,
- * each event's first row, batch + 1 of them), their weights into w. */
-int hn_gt_pair_rows(hn_gpu *g, const float *pairs, const int32_t *n, int batch, int max, int width, const int *offs, float *rows,
-                    float *w, char *err, size_t errlen);
+ * each event's first row, batch + 1 of them), their weights into w; slots: the slots the batch stands for
+ * (max, or fewer for a trimmed batch: every count ≤ slots). */
+int hn_gt_pair_rows(hn_gpu *g, const float *pairs, const int32_t *n, int batch, int max, int slots, int width, const int *offs,
+                    float *rows, float *w, char *err, size_t errlen);
 /* backward 0: the rows' last layer [rows][heads] into U [batch][heads][max][max] at the real pairs,
  * mirrored; 1: dU back to the rows (real pairs dU[a][c] + dU[c][a], padded representatives 0). */
-int hn_gt_pair_scatter(hn_gpu *g, const float *in, const int32_t *n, int batch, int max, int heads, const int *offs, int backward,
-                       float *out, char *err, size_t errlen);
+int hn_gt_pair_scatter(hn_gpu *g, const float *in, const int32_t *n, int batch, int max, int slots, int heads, const int *offs,
+                       int backward, float *out, char *err, size_t errlen);
+/* A trimmed batch's slot weights: w[b][r] = 1 for r < keep of each event's rows, else 0. */
+int hn_gt_slot_weights(hn_gpu *g, float *w, int batch, long rows, long keep, char *err, size_t errlen);
 
 #endif
