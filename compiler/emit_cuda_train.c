@@ -16,6 +16,7 @@
 #include "emit.h"
 #include "emit_c.h"
 #include "emit_cuda_internal.h"
+#include "emit_cuda_train_edgeconv.h"
 #include "fsutil.h"
 #include "ops.h"
 #include "ops/pair_embed_layout.h"
@@ -68,7 +69,8 @@ static int supported(const hn_graph *g, const hn_node *n)
     case HN_OP_concat: case HN_OP_flatten: case HN_OP_pool: case HN_OP_residual: case HN_OP_class_token:
     case HN_OP_pair_features: case HN_OP_attention: case HN_OP_cls_attention:
         return 1;
-    case HN_OP_pair_embed: return n->nin == 1;
+    case HN_OP_pair_embed: return 1;
+    case HN_OP_edge_conv: return hn_cu_train_edge_conv_supported(g, n);
     case HN_OP_standardize: case HN_OP_dropout: return 1;
     case HN_OP_slice: return !wants_backward(g, n);     /* forward only: an input's columns */
     default: return 0;
@@ -94,7 +96,9 @@ int hn_emit_cuda_train_check(const hn_graph *g)
 static int inference_forward(const hn_graph *g, const hn_node *n)
 {
     switch (n->op) {
-    case HN_OP_batchnorm: case HN_OP_pair_features: case HN_OP_pair_embed: case HN_OP_attention: case HN_OP_dropout: return 0;
+    case HN_OP_batchnorm: case HN_OP_pair_features: case HN_OP_pair_embed: case HN_OP_attention: case HN_OP_dropout:
+    case HN_OP_edge_conv:
+        return 0;
     case HN_OP_linear: return 0;
     default: return 1;
     }
@@ -186,7 +190,88 @@ static void pe_state(char *dst, size_t len, const hn_node *n, long off)
 static void pe_slots(const pe_layout *L, char *sl, size_t sll, char *nn, size_t nnl)
 {
     snprintf(sl, sll, "(cfg->slots > 0 && cfg->slots < %d ? cfg->slots : %d)", L->max, L->max);
-    snprintf(nn, nnl, "(double)batch * %s * (%s + 1) / 2", sl, sl);
+    if (L->extra) snprintf(nn, nnl, "(double)batch * %s * %s", sl, sl);    /* every ordered slot pair */
+    else snprintf(nn, nnl, "(double)batch * %s * (%s + 1) / 2", sl, sl);
+}
+
+/* The supplied pair features' MLP (ops/pair_embed.c emit_train_extra): every ordered slot pair as a row
+ * (weight 1 for the slots the batch counts), batchnorm, conv + batchnorm + GELU layers, added to U at the
+ * real pairs. */
+static void pair_extra_forward(ctgen *G, const hn_node *n, const pe_layout *L, const char *SL)
+{
+    const hn_graph *g = G->g;
+    FILE *f = G->f;
+    char x1[HN_NAME + 8], y[HN_NAME + 8], ones[96], B2[96], prev[96], Z[96], N[96], A[96], NN[160], cnt[32];
+    tvar(g, n->in[1], x1, sizeof x1);
+    tvar(g, n->out, y, sizeof y);
+    pe_state(ones, sizeof ones, n, L->u_ones);
+    pe_state(B2, sizeof B2, n, L->u_b0);
+    snprintf(NN, sizeof NN, "(double)batch * %s * %s", SL, SL);
+    counts_of(g, &g->tensors[n->out], cnt, sizeof cnt);
+    long R = (long)L->max * L->max;
+#define PRM(k) g->params[n->param[k]].offset
+    fprintf(f, "    /* the supplied pair features '%s': fts_embed over every ordered slot pair, added at the real pairs */\n"
+               "    if (hn_gt_pair_ones(gpu, %s, batch, %d, %s, " CHECK, g->tensors[n->in[1]].name, ones, L->max, SL);
+    fprintf(f, "    if (hn_gt_batchnorm_forward_weighted(gpu, %s, (long)batch * %ld, %s, %s, %d, params + %ld, params + %ld, 1e-5f,\n"
+               "            (float)cfg->bn_momentum, params + %ld, params + %ld, fixed_ws + %ld, fixed_ws + %ld, %s, &scratch, " CHECK,
+            x1, R, ones, NN, L->c2, PRM(L->first2), PRM(L->first2 + 1), PRM(L->first2 + 2), PRM(L->first2 + 3),
+            n->fixed_offset + L->u_stats0, n->fixed_offset + L->u_stats0 + L->c2, B2);
+    snprintf(prev, sizeof prev, "%s", B2);
+    for (int k = 0; k < L->layers; ++k) {
+        int base = L->first2 + 4 + 6 * k, in = k ? L->width[k - 1] : L->c2, w = L->width[k];
+        pe_state(Z, sizeof Z, n, L->u_z[k]);
+        pe_state(N, sizeof N, n, L->u_nrm[k]);
+        pe_state(A, sizeof A, n, L->u_act[k]);
+        fprintf(f, "    if (hn_gt_linear_forward(gpu, %s, (long)batch * %ld, %d, params + %ld, params + %ld, %d, %s, " CHECK, prev, R, in,
+                PRM(base), PRM(base + 1), w, Z);
+        fprintf(f, "    if (hn_gt_batchnorm_forward_weighted(gpu, %s, (long)batch * %ld, %s, %s, %d, params + %ld, params + %ld, 1e-5f,\n"
+                   "            (float)cfg->bn_momentum, params + %ld, params + %ld, fixed_ws + %ld, fixed_ws + %ld, %s, &scratch, " CHECK,
+                Z, R, ones, NN, w, PRM(base + 2), PRM(base + 3), PRM(base + 4), PRM(base + 5), n->fixed_offset + L->u_stats[k],
+                n->fixed_offset + L->u_stats[k] + w, N);
+        fprintf(f, "    if (hn_gt_act(gpu, %s, (long)batch * %ld, 2, %s, " CHECK, N, R * w, A);
+        snprintf(prev, sizeof prev, "%s", A);
+    }
+    fprintf(f, "    if (hn_gt_pair_ordered(gpu, %s, %s, batch, %d, %d, 0, %s, " CHECK, prev, cnt, L->max, L->heads, y);
+}
+
+/* Backward of the supplied features' MLP: dU at the real ordered pairs back through its layers (the
+ * features are data: no gradient). */
+static void pair_extra_backward(ctgen *G, const hn_node *n, const pe_layout *L, const char *SL, const char *dy)
+{
+    const hn_graph *g = G->g;
+    FILE *f = G->f;
+    char x1[HN_NAME + 8], ones[96], Gv[96], Hv[96], Z[96], N[96], X[96], NN[160], cnt[32];
+    tvar(g, n->in[1], x1, sizeof x1);
+    pe_state(ones, sizeof ones, n, L->u_ones);
+    pe_state(Gv, sizeof Gv, n, L->u_g1);
+    pe_state(Hv, sizeof Hv, n, L->u_g2);
+    snprintf(NN, sizeof NN, "(double)batch * %s * %s", SL, SL);
+    counts_of(g, &g->tensors[n->out], cnt, sizeof cnt);
+    long R = (long)L->max * L->max;
+    fprintf(f, "    /* fts_embed backward */\n    if (hn_gt_pair_ordered(gpu, %s, %s, batch, %d, %d, 1, %s, " CHECK, dy, cnt, L->max,
+            L->heads, Gv);
+    int cur = 0;
+    for (int k = L->layers - 1; k >= 0; --k) {
+        int base = L->first2 + 4 + 6 * k, in = k ? L->width[k - 1] : L->c2, w = L->width[k];
+        const char *gin = cur ? Hv : Gv, *gout = cur ? Gv : Hv;
+        pe_state(Z, sizeof Z, n, L->u_z[k]);
+        pe_state(N, sizeof N, n, L->u_nrm[k]);
+        pe_state(X, sizeof X, n, k ? L->u_act[k - 1] : L->u_b0);
+        fprintf(f, "    if (hn_gt_act_backward(gpu, %s, %s, (long)batch * %ld, 2, %s, " CHECK, N, gin, R * w, gin);
+        fprintf(f, "    if (hn_gt_batchnorm_backward_weighted(gpu, %s, (long)batch * %ld, %s, %s, %d, params + %ld, 1e-5f, fixed_ws + %ld,\n"
+                   "            fixed_ws + %ld, %s, %s, grads + %ld, grads + %ld, &scratch, " CHECK,
+                Z, R, ones, NN, w, PRM(base + 2), n->fixed_offset + L->u_stats[k], n->fixed_offset + L->u_stats[k] + w, gin, gin,
+                PRM(base + 2), PRM(base + 3));
+        fprintf(f, "    if (hn_gt_linear_backward_weighted(gpu, %s, (long)batch * %ld, %d, params + %ld, %d, %s, %s, %s, grads + %ld, "
+                   "grads + %ld, &scratch, " CHECK, X, R, in, PRM(base), w, ones, gin, gout, PRM(base), PRM(base + 1));
+        cur = !cur;
+    }
+    const char *gin = cur ? Hv : Gv;
+    fprintf(f, "    if (hn_gt_batchnorm_backward_weighted(gpu, %s, (long)batch * %ld, %s, %s, %d, params + %ld, 1e-5f, fixed_ws + %ld,\n"
+               "            fixed_ws + %ld, %s, %s, grads + %ld, grads + %ld, &scratch, " CHECK,
+            x1, R, ones, NN, L->c2, PRM(L->first2), n->fixed_offset + L->u_stats0, n->fixed_offset + L->u_stats0 + L->c2, gin, gin,
+            PRM(L->first2), PRM(L->first2 + 1));
+#undef PRM
 }
 
 /* Training forward of pair_embed (ops/pair_embed.c emit_train, on the GPU): the weighted rows of every
@@ -220,7 +305,8 @@ static void pair_embed_forward(ctgen *G, const hn_node *n)
             hc, SL);
     char cnt[32];
     counts_of(g, &g->tensors[n->out], cnt, sizeof cnt);
-    fprintf(f, "    if (hn_gt_pair_rows(gpu, %s, %s, batch, %d, %s, %d, scratch.offs, %s, %s, " CHECK, x0, cnt, L.max, SL, L.nfeat, F0, W);
+    fprintf(f, "    if (hn_gt_pair_rows(gpu, %s, %s, batch, %d, %s, %d, scratch.offs, %d, %s, %s, " CHECK, x0, cnt, L.max, SL, L.nfeat, L.extra,
+            F0, W);
 #define PRM(k) g->params[n->param[k]].offset
     fprintf(f, "    if (hn_gt_batchnorm_forward_weighted(gpu, %s, pe_rows, %s, %s, %d, params + %ld, params + %ld, 1e-5f,\n"
                "            (float)cfg->bn_momentum, params + %ld, params + %ld, fixed_ws + %ld, fixed_ws + %ld, %s, &scratch, " CHECK,
@@ -241,7 +327,8 @@ static void pair_embed_forward(ctgen *G, const hn_node *n)
         fprintf(f, "    if (hn_gt_act(gpu, %s, pe_rows * %d, 2, %s, " CHECK, N, w, A);
         snprintf(prev, sizeof prev, "%s", A);
     }
-    fprintf(f, "    if (hn_gt_pair_scatter(gpu, %s, %s, batch, %d, %s, %d, scratch.offs, 0, %s, " CHECK, prev, cnt, L.max, SL, L.heads, y);
+    fprintf(f, "    if (hn_gt_pair_scatter(gpu, %s, %s, batch, %d, %s, %d, scratch.offs, 0, 0, %s, " CHECK, prev, cnt, L.max, SL, L.heads, y);
+    if (L.extra) pair_extra_forward(G, n, &L, SL);
 }
 
 /* The attention's forward (backward 0) or backward (1; dx: dqkv, dU): with its dropout on the probabilities
@@ -289,7 +376,8 @@ static void pair_embed_backward(ctgen *G, const hn_node *n, const char *dy)
     pe_state(Hv, sizeof Hv, n, L.g2);
     pe_state(F0, sizeof F0, n, L.f0);
     counts_of(g, &g->tensors[n->out], cnt, sizeof cnt);
-    fprintf(f, "    if (hn_gt_pair_scatter(gpu, %s, %s, batch, %d, %s, %d, scratch.offs, 1, %s, " CHECK, dy, cnt, L.max, SL, L.heads, Gv);
+    fprintf(f, "    if (hn_gt_pair_scatter(gpu, %s, %s, batch, %d, %s, %d, scratch.offs, 1, %d, %s, " CHECK, dy, cnt, L.max, SL, L.heads,
+            L.extra, Gv);
     int cur = 0;        /* 0: the gradient rows in G, 1: in H */
     for (int k = L.layers - 1; k >= 0; --k) {
         int base = 4 + 6 * k, in = k ? L.width[k - 1] : L.nfeat, w = L.width[k];
@@ -311,6 +399,7 @@ static void pair_embed_backward(ctgen *G, const hn_node *n, const char *dy)
     fprintf(f, "    if (hn_gt_batchnorm_backward_weighted(gpu, %s, pe_rows, %s, %s, %d, params + %ld, 1e-5f, fixed_ws + %ld,\n"
                "            fixed_ws + %ld, %s, %s, grads + %ld, grads + %ld, &scratch, " CHECK,
             F0, W, NN, L.nfeat, PRM(0), n->fixed_offset + L.stats0, n->fixed_offset + L.stats0 + L.nfeat, gin, gin, PRM(0), PRM(1));
+    if (L.extra) pair_extra_backward(G, n, &L, SL, dy);
 #undef PRM
 }
 
@@ -354,6 +443,12 @@ static void forward_call(ctgen *G, const hn_node *n, int i)
     }
     if (n->op == HN_OP_pair_embed) { pair_embed_forward(G, n); return; }
     if (n->op == HN_OP_attention) { attention_call(G, n, 0, NULL); return; }
+    if (n->op == HN_OP_edge_conv) {
+        char x1[HN_NAME + 8];
+        tvar(g, n->in[1], x1, sizeof x1);
+        hn_cu_train_edge_conv(f, g, n, 0, x0, x1, y, NULL, NULL);
+        return;
+    }
     if (n->op == HN_OP_dropout) {
         char p[48];
         hn_c_float((float)hn_attr_float(n, "p"), p);
@@ -485,6 +580,13 @@ static void backward_body(ctgen *G, const hn_node *n, char dx[][HN_NAME + 48])
     case HN_OP_attention:
         attention_call(G, n, 1, dx);
         break;
+    case HN_OP_edge_conv: {
+        char x1[HN_NAME + 8], y[HN_NAME + 8];
+        tvar(g, n->in[1], x1, sizeof x1);
+        tvar(g, n->out, y, sizeof y);
+        hn_cu_train_edge_conv(f, g, n, 1, x0, x1, y, dy, dx[0]);
+        break;
+    }
     case HN_OP_dropout: {   /* the same mask and scale on dy */
         char p[48];
         hn_c_float((float)hn_attr_float(n, "p"), p);
@@ -573,6 +675,8 @@ static void reduction_extent(ctgen *G)
             hn_pe_layout_of(g, n, &L);
             if (L.np > G->red_rows) G->red_rows = L.np;
             if (L.widest > G->red_cols) G->red_cols = L.widest;
+            if (L.extra && (long)L.max * L.max > G->red_rows) G->red_rows = (long)L.max * L.max;
+            if (L.extra && L.c2 > G->red_cols) G->red_cols = L.c2;
         }
     }
 }
@@ -708,6 +812,10 @@ static void emit_extra_bytes(ctgen *G)
             const hn_shape *s = &g->tensors[n->out].shape;
             fprintf(f, "    if ((b = hn_gt_attention_scratch_bytes(batch, %d, %ld, %d)) > need) need = b;   /* %s */\n", s->dim[0],
                     hn_attr_int(n, "heads"), n->nin > 1, n->name);
+        } else if (n->op == HN_OP_edge_conv) {
+            fprintf(f, "    if ((b = ");
+            hn_cu_train_edge_conv_extra(f, g, n);
+            fprintf(f, ") > need) need = b;   /* %s */\n", n->name);
         } else if (n->op == HN_OP_cls_attention) {
             const hn_shape *x = &g->tensors[n->in[1]].shape;
             fprintf(f, "    if ((b = hn_gt_class_attention_scratch_bytes(batch, %d, %d)) > need) need = b;   /* %s */\n", x->dim[0],

@@ -256,16 +256,16 @@ static int launch_events(hn_gpu *g, const char *k, long per_event, int batch, vo
 }
 
 int hn_gt_pair_rows(hn_gpu *g, const float *pairs, const int32_t *n, int batch, int max, int slots, int width, const int *offs,
-                    float *rows, float *w, char *err, size_t errlen)
+                    int ordered, float *rows, float *w, char *err, size_t errlen)
 {
-    void *a[] = { &pairs, &n, &batch, &max, &slots, &width, &offs, &rows, &w };
+    void *a[] = { &pairs, &n, &batch, &max, &slots, &width, &offs, &ordered, &rows, &w };
     return launch_events(g, "hn_t_pair_rows", (long)max * (max + 1) / 2, batch, a, err, errlen);
 }
 
 int hn_gt_pair_scatter(hn_gpu *g, const float *in, const int32_t *n, int batch, int max, int slots, int heads, const int *offs,
-                       int backward, float *out, char *err, size_t errlen)
+                       int backward, int ordered, float *out, char *err, size_t errlen)
 {
-    void *a[] = { &in, &n, &batch, &max, &slots, &heads, &offs, &backward, &out };
+    void *a[] = { &in, &n, &batch, &max, &slots, &heads, &offs, &backward, &ordered, &out };
     return launch_events(g, "hn_t_pair_scatter", (long)max * (max + 1) / 2, batch, a, err, errlen);
 }
 
@@ -281,4 +281,17 @@ int hn_gt_slot_weights(hn_gpu *g, float *w, int batch, long rows, long keep, cha
 {
     void *a[] = { &w, &batch, &rows, &keep };
     return launch(g, "hn_t_slot_weights", (long)batch * rows, a, err, errlen);
+}
+
+int hn_gt_pair_ones(hn_gpu *g, float *w, int batch, int max, int slots, char *err, size_t errlen)
+{
+    void *a[] = { &w, &batch, &max, &slots };
+    return launch(g, "hn_t_pair_ones", (long)batch * max * max, a, err, errlen);
+}
+
+int hn_gt_pair_ordered(hn_gpu *g, const float *in, const int32_t *n, int batch, int max, int heads, int backward, float *out, char *err,
+                       size_t errlen)
+{
+    void *a[] = { &in, &n, &batch, &max, &heads, &backward, &out };
+    return launch(g, "hn_t_pair_ordered", (long)batch * max * max, a, err, errlen);
 }

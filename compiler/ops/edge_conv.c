@@ -10,6 +10,7 @@
 
 #include "../emit.h"
 #include "../ops.h"
+#include "edge_conv_layout.h"
 
 static const hn_attr_spec attrs[] = {
     { "in", HN_ATTR_TENSOR, 1, NULL, NULL, "per-particle features [n, C]" },
@@ -117,13 +118,6 @@ static long macs(const hn_graph *g, const hn_node *n)
  *   Zsc [max][cout] the shortcut convolution before its batchnorm (when there is one)
  * and per batch the batch mean and variance of every batchnorm. The activations A_l = ReLU(BN(Z_l)) are
  * not kept: the backward recomputes them from Z_l (the same expression, bit for bit). */
-typedef struct ec_layout {
-    int L, P, C, Pd, k, c1, cout, widest, sc, rows;
-    int w[HN_MAX_LIST];
-    long nb, wt, z[HN_MAX_LIST], g, zsc, per_event;
-    long stats[HN_MAX_LIST], sc_stats, fixed;
-} ec_layout;
-
 static long ec_row_count(int n, int P, int k)
 {
     if (n <= 0) return P > 0 ? 1 : 0;
@@ -131,7 +125,7 @@ static long ec_row_count(int n, int P, int k)
     return (long)n * rpp + (n < P);
 }
 
-static void ec_layout_of(const hn_graph *g, const hn_node *n, ec_layout *L)
+void hn_ec_layout_of(const hn_graph *g, const hn_node *n, ec_layout *L)
 {
     const hn_attr_val *dims = hn_attr(n, "dims");
     const hn_shape *x = hn_in_shape(g, n, 0), *p = hn_in_shape(g, n, 1);
@@ -169,7 +163,7 @@ static void ec_layout_of(const hn_graph *g, const hn_node *n, ec_layout *L)
 static long train_state(const hn_graph *g, const hn_node *n, long *fixed)
 {
     ec_layout L;
-    ec_layout_of(g, n, &L);
+    hn_ec_layout_of(g, n, &L);
     *fixed = L.fixed;
     return L.per_event;
 }
@@ -205,7 +199,7 @@ static void emit_train(hn_emit *e, const hn_node *n)
 {
     const hn_graph *g = e->g;
     ec_layout L;
-    ec_layout_of(g, n, &L);
+    hn_ec_layout_of(g, n, &L);
     emit_rows(e, &L);
     hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b) {   /* kNN among the real points, as inference */");
     hn_emit_line(e, 2, "const int cnt = n ? n[b] : %d;", L.P);
@@ -267,7 +261,7 @@ static void emit_backward(hn_emit *e, const hn_node *n)
 {
     const hn_graph *g = e->g;
     ec_layout L;
-    ec_layout_of(g, n, &L);
+    hn_ec_layout_of(g, n, &L);
     emit_rows(e, &L);
     hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)   /* through the mask, the ReLU and the mean */");
     hn_emit_line(e, 2, "hn_kt_ec_output_backward(y + (size_t)b * %d, dy + (size_t)b * %d, n ? n[b] : %d, %d, %d, %d, "

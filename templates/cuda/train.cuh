@@ -218,6 +218,32 @@ extern "C" __global__ void hn_t_copy_cols(const float *dy, long rows, int width,
     dx[i] = dy[r * width + col0 + (int)(i % w)];
 }
 
+/* ---- supplied pair features (weaver's fts_embed: every ordered slot pair, [batch][max][max] rows) ---- */
+
+/* w[b][a][c] = 1 for the pairs of the slots the batch counts (a, c < slots), else 0 */
+extern "C" __global__ void hn_t_pair_ones(float *w, int batch, int max, int slots)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (long)batch * max * max) return;
+    long r = i % ((long)max * max);
+    w[i] = r / max < slots && r % max < slots ? 1.0f : 0.0f;
+}
+
+/* dir 0: U[b][h][a][c] += A[b][a][c][h] at the real pairs; dir 1: G[b][a][c][h] = dU[b][h][a][c] at the real
+ * pairs, 0 elsewhere. A thread per (event, a, c). */
+extern "C" __global__ void hn_t_pair_ordered(const float *in, const int *n, int batch, int max, int heads, int dir, float *out)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (long)batch * max * max) return;
+    int c = (int)(i % max), a = (int)((i / max) % max), b = (int)(i / ((long)max * max)), cnt = n ? n[b] : max;
+    int real = a < cnt && c < cnt;
+    for (int h = 0; h < heads; ++h) {
+        long u = (((long)b * heads + h) * max + a) * max + c;
+        if (dir == 0) { if (real) out[u] += in[i * heads + h]; }
+        else out[i * heads + h] = real ? in[u] : 0.0f;
+    }
+}
+
 /* A trimmed batch's slot weights over a set's rows: 1 on each event's first keep of its `rows` rows, else 0 */
 extern "C" __global__ void hn_t_slot_weights(float *w, int batch, long rows, long keep)
 {
@@ -341,7 +367,7 @@ __device__ __forceinline__ void hn_t_pair_of_row(long t, int n, int slots, int *
 
 /* rows[offs[b] + t][k] = pairs[b][a][c][k], w[offs[b] + t] = its weight: a thread per (event, row) */
 extern "C" __global__ void hn_t_pair_rows(const float *pairs, const int *n, int batch, int max, int slots, int width,
-                                          const int *offs, float *rows, float *w)
+                                          const int *offs, int ordered, float *rows, float *w)
 {
     long t = (long)blockIdx.x * blockDim.x + threadIdx.x;
     int b = blockIdx.y;
@@ -352,6 +378,11 @@ extern "C" __global__ void hn_t_pair_rows(const float *pairs, const int *n, int 
     long row = offs[b] + t;
     const float *src = pairs + (((long)b * max + a) * max + c) * width;
     for (int k = 0; k < width; ++k) rows[row * width + k] = src[k];
+    if (ordered) {              /* the ordered multiplicities (supplied pair features: every ordered pair) */
+        int cnt = n ? n[b] : max;
+        if (a < cnt) wt = c == a ? 1.0f : 2.0f;
+        else wt = c < cnt ? 2.0f * (float)(slots - cnt) : (float)((double)(slots - cnt) * (slots - cnt));
+    }
     w[row] = wt;
 }
 
@@ -359,7 +390,7 @@ extern "C" __global__ void hn_t_pair_rows(const float *pairs, const int *n, int 
  * drows[offs[b] + t][h] = dU[a][c] (+ dU[c][a] off the diagonal) for the real pairs, 0 for the padded
  * representatives (attention never reads padded pairs). A thread per (event, row). */
 extern "C" __global__ void hn_t_pair_scatter(const float *in, const int *n, int batch, int max, int slots, int heads,
-                                             const int *offs, int dir, float *out)
+                                             const int *offs, int dir, int ordered, float *out)
 {
     long t = (long)blockIdx.x * blockDim.x + threadIdx.x;
     int b = blockIdx.y;
@@ -377,6 +408,7 @@ extern "C" __global__ void hn_t_pair_scatter(const float *in, const int *n, int 
         } else {
             float g = 0.0f;
             if (a < cnt) g = c != a ? Ub[ac] + Ub[ca] : Ub[ac];
+            if (ordered && a < cnt && c != a) g *= 0.5f;    /* the row stands for both orders: their mean */
             out[row * heads + h] = g;
         }
     }

@@ -66,13 +66,19 @@ endif()
 # The GPU training step of each model it covers against the C training step (bench/part_gpu/train_harness.c:
 # loss, logits, every gradient and running statistic within 1e-5 of the largest, two runs identical, bad
 # labels and counts refused): gpu.train_<model> on a GPU, gpu_emu.train_<model> on the emulated GPU.
-# fcn, pfn and part_small from their parity weights; part_pool (tests/cuda/specs: the ParT's pair embedding, particle
+# fcn, pfn, part_small and part_small_pairs (supplied pair features) from their parity weights; part_pool (tests/cuda/specs: the ParT's pair embedding, particle
 # attention with dropout, head scale, residuals) from hepnc's initialisation on part_small's jets.
 if(TARGET hepnc_gpu)
-  foreach(model fcn pfn part_pool part_small)
+  foreach(model fcn pfn part_pool part_small part_small_pairs)
     if(model STREQUAL part_pool)
       set(spec ${CMAKE_CURRENT_LIST_DIR}/specs/${model}.yaml)
       set(args init:7 ${PROJECT_SOURCE_DIR}/tests/parity/part_small/inputs.h5)
+    elseif(model STREQUAL part_small_pairs)
+      # the supplied features' MLP sums over every ordered slot pair (24² per event) in float32 in the C
+      # step, where zero-mean gradients (convs before batchnorms) cancel: 1e-3, train.gradcheck's tolerance
+      set(spec ${PROJECT_SOURCE_DIR}/models/${model}.yaml)
+      set(args ${PROJECT_SOURCE_DIR}/tests/parity/${model}/weights.safetensors ${PROJECT_SOURCE_DIR}/tests/parity/${model}/inputs.h5
+               --tol 1e-3)
     else()
       set(spec ${PROJECT_SOURCE_DIR}/models/${model}.yaml)
       set(args ${PROJECT_SOURCE_DIR}/tests/parity/${model}/weights.safetensors ${PROJECT_SOURCE_DIR}/tests/parity/${model}/inputs.h5)

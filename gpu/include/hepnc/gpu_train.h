@@ -92,11 +92,19 @@ int hn_gt_pair_features_all(hn_gpu *g, const float *p4, int batch, int max, int 
  * each event's first row, batch + 1 of them), their weights into w; slots: the slots the batch stands for
  * (max, or fewer for a trimmed batch: every count ≤ slots). */
 int hn_gt_pair_rows(hn_gpu *g, const float *pairs, const int32_t *n, int batch, int max, int slots, int width, const int *offs,
-                    float *rows, float *w, char *err, size_t errlen);
+                    int ordered, float *rows, float *w, char *err, size_t errlen);
 /* backward 0: the rows' last layer [rows][heads] into U [batch][heads][max][max] at the real pairs,
- * mirrored; 1: dU back to the rows (real pairs dU[a][c] + dU[c][a], padded representatives 0). */
+ * mirrored; 1: dU back to the rows (real pairs dU[a][c] + dU[c][a], padded representatives 0). ordered
+ * (with supplied pair features, weaver embeds every ordered pair): the rows' weights are the ordered
+ * multiplicities, and an off-diagonal row's gradient the mean of its two orders. */
 int hn_gt_pair_scatter(hn_gpu *g, const float *in, const int32_t *n, int batch, int max, int slots, int heads, const int *offs,
-                       int backward, float *out, char *err, size_t errlen);
+                       int backward, int ordered, float *out, char *err, size_t errlen);
+/* Supplied pair features, rows [batch][max][max]: the weights of the pairs of the slots the batch counts. */
+int hn_gt_pair_ones(hn_gpu *g, float *w, int batch, int max, int slots, char *err, size_t errlen);
+/* backward 0: U += the supplied features' MLP output A [batch][max][max][heads] at the real pairs; 1: dU
+ * at the real pairs into G [batch][max][max][heads] (0 elsewhere). */
+int hn_gt_pair_ordered(hn_gpu *g, const float *in, const int32_t *n, int batch, int max, int heads, int backward, float *out, char *err,
+                       size_t errlen);
 /* A trimmed batch's slot weights: w[b][r] = 1 for r < keep of each event's rows, else 0. */
 int hn_gt_slot_weights(hn_gpu *g, float *w, int batch, long rows, long keep, char *err, size_t errlen);
 

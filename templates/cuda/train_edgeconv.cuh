@@ -1,0 +1,212 @@
+/* train_edgeconv.cuh — the GPU training kernels of ParticleNet's `edge_conv` op, the counterparts of
+ * templates/c/backward_edgeconv.h (same rows, same formulas), launched by gpu/train_edgeconv.c
+ * (hepnc/gpu_train_edgeconv.h) with the shapes as arguments. The host runs the convolutions as GEMMs over
+ * every edge row of the batch and the batchnorm sums with train.cuh's two-pass column sums; the kernels
+ * here are the per-point and per-row parts:
+ *   hn_tec_knn              the k nearest neighbours of each real point (a thread per point)
+ *   hn_tec_rows             the first layer's edge rows Z₀ = (U_i − V_i) + V_j and their multiplicities
+ *   hn_tec_bn_relu          ReLU(batchnorm) of a layer's rows (times the multiplicity for the backward)
+ *   hn_tec_relu_mask        the ReLU's mask on a gradient, recomputed from the pre-norm rows
+ *   hn_tec_output           ReLU(shortcut + mean over the neighbours), padded rows 0
+ *   hn_tec_output_backward  its backward: dy masked, the last layer's gradient rows
+ *   hn_tec_edges_backward   the edge rows' gradient back to the points: D_i | F_i = E_i − D_i
+ * An event with n real of max slots has rpp = min(k, n − 1) + [n ≤ k] rows per real point (its real
+ * neighbours, weight 1, then when n ≤ k one row for its padding neighbours, weight k − m), then when
+ * n < max one row for every padded point's edges (weight k·(max − n)); offs[b] its first row. The
+ * float expressions are the C code's, with the round-to-nearest intrinsics where a multiply meets an add
+ * (no contraction into FMA: the neighbours and the ReLU masks are the C step's, bit for bit). No atomics;
+ * every sum runs in the C code's order, so two runs give the same bytes. */
+#ifndef HN_CU_TRAIN_EDGECONV_CUH
+#define HN_CU_TRAIN_EDGECONV_CUH
+
+#define HN_TEC_MAXK 64            /* the most neighbours hn_tec_knn selects */
+
+/* Real points of event b: n[b] clamped to [0, max] (n NULL: max). */
+__device__ __forceinline__ int hn_tec_count(const int *n, int b, int max)
+{
+    int c = n ? n[b] : max;
+    return c < 0 ? 0 : c > max ? max : c;
+}
+
+/* Real neighbours of a real point (min(k, n − 1)) and rows per real point (plus one when n ≤ k). */
+__device__ __forceinline__ int hn_tec_real_neighbours(int n, int k) { return n - 1 < k ? (n > 0 ? n - 1 : 0) : k; }
+__device__ __forceinline__ int hn_tec_rows_per_point(int n, int k) { return hn_tec_real_neighbours(n, k) + (n <= k ? 1 : 0); }
+
+/* Σ_c p[c]·q[c] in order, each product rounded (hn_kt_ec_knn's sums) */
+__device__ __forceinline__ float hn_tec_dot(const float *p, const float *q, int Pd)
+{
+    float s = 0.0f;
+    for (int c = 0; c < Pd; ++c) s = __fadd_rn(s, __fmul_rn(p[c], q[c]));
+    return s;
+}
+
+/* The k neighbours of each real point i of event b (blockIdx.y) in the coordinates p [batch][max][Pd]:
+ * D_ij = −|p_i|² − (−2 p_i·p_j) − |p_j|² over the event's real points, the top k+1 kept sorted by
+ * insertion (ties to the lower index), the first dropped (hn_k_knn_row); −1 past the real ones.
+ * nb [batch][max][k]; the padded points' entries are not written. */
+extern "C" __global__ void hn_tec_knn(const float *p, const int *n, int batch, int max, int Pd, int k, int *nb)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x, b = blockIdx.y;
+    if (b >= batch) return;
+    int cnt = hn_tec_count(n, b, max);
+    if (i >= cnt) return;
+    const float *pe = p + (long)b * max * Pd, *pi = pe + (long)i * Pd;
+    const float sqi = hn_tec_dot(pi, pi, Pd);
+    int take = k + 1 < cnt ? k + 1 : cnt, have = 0;
+    int best[HN_TEC_MAXK + 1];
+    float bd[HN_TEC_MAXK + 1];
+    for (int j = 0; j < cnt; ++j) {
+        const float *pj = pe + (long)j * Pd;
+        float inner = hn_tec_dot(pi, pj, Pd), sqj = hn_tec_dot(pj, pj, Pd);
+        float d = __fsub_rn(__fsub_rn(-sqi, __fmul_rn(-2.0f, inner)), sqj);
+        if (have == take && !(d > bd[have - 1])) continue;
+        int pos = have < take ? have++ : take - 1;          /* drop the last when full */
+        while (pos > 0 && d > bd[pos - 1]) {
+            best[pos] = best[pos - 1];
+            bd[pos] = bd[pos - 1];
+            --pos;
+        }
+        best[pos] = j;
+        bd[pos] = d;
+    }
+    int *out = nb + ((long)b * max + i) * k;
+    for (int t = 0; t < k; ++t) out[t] = t + 1 < take ? best[t + 1] : -1;
+}
+
+/* The first layer's pre-norm rows of event b (blockIdx.y) from UV [batch][max][2·c1] (U_i | V_i per point):
+ * Z[(i, j)] = (U_i − V_i) + V_j, Z[(i, pad)] = U_i − V_i, the padded representative 0; w its multiplicity.
+ * A thread per (row of the event, channel). */
+extern "C" __global__ void hn_tec_rows(const float *UV, const int *n, int batch, int max, int k, int c1, const int *offs,
+                                       const int *nb, float *Z, float *w)
+{
+    long t = ((long)blockIdx.x * blockDim.x + threadIdx.x) / c1;
+    int o = (int)(((long)blockIdx.x * blockDim.x + threadIdx.x) % c1), b = blockIdx.y;
+    if (b >= batch || t >= offs[b + 1] - offs[b]) return;
+    int cnt = hn_tec_count(n, b, max), m = hn_tec_real_neighbours(cnt, k), rpp = hn_tec_rows_per_point(cnt, k);
+    long row = offs[b] + t;
+    float z, wt;
+    if (t < (long)cnt * rpp) {
+        int i = (int)(t / rpp), q = (int)(t % rpp);
+        const float *U = UV + ((long)b * max + i) * 2 * c1, *V = U + c1;
+        if (q < m) {
+            const float *Vj = UV + ((long)b * max + nb[((long)b * max + i) * k + q]) * 2 * c1 + c1;
+            z = __fadd_rn(__fsub_rn(U[o], V[o]), Vj[o]);
+            wt = 1.0f;
+        } else {
+            z = __fsub_rn(U[o], V[o]);
+            wt = (float)(k - m);
+        }
+    } else {
+        z = 0.0f;
+        wt = __fmul_rn((float)k, (float)(max - cnt));
+    }
+    Z[row * c1 + o] = z;
+    if (o == 0) w[row] = wt;
+}
+
+/* (x − mean)·inv·γ + β, rounded step by step (hn_kt_ec_bn_relu's expression) */
+__device__ __forceinline__ float hn_tec_bn(float x, float mean, float inv, float gamma, float beta)
+{
+    return __fadd_rn(__fmul_rn(__fmul_rn(__fsub_rn(x, mean), inv), gamma), beta);
+}
+
+/* y = ReLU((x − mean)·inv·γ + β) over rows of dim, times w[r] when w is not NULL (the backward's
+ * weighted activations). y ≠ x. */
+extern "C" __global__ void hn_tec_bn_relu(const float *x, long rows, int dim, const float *mean, const float *inv,
+                                          const float *gamma, const float *beta, const float *w, float *y)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= rows * dim) return;
+    int c = (int)(i % dim);
+    float v = hn_tec_bn(x[i], mean[c], inv[c], gamma[c], beta[c]);
+    v = v > 0.0f ? v : 0.0f;
+    y[i] = w ? __fmul_rn(v, w[i / dim]) : v;
+}
+
+/* g ← g where (x − mean)·inv·γ + β > 0 (the forward's ReLU, recomputed bit for bit), else 0 */
+extern "C" __global__ void hn_tec_relu_mask(const float *x, long rows, int dim, const float *mean, const float *inv,
+                                            const float *gamma, const float *beta, float *g)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= rows * dim) return;
+    int c = (int)(i % dim);
+    if (!(hn_tec_bn(x[i], mean[c], inv[c], gamma[c], beta[c]) > 0.0f)) g[i] = 0.0f;
+}
+
+/* The block output: y_i = ReLU(s_i + (1/k)·Σ_{rows of i} w·A) for the real points, s_i the shortcut (sc
+ * NULL: already in y; else the identity x_i, rows of C floats), 0 for the padded points. A the last
+ * layer's activations [rows][cout]. A thread per (event, point, channel). */
+extern "C" __global__ void hn_tec_output(const float *A, const float *w, const int *n, int batch, int max, int k, int cout,
+                                         const int *offs, const float *sc, int C, float *y)
+{
+    long idx = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= (long)batch * max * cout) return;
+    int c = (int)(idx % cout), i = (int)((idx / cout) % max), b = (int)(idx / ((long)cout * max));
+    int cnt = hn_tec_count(n, b, max);
+    if (i >= cnt) {
+        y[idx] = 0.0f;
+        return;
+    }
+    int rpp = hn_tec_rows_per_point(cnt, k);
+    float s = 0.0f;
+    for (int q = 0; q < rpp; ++q) {
+        long r = offs[b] + (long)i * rpp + q;
+        s = __fadd_rn(s, __fmul_rn(w[r], A[r * cout + c]));
+    }
+    float v = __fadd_rn(sc ? sc[((long)b * max + i) * C + c] : y[idx], __fdiv_rn(s, (float)k));
+    y[idx] = v > 0.0f ? v : 0.0f;
+}
+
+/* Backward of hn_tec_output: dy ← dy ⊙ [y > 0] (padded points 0), and the last layer's gradient rows
+ * dA [rows][cout]: dy_i / k on each row of point i (per copy), 0 on the padded representative. A thread
+ * per (event, point, channel). */
+extern "C" __global__ void hn_tec_output_backward(const float *y, float *dy, const int *n, int batch, int max, int k,
+                                                  int cout, const int *offs, float *dA)
+{
+    long idx = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= (long)batch * max * cout) return;
+    int c = (int)(idx % cout), i = (int)((idx / cout) % max), b = (int)(idx / ((long)cout * max));
+    int cnt = hn_tec_count(n, b, max), rpp = hn_tec_rows_per_point(cnt, k);
+    if (i >= cnt) {
+        dy[idx] = 0.0f;
+        if (i == cnt) dA[((long)offs[b] + (long)cnt * rpp) * cout + c] = 0.0f;
+        return;
+    }
+    float g = y[idx] > 0.0f ? dy[idx] : 0.0f;
+    dy[idx] = g;
+    float d = __fdiv_rn(g, (float)k);
+    for (int q = 0; q < rpp; ++q) dA[((long)offs[b] + (long)i * rpp + q) * cout + c] = d;
+}
+
+/* Backward of hn_tec_rows: DF [batch][max][2·c1] receives D_j | F_j for each point j, with
+ * D_j = Σ_{rows of j} w·dZ (in row order) and F_j = E_j − D_j, E_j = Σ dZ over the rows whose neighbour
+ * is j (in row order); 0 for the padded points. A thread per (event, point, channel). */
+extern "C" __global__ void hn_tec_edges_backward(const float *dZ, const float *w, const int *n, int batch, int max, int k,
+                                                 int c1, const int *offs, const int *nb, float *DF)
+{
+    long idx = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= (long)batch * max * c1) return;
+    int o = (int)(idx % c1), j = (int)((idx / c1) % max), b = (int)(idx / ((long)c1 * max));
+    float *D = DF + ((long)b * max + j) * 2 * c1;
+    int cnt = hn_tec_count(n, b, max);
+    if (j >= cnt) {
+        D[o] = 0.0f;
+        D[c1 + o] = 0.0f;
+        return;
+    }
+    int m = hn_tec_real_neighbours(cnt, k), rpp = hn_tec_rows_per_point(cnt, k);
+    long base = offs[b];
+    float d = 0.0f, e = 0.0f;
+    for (int q = 0; q < rpp; ++q) {
+        long r = base + (long)j * rpp + q;
+        d = __fadd_rn(d, __fmul_rn(w[r], dZ[r * c1 + o]));
+    }
+    const int *nbe = nb + (long)b * max * k;
+    for (int i = 0; i < cnt; ++i)
+        for (int q = 0; q < m; ++q)
+            if (nbe[(long)i * k + q] == j) e = __fadd_rn(e, dZ[(base + (long)i * rpp + q) * c1 + o]);
+    D[o] = d;
+    D[c1 + o] = __fsub_rn(e, d);
+}
+
+#endif
