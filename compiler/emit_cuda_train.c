@@ -61,6 +61,23 @@ static int headscale_of(const hn_graph *g, const hn_node *n)
     return -1;
 }
 
+/* The set whose real rows the linear layers pack (the first masked input), -1: none. */
+static int pack_set(const hn_graph *g)
+{
+    for (int i = 0; i < g->ninputs; ++i)
+        if (g->tensors[g->inputs[i]].masked) return i;
+    return -1;
+}
+
+/* 1 when linear layer n runs its GEMMs on the packed real rows: a plain layer (no head scale) over the
+ * rows of the packed set, one row per particle. */
+static int packed_linear(const hn_graph *g, const hn_node *n)
+{
+    const hn_tensor *o = &g->tensors[n->out];
+    return n->op == HN_OP_linear && headscale_of(g, n) < 0 && pack_set(g) >= 0 && o->shape.nset == 1 &&
+           o->shape.set == pack_set(g) && hn_shape_elems(&o->shape) / hn_last_dim(&o->shape) == o->shape.dim[0];
+}
+
 /* The ops the GPU step trains (the pair embedding without supplied pair features). */
 static int supported(const hn_graph *g, const hn_node *n)
 {
@@ -456,6 +473,13 @@ static void forward_call(ctgen *G, const hn_node *n, int i)
                 (unsigned long long)hn_fnv1a(n->name, strlen(n->name), 1469598103934665603ull), y);
         return;
     }
+    if (packed_linear(g, n)) {
+        char bias[48] = "NULL";
+        if (n->nparam > 1) snprintf(bias, sizeof bias, "params + %ld", g->params[n->param[1]].offset);
+        fprintf(f, "    if (hn_gt_linear_forward_packed(gpu, %s, &pk, %d, params + %ld, %s, %d, %s, extra_ws, " CHECK, x0,
+                hn_last_dim(&xin_of(g, n)->shape), g->params[n->param[0]].offset, bias, hn_last_dim(&o->shape), y);
+        return;
+    }
     if (n->op == HN_OP_linear && headscale_of(g, n) < 0) {
         char bias[48] = "NULL";
         if (n->nparam > 1) snprintf(bias, sizeof bias, "params + %ld", g->params[n->param[1]].offset);
@@ -510,6 +534,11 @@ static void backward_body(ctgen *G, const hn_node *n, char dx[][HN_NAME + 48])
         char db[48] = "NULL";
         int hs = headscale_of(g, n);
         if (n->nparam > 1) snprintf(db, sizeof db, "grads + %ld", PAR(1));
+        if (packed_linear(g, n)) {
+            fprintf(f, "    if (hn_gt_linear_backward_packed(gpu, %s, %s, &pk, %d, params + %ld, %d, %s, grads + %ld, %s, extra_ws, &scratch, "
+                    CHECK, x0, dy, hn_last_dim(&xin->shape), PAR(0), dim, dx[0], PAR(0), db);
+            break;
+        }
         char dz[96];
         snprintf(dz, sizeof dz, "%s", dy);
         if (hs >= 0) {          /* through the head scale first: dc, then dz = c ⊙ dy back to head-major */
@@ -738,16 +767,18 @@ static void emit_host_buffers(ctgen *G)
     int C = (int)hn_shape_elems(&g->tensors[g->train_logits].shape);
     fprintf(f, "/* What the step reads back (counts and labels, to check them; weights and logits, for the loss). */\n"
                "typedef struct host_buffers {\n    int32_t *counts[%d];\n    int64_t *labels;\n    float *weights, *logits, *dlogits, *targets;\n"
-               "    int *offs;   /* the pair embedding's first row of each event */\n} host_buffers;\n\n",
+               "    int *offs;   /* the pair embedding's first row of each event */\n"
+               "    int *poffs;  /* the packed set's first real row of each event */\n} host_buffers;\n\n",
             g->ninputs);
     fprintf(f, "static void host_free(host_buffers *h)\n{\n    for (int i = 0; i < %d; ++i) free(h->counts[i]);\n"
-               "    free(h->labels);\n    free(h->offs);\n    free(h->weights);\n    free(h->logits);\n    free(h->dlogits);\n    free(h->targets);\n}\n\n", g->ninputs);
+               "    free(h->labels);\n    free(h->offs);\n    free(h->poffs);\n    free(h->weights);\n    free(h->logits);\n    free(h->dlogits);\n    free(h->targets);\n}\n\n", g->ninputs);
     fprintf(f, "static int host_setup(host_buffers *h, hn_gpu *gpu, const int32_t *const *counts, const int64_t *labels, const float *weights,\n"
                "                      int batch, char *err, size_t errlen)\n{\n    (void)counts;\n    memset(h, 0, sizeof *h);\n    size_t nb = batch > 0 ? (size_t)batch : 1;\n"
                "    h->labels = malloc(sizeof(int64_t) * nb);\n    h->logits = malloc(sizeof(float) * nb * %d);\n"
                "    h->dlogits = malloc(sizeof(float) * nb * %d);\n    h->targets = malloc(sizeof(float) * nb * %d);\n"
                "    if (weights) h->weights = malloc(sizeof(float) * nb);\n    h->offs = malloc(sizeof(int) * (nb + 1));\n"
-               "    if (!h->labels || !h->offs || !h->logits || !h->dlogits || !h->targets || (weights && !h->weights)) { snprintf(err, errlen, \"out of host memory\"); return 3; }\n"
+               "    h->poffs = malloc(sizeof(int) * (nb + 1));\n"
+               "    if (!h->labels || !h->offs || !h->poffs || !h->logits || !h->dlogits || !h->targets || (weights && !h->weights)) { snprintf(err, errlen, \"out of host memory\"); return 3; }\n"
                "    if (batch && (hn_gpu_to_host(gpu, h->labels, labels, sizeof(int64_t) * (size_t)batch, err, errlen) ||\n"
                "                  (weights && hn_gpu_to_host(gpu, h->weights, weights, sizeof(float) * (size_t)batch, err, errlen)))) return 3;\n",
             C, C, C);
@@ -790,6 +821,16 @@ static void emit_step(ctgen *G)
                "    if (hn_gt_zero(gpu, ws, (long)batch * %ld, err, errlen) || hn_gt_zero(gpu, grads, %s_PARAM_FLOATS, err, errlen)) goto fail;\n",
             g->train_act_floats + g->train_grad_floats, upper);
     pointers(f, g);
+    int ps = pack_set(g);
+    fprintf(f, "    hn_gt_packed pk = { scratch.pack_offs, scratch.row_event, 0, %d };   /* the real rows of the linear layers */\n"
+               "    (void)pk;\n", ps >= 0 ? g->tensors[g->inputs[ps]].shape.dim[0] : 0);
+    int any = 0;
+    for (int i = 0; i < g->nnodes; ++i) any |= on_loss_path(g, &g->nodes[i]) && packed_linear(g, &g->nodes[i]);
+    if (any)
+        fprintf(f, "    h.poffs[0] = 0;\n    for (int b = 0; b < batch; ++b) h.poffs[b + 1] = h.poffs[b] + h.counts[%d][b];\n"
+                   "    pk.total = h.poffs[batch];\n"
+                   "    if (batch && (hn_gpu_to_device(gpu, scratch.pack_offs, h.poffs, sizeof(int) * (size_t)(batch + 1), err, errlen) ||\n"
+                   "                  hn_gt_pack_index(gpu, scratch.pack_offs, batch, scratch.row_event, err, errlen))) goto fail;\n", ps);
     fprintf(f, "\n    /* forward, in graph order (only what the loss depends on); a failed call goes to `fail` */\n");
     for (int i = 0; i < g->nnodes; ++i)
         if (on_loss_path(g, &g->nodes[i])) forward_call(G, &g->nodes[i], i);
@@ -812,6 +853,10 @@ static void emit_extra_bytes(ctgen *G)
             const hn_shape *s = &g->tensors[n->out].shape;
             fprintf(f, "    if ((b = hn_gt_attention_scratch_bytes(batch, %d, %ld, %d)) > need) need = b;   /* %s */\n", s->dim[0],
                     hn_attr_int(n, "heads"), n->nin > 1, n->name);
+        } else if (packed_linear(g, n)) {     /* the packed rows: x, dy and dx */
+            fprintf(f, "    if ((b = sizeof(float) * (size_t)batch * %ldu) > need) need = b;   /* %s */\n",
+                    (long)g->tensors[n->out].shape.dim[0] * (2L * hn_last_dim(&g->tensors[n->in[0]].shape) +
+                                                             hn_last_dim(&g->tensors[n->out].shape)), n->name);
         } else if (n->op == HN_OP_edge_conv) {
             fprintf(f, "    if ((b = ");
             hn_cu_train_edge_conv_extra(f, g, n);
@@ -906,7 +951,7 @@ static void emit_host(ctgen *G, const char *cu, size_t cu_len)
     fprintf(f, "/* %s_cuda_train.c — one training step of '%s' on the GPU: forward in training mode, loss, backward,\n"
                " * every tensor in device memory, in the C step's workspace layout (%s_train.c). Generated by hepnc from %s; do not edit. */\n"
                "#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n"
-               "#include <hepnc/cuda_train_entry.h>\n#include <hepnc/gpu_train.h>\n#include <hepnc/gpu_train_attention.h>\n#include <hepnc/gpu_train_class_attention.h>\n#include <hepnc/loss.h>\n\n#include \"%s.h\"\n\n",
+               "#include <hepnc/cuda_train_entry.h>\n#include <hepnc/gpu_train.h>\n#include <hepnc/gpu_train_attention.h>\n#include <hepnc/gpu_train_class_attention.h>\n#include <hepnc/gpu_train_edgeconv.h>\n#include <hepnc/loss.h>\n\n#include \"%s.h\"\n\n",
             m, m, m, g->spec_path, m);
     fprintf(f, "/* %s_train.cu, compiled by NVRTC at open */\nstatic const char train_cu[] =\n\"", m);
     for (size_t i = 0; i < cu_len; ++i) {

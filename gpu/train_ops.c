@@ -10,7 +10,7 @@ static long chunks_of(long rows) { return (rows + CHUNK - 1) / CHUNK; }
 size_t hn_gt_scratch_bytes(long rows, long cols)
 {
     return sizeof(double) * (size_t)((chunks_of(rows) + 4) * cols) + sizeof(float) * (size_t)(cols + 2 * rows) +
-           sizeof(int) * (size_t)(rows + 1) + 16;
+           sizeof(int) * (size_t)(3 * rows + 2) + 16;
 }
 
 void hn_gt_scratch_carve(void *base, long rows, long cols, hn_gt_scratch *s)
@@ -20,6 +20,8 @@ void hn_gt_scratch_carve(void *base, long rows, long cols, hn_gt_scratch *s)
     s->inv = (float *)(s->sums + 4 * cols);
     s->rowstat = s->inv + cols;
     s->offs = (int *)(s->rowstat + 2 * rows);
+    s->pack_offs = s->offs + rows + 1;
+    s->row_event = s->pack_offs + rows + 1;
 }
 
 /* `threads` threads in blocks of 256 */
@@ -294,4 +296,48 @@ int hn_gt_pair_ordered(hn_gpu *g, const float *in, const int32_t *n, int batch, 
 {
     void *a[] = { &in, &n, &batch, &max, &heads, &backward, &out };
     return launch(g, "hn_t_pair_ordered", (long)batch * max * max, a, err, errlen);
+}
+
+int hn_gt_pack_index(hn_gpu *g, const int *offs, int batch, int *row_event, char *err, size_t errlen)
+{
+    void *a[] = { &offs, &row_event };
+    return hn_gpu_launch(g, "hn_pack_index", (unsigned)batch, 1, 256, 0, a, err, errlen);
+}
+
+static int gather(hn_gpu *g, const float *x, const hn_gt_packed *pk, int width, float *xp, char *err, size_t errlen)
+{
+    void *a[] = { &x, (void *)&pk->offs, (void *)&pk->row_event, (void *)&pk->total, (void *)&pk->max, &width, &xp };
+    return launch(g, "hn_gather_rows", (long)pk->total * width, a, err, errlen);
+}
+
+static int scatter(hn_gpu *g, const float *yp, const hn_gt_packed *pk, int out, const float *bias, float *y, char *err,
+                   size_t errlen)
+{
+    int act = 0;
+    void *a[] = { &yp, (void *)&pk->offs, (void *)&pk->row_event, (void *)&pk->total, (void *)&pk->max, &out, &bias, &act, &y };
+    return launch(g, "hn_scatter_bias_act", (long)pk->total * out, a, err, errlen);
+}
+
+int hn_gt_linear_forward_packed(hn_gpu *g, const float *x, const hn_gt_packed *pk, int in, const float *W, const float *bias,
+                                int out, float *y, float *buf, char *err, size_t errlen)
+{
+    if (pk->total <= 0) return 0;
+    float *xp = buf, *yp = buf + (size_t)pk->total * in;
+    return gather(g, x, pk, in, xp, err, errlen) ||
+           hn_gpu_gemm(g, 0, 1, pk->total, out, in, 1.0f, xp, in, W, in, 0.0f, yp, out, err, errlen) ||
+           scatter(g, yp, pk, out, bias, y, err, errlen);
+}
+
+int hn_gt_linear_backward_packed(hn_gpu *g, const float *x, const float *dy, const hn_gt_packed *pk, int in, const float *W, int out,
+                                 float *dx, float *dW, float *db, float *buf, const hn_gt_scratch *s, char *err, size_t errlen)
+{
+    if (pk->total <= 0) return 0;
+    float *xp = buf, *dyp = xp + (size_t)pk->total * in, *dxp = dyp + (size_t)pk->total * out;
+    int rc = gather(g, x, pk, in, xp, err, errlen) || gather(g, dy, pk, out, dyp, err, errlen) ||
+             hn_gpu_gemm(g, 1, 0, out, in, pk->total, 1.0f, dyp, out, xp, in, 1.0f, dW, in, err, errlen) ||     /* dW += dyᵀ·x */
+             (db && hn_gt_column_sums(g, dyp, pk->total, out, db, s, err, errlen));
+    if (!rc && dx)                                                                                               /* dx = dy·W */
+        rc = hn_gpu_gemm(g, 0, 0, pk->total, in, out, 1.0f, dyp, out, W, in, 0.0f, dxp, in, err, errlen) ||
+             scatter(g, dxp, pk, in, NULL, dx, err, errlen);
+    return rc;
 }

@@ -18,7 +18,15 @@ typedef struct hn_gt_scratch {
     float *inv;                 /* [cols] */
     float *rowstat;             /* [rows][2] */
     int *offs;                  /* [rows + 1]: the pair embedding's first row of each event */
+    int *pack_offs, *row_event; /* [rows + 1], [rows]: a set's real rows packed (its first per event; each one's event) */
 } hn_gt_scratch;
+
+/* A set's real rows, packed event after event (device offs [batch + 1] and row_event [total], from
+ * hn_gt_pack_index): the linear layers' GEMMs over them skip the padding. */
+typedef struct hn_gt_packed {
+    const int *offs, *row_event;
+    int total, max;
+} hn_gt_packed;
 
 /* Bytes of scratch for reductions over at most `rows` rows of at most `cols` columns. */
 size_t hn_gt_scratch_bytes(long rows, long cols);
@@ -61,6 +69,16 @@ int hn_gt_pool_backward(hn_gpu *g, const float *x, const float *dy, const int32_
 /* dx[r][0..w) = dy[r][col0..col0+w) over rows, dy rows `width` wide. */
 int hn_gt_copy_cols(hn_gpu *g, const float *dy, long rows, int width, int col0, int w, float *dx, char *err, size_t errlen);
 
+/* row_event[p] = the event of packed row p, from offs [batch + 1] (device). */
+int hn_gt_pack_index(hn_gpu *g, const int *offs, int batch, int *row_event, char *err, size_t errlen);
+/* y = x·Wᵀ + bias at the set's real rows only (gather, GEMM, scatter with the bias; padding rows of y are
+ * not written); buf: total·(in + out) floats. */
+int hn_gt_linear_forward_packed(hn_gpu *g, const float *x, const hn_gt_packed *pk, int in, const float *W, const float *bias,
+                                int out, float *y, float *buf, char *err, size_t errlen);
+/* Its backward over the real rows: dW += dyᵀ·x, db += Σ dy, dx = dy·W at the real rows (dx, db may be
+ * NULL; padding rows of dx are not written); buf: total·(2·in + out) floats. */
+int hn_gt_linear_backward_packed(hn_gpu *g, const float *x, const float *dy, const hn_gt_packed *pk, int in, const float *W, int out,
+                                 float *dx, float *dW, float *db, float *buf, const hn_gt_scratch *s, char *err, size_t errlen);
 /* Dropout in training: y = x·mask/(1 − p) over count elements, the mask of templates/c/backward_dropout.h
  * (seed, layer key, element index); the backward is the same call on dy. p 0: a copy. */
 int hn_gt_dropout(hn_gpu *g, const float *x, long count, float p, uint64_t seed, uint64_t key, float *y, char *err, size_t errlen);
