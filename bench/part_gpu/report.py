@@ -8,7 +8,9 @@ per call, jets/s, device memory, and the ratios that the CUDA issue's targets na
 PyTorch's (float32 against float32, TF32 against TF32) and PyTorch's peak memory over hepnc's.
 hepnc's memory is what its object and buffers hold (weights, inputs, outputs, workspace of one chunk);
 PyTorch's is torch.cuda.max_memory_allocated during the timed calls (weights, inputs and every
-intermediate its allocator held).
+intermediate its allocator held). Then the training step the same way: hepnc's train_harness
+("gpu_train_timing": forward, loss, backward) beside bench_torch_gpu.py --train (the same step), the
+issue's ≥ 1.5× target.
 """
 import argparse
 import json
@@ -25,7 +27,11 @@ def main():
     a = ap.parse_args()
     rows = [json.loads(line) for line in open(a.raw) if line.strip()]
     hep = [r for r in rows if r.get("gpu_timing") and r["model"].split("__")[0] == a.model]
-    torch = [r for r in rows if "impl" in r and "error" not in r] if a.model == "part_jetclass_kin" else []   # PyTorch: ParT
+    torch_all = [r for r in rows if "impl" in r and "error" not in r] if a.model == "part_jetclass_kin" else []   # PyTorch: ParT
+    torch = [r for r in torch_all if not r.get("train_step")]
+    train_report(rows, [r for r in torch_all if r.get("train_step")], a.model)
+    if not hep and not torch:
+        return
     device = (hep or torch)[0]["device"]
     print(f"Model {a.model} on {device}" + (f"; torch {torch[0]['torch_version']}" if torch else "") + "\n")
     print("| batch | implementation | math | ms/call (median) | jets/s | GPU memory |")
@@ -49,6 +55,25 @@ def main():
                 continue
             print(f"| {r['batch']} | {name} | PyTorch {t['impl'].removeprefix('pytorch-')} | "
                   f"{r['jets_per_s'] / t['jets_per_s']:.2f}x | {t['peak_bytes'] / r['device_bytes']:.1f}x |")
+
+
+def train_report(rows, torch, model):
+    """The training step: hepnc's GPU step against PyTorch's (printed first, when there is one)."""
+    hep = [r for r in rows if r.get("gpu_train_timing") and r["model"] == model]
+    if not hep:
+        return
+    print(f"Training step (forward, loss, backward) of {model} on {hep[0]['device']}\n")
+    print("| batch | implementation | ms/step (median) | jets/s | GPU memory | hepnc speed-up |")
+    print("|---:|---|---:|---:|---:|---:|")
+    for b in sorted({r["batch"] for r in hep + torch}):
+        h = [r for r in hep if r["batch"] == b]
+        for r in h:
+            print(f"| {b} | hepnc | {r['ms_median']:.2f} | {r['jets_per_s']:.0f} | {gb(r['device_bytes'])} | |")
+        for t in [t for t in torch if t["batch"] == b]:
+            ratio = f"{h[0]['jets_per_s'] / t['jets_per_s']:.2f}x" if h else ""
+            print(f"| {b} | PyTorch {t['impl'].removeprefix('pytorch-')} | {t['ms_median']:.2f} | {t['jets_per_s']:.0f} | "
+                  f"{gb(t['peak_bytes'])} | {ratio} |")
+    print()
 
 
 if __name__ == "__main__":
