@@ -304,7 +304,7 @@ static void emit_linear_epilogue(FILE *f, const hn_graph *g, const hn_node *n)
             per_row_of(o), hn_last_dim(&o->shape), bias, n->act);
 }
 
-static void emit_cls_gemm_kernels(FILE *f, const hn_graph *g, const hn_node *n)
+void hn_cu_emit_cls_gemm_kernels(FILE *f, const hn_graph *g, const hn_node *n)
 {
     char id[HN_NAME];
     hn_c_ident(id, sizeof id, n->name);
@@ -376,7 +376,7 @@ int hn_emit_cuda(const hn_graph *g, const char *spec_path, const char *dir, cons
         cu_ctx c;
         rc = hn_cu_emit_node_kernel(f, g, n, &c);
         if (!rc && n->op == HN_OP_linear) emit_linear_epilogue(f, g, n);
-        if (!rc && n->op == HN_OP_cls_attention) emit_cls_gemm_kernels(f, g, n);
+        if (!rc && n->op == HN_OP_cls_attention) hn_cu_emit_cls_gemm_kernels(f, g, n);
         int hot = n->op == HN_OP_attention || n->op == HN_OP_cls_attention || n->op == HN_OP_pair_embed;
         if (hot && strict && nstrict && *nstrict < 64) snprintf(strict[(*nstrict)++], 128, "%s_%s", m, id);
         if (!rc) hn_cu_emit_launch(h, g, n, &c);

@@ -36,6 +36,10 @@ long hn_cu_pack_floats(const hn_graph *g);
  * arguments P, batch, n, x0.., y), its launch geometry in *c; non-zero (reported) for an op without one. */
 int hn_cu_emit_node_kernel(FILE *f, const hn_graph *g, const hn_node *n, cu_ctx *c);
 
+/* Class attention's GEMM form: NAME_<node>_keys (the keys' LayerNorm into the scratch) and NAME_<node>_attend
+ * (the token's attention over the projected keys and values), beside the node's kernel. */
+void hn_cu_emit_cls_gemm_kernels(FILE *f, const hn_graph *g, const hn_node *n);
+
 /* The host-side files (emit_cuda_host.c). */
 void hn_cu_emit_header(FILE *f, const hn_graph *g, const char *spec_path);
 /* NAME_cuda_source.c: the .cu as a string, and the nvcc image (image NULL: none) */

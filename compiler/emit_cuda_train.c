@@ -131,6 +131,7 @@ static int emit_cu(FILE *f, ctgen *G)
         const hn_node *n = &g->nodes[i];
         if (!on_loss_path(g, n) || !inference_forward(g, n)) continue;
         if (hn_cu_emit_node_kernel(f, g, n, &G->ctx[i])) return -1;
+        if (n->op == HN_OP_cls_attention) hn_cu_emit_cls_gemm_kernels(f, g, n);
         if (G->ctx[i].geom != 0 && G->ctx[i].geom != 2)
             return hn_error(n->loc, "layer '%s': its CUDA forward has no training launch yet (internal)", n->name);
     }
@@ -377,6 +378,32 @@ static void attention_call(ctgen *G, const hn_node *n, int backward, char dx[][H
             x0, U, cnt, max, heads, D / heads, dy, dx[0], n->nin > 1 ? dx[1] : "NULL");
 }
 
+/* Class attention's forward in its GEMM form, as inference with cuBLAS (emit_cuda_host.c): the keys'
+ * LayerNorm into extra_ws, K|V and the token's Q as GEMMs, then the attention a block per event. */
+static void cls_attention_forward(ctgen *G, const hn_node *n)
+{
+    const hn_graph *g = G->g;
+    FILE *f = G->f;
+    const hn_tensor *x = &g->tensors[n->in[1]];
+    int max = x->shape.dim[0], D = x->shape.dim[1];
+    long W = g->params[n->param[2]].offset;
+    char id[HN_NAME], x0[HN_NAME + 8], x1[HN_NAME + 8], y[HN_NAME + 8], cnt[32];
+    hn_c_ident(id, sizeof id, n->name);
+    tvar(g, n->in[0], x0, sizeof x0);
+    tvar(g, n->in[1], x1, sizeof x1);
+    tvar(g, n->out, y, sizeof y);
+    fprintf(f, "    {   /* scratch: u [batch][%d][%d] | kv [batch][%d][%d] | q [batch][%d] */\n"
+               "        const int32_t *n = %s;\n        const float *x0 = %s, *x1 = %s;\n        float *y = %s;\n"
+               "        float *s = extra_ws, *kv = s + (size_t)batch * %ld, *q = kv + (size_t)batch * %ld;\n"
+               "        void *sargs[] = { &params, &batch, &n, &x0, &x1, &y, &s };\n"
+               "        if (hn_gpu_launch(gpu, \"%s_%s_keys\", (unsigned)(((long)batch * %d * 32 + 255) / 256), 1, 256, 0, sargs, " CHECK
+               "        if (hn_gpu_linear_gemm(gpu, s, params + %ld, kv, (long)batch * %d, %d, %d, " CHECK
+               "        if (hn_gpu_linear_gemm(gpu, x0, params + %ld, q, batch, %d, %d, " CHECK
+               "        if (hn_gpu_launch(gpu, \"%s_%s_attend\", (unsigned)batch, 1, %d, 0, sargs, " CHECK "    }\n",
+            max + 1, D, max + 1, 2 * D, D, counts_of(g, x, cnt, sizeof cnt), x0, x1, y, (long)(max + 1) * D, (long)(max + 1) * 2 * D,
+            g->name, id, max + 1, W + (long)D * D, max + 1, D, 2 * D, W, D, D, g->name, id, D);
+}
+
 /* Backward of pair_embed (ops/pair_embed.c emit_backward): dU to the rows, then each layer back (GELU,
  * weighted batchnorm, weighted conv), and the input batchnorm's parameters. */
 static void pair_embed_backward(ctgen *G, const hn_node *n, const char *dy)
@@ -460,6 +487,7 @@ static void forward_call(ctgen *G, const hn_node *n, int i)
     }
     if (n->op == HN_OP_pair_embed) { pair_embed_forward(G, n); return; }
     if (n->op == HN_OP_attention) { attention_call(G, n, 0, NULL); return; }
+    if (n->op == HN_OP_cls_attention) { cls_attention_forward(G, n); return; }
     if (n->op == HN_OP_edge_conv) {
         char x1[HN_NAME + 8];
         tvar(g, n->in[1], x1, sizeof x1);
@@ -865,6 +893,8 @@ static void emit_extra_bytes(ctgen *G)
             const hn_shape *x = &g->tensors[n->in[1]].shape;
             fprintf(f, "    if ((b = hn_gt_class_attention_scratch_bytes(batch, %d, %d)) > need) need = b;   /* %s */\n", x->dim[0],
                     x->dim[1], n->name);
+            fprintf(f, "    if ((b = sizeof(float) * (size_t)batch * %ldu) > need) need = b;   /* %s: its forward's GEMM form */\n",
+                    (long)(x->dim[0] + 1) * 3 * x->dim[1] + x->dim[1], n->name);
         }
     }
     fprintf(f, "    return (need + 15) & ~(size_t)15;\n}\n\n");
