@@ -5,8 +5,9 @@
  * node's forward and backward as launches (hepnc/gpu_train.h, cuBLAS for the GEMMs), the loss on the host
  * by the runtime's own functions (logits are [batch][classes]: two small copies, the C step's numbers).
  *
- * This first slice covers the ops of the MLP-type models (linear, layernorm, batchnorm, relu, gelu, add,
- * concat, flatten, pool); any other op on the loss path is refused with a message naming the layer. */
+ * Every op with a backward rule is covered (the ParT's, ParticleNet's EdgeConv through
+ * emit_cuda_train_edgeconv.c, the MLP ops); an op on the loss path that is not is refused with a message
+ * naming the layer. hepnc train --gpu drives the step through the host adapter at the end of the file. */
 #include "emit_cuda_train.h"
 
 #include <ctype.h>
@@ -78,7 +79,7 @@ static int packed_linear(const hn_graph *g, const hn_node *n)
            o->shape.set == pack_set(g) && hn_shape_elems(&o->shape) / hn_last_dim(&o->shape) == o->shape.dim[0];
 }
 
-/* The ops the GPU step trains (the pair embedding without supplied pair features). */
+/* The ops the GPU step trains. */
 static int supported(const hn_graph *g, const hn_node *n)
 {
     switch (n->op) {

@@ -117,7 +117,8 @@ static long macs(const hn_graph *g, const hn_node *n)
  *   G   [max(R·widest, 2·max·c1)] scratch: U|V per point, the activations, then the gradient rows
  *   Zsc [max][cout] the shortcut convolution before its batchnorm (when there is one)
  * and per batch the batch mean and variance of every batchnorm. The activations A_l = ReLU(BN(Z_l)) are
- * not kept: the backward recomputes them from Z_l (the same expression, bit for bit). */
+ * not kept: the backward recomputes them from Z_l (the same expression, bit for bit). The layout
+ * (edge_conv_layout.h) is shared with the GPU training step (compiler/emit_cuda_train_edgeconv.c). */
 static long ec_row_count(int n, int P, int k)
 {
     if (n <= 0) return P > 0 ? 1 : 0;

@@ -66,13 +66,18 @@ endif()
 # The GPU training step of each model it covers against the C training step (bench/part_gpu/train_harness.c:
 # loss, logits, every gradient and running statistic within 1e-5 of the largest, two runs identical, bad
 # labels and counts refused): gpu.train_<model> on a GPU, gpu_emu.train_<model> on the emulated GPU.
-# fcn, pfn, part_small and part_small_pairs (supplied pair features) from their parity weights; part_pool (tests/cuda/specs: the ParT's pair embedding, particle
+# fcn, pfn, part_small and part_small_pairs (supplied pair features) from their parity weights,
+# particlenet_small (EdgeConv) from tests/train/models; part_pool (tests/cuda/specs: the ParT's pair embedding, particle
 # attention with dropout, head scale, residuals) from hepnc's initialisation on part_small's jets.
 if(TARGET hepnc_gpu)
-  foreach(model fcn pfn part_pool part_small part_small_pairs)
+  foreach(model fcn pfn part_pool part_small part_small_pairs particlenet_small)
     if(model STREQUAL part_pool)
       set(spec ${CMAKE_CURRENT_LIST_DIR}/specs/${model}.yaml)
       set(args init:7 ${PROJECT_SOURCE_DIR}/tests/parity/part_small/inputs.h5)
+    elseif(model STREQUAL particlenet_small)   # EdgeConv: tests/train/models' small ParticleNet (16 events)
+      set(spec ${PROJECT_SOURCE_DIR}/tests/train/models/${model}/${model}.yaml)
+      set(args ${PROJECT_SOURCE_DIR}/tests/train/models/${model}/weights.safetensors
+               ${PROJECT_SOURCE_DIR}/tests/train/models/${model}/batch.h5)
     elseif(model STREQUAL part_small_pairs)
       # the supplied features' MLP sums over every ordered slot pair (24² per event) in float32 in the C
       # step, where zero-mean gradients (convs before batchnorms) cancel: 1e-3, train.gradcheck's tolerance
@@ -100,7 +105,7 @@ if(TARGET hepnc_gpu)
     add_test(NAME gpu_emu.train_${model}.weighted_bce COMMAND test_gpu_train_${model} ${args} --events 24 --loss bce --weights)
     set_tests_properties(gpu_emu.train_${model} gpu_emu.train_${model}.weighted_bce PROPERTIES LABELS emulated
                          ENVIRONMENT "HEPNC_GPU_EMULATE=1;HEPNC_CACHE=${CMAKE_BINARY_DIR}/cuda_emu_cache")
-    if(model MATCHES "^part_")      # a trimmed batch (weaver's SequenceTrimmer): 16 of 24 slots
+    if(model MATCHES "^part")       # a trimmed batch (weaver's SequenceTrimmer): 16 of 24 slots (ParticleNet: ignored, as in C)
       add_test(NAME gpu_emu.train_${model}.slots COMMAND test_gpu_train_${model} ${args} --events 24 --slots 16)
       set_tests_properties(gpu_emu.train_${model}.slots PROPERTIES LABELS emulated
                            ENVIRONMENT "HEPNC_GPU_EMULATE=1;HEPNC_CACHE=${CMAKE_BINARY_DIR}/cuda_emu_cache")
