@@ -34,9 +34,9 @@ for spec in "$root"/models/*.yaml; do
     fail=$((fail + 1)); echo "FAIL $m: two compiles differ"
   fi
 done
-# The GPU training step (--train): the models it covers build NAME_train.cu cleanly with NVRTC, their host
-# code with -Werror, deterministically; a model with an op it does not cover yet is refused, naming the
-# layer, with nothing written.
+# The GPU training step (--train): these models build NAME_train.cu cleanly with NVRTC, their host
+# code with -Werror, deterministically (a spec with an op the GPU step does not cover would be refused,
+# naming the layer, with nothing written).
 for m in fcn pfn part_small particlenet_jetclass_kin; do
   spec=$root/models/$m.yaml out=$work/train-$m
   msg=$("$hepnc" compile "$spec" --target cuda --train -o "$out" 2>&1); rc=$?
