@@ -903,8 +903,9 @@ static void emit_extra_bytes(ctgen *G)
 
 /* hepnc train --gpu: the GPU step behind hn_train_entry's host-pointer train_step, so the training loop
  * (runtime/trainer.c: batches, optimiser, checkpoints, validation) runs unchanged. Per step the batch and
- * the parameters go up, the gradients, the parameters (running statistics) and the logits come down; device
- * buffers are kept between steps and grown with the batch. One GPU training per process. */
+ * the parameters go up; the gradients, the running statistics (all a step changes in the blob) and the
+ * logits come down; device buffers are kept between steps and grown with the batch. One GPU training per
+ * process. */
 static void emit_host_adapter(ctgen *G)
 {
     const hn_graph *g = G->g;
@@ -944,6 +945,24 @@ static void emit_host_adapter(ctgen *G)
                "        if (hn_gpu_alloc(gh.gpu, (void **)&gh.x[i], sizeof(float) * input_floats[i] * (size_t)batch, e, el) ||\n"
                "            (input_masked[i] && hn_gpu_alloc(gh.gpu, (void **)&gh.n[i], sizeof(int32_t) * (size_t)batch, e, el))) return -1;\n"
                "    gh.cap = batch;\n    return 0;\n}\n\n", m, upper, upper, g->ninputs, C, m, g->ninputs);
+    /* the step changes only the batchnorms' running statistics in the blob: they alone come back */
+    fprintf(f, "/* The blob's running statistics (the only parameters a step changes), as (offset, floats). */\n"
+               "static const long buffers[][2] = {\n");
+    int nb = 0;
+    for (int p = 0; p < g->nparams; ++p) {
+        const hn_param *q = &g->params[p];
+        size_t len = strlen(q->name);
+        if (!q->from_file || !((len > 13 && !strcmp(q->name + len - 13, ".running_mean")) ||
+                               (len > 12 && !strcmp(q->name + len - 12, ".running_var"))))
+            continue;
+        fprintf(f, "    { %ld, %ld },   /* %s */\n", q->offset, q->size, q->name);
+        ++nb;
+    }
+    if (!nb) fprintf(f, "    { 0, 0 },\n");
+    fprintf(f, "};\n\nstatic int download_buffers(float *params, char *e, size_t el)\n{\n"
+               "    for (int k = 0; k < %d; ++k)\n"
+               "        if (hn_gpu_to_host(gh.gpu, params + buffers[k][0], gh.params + buffers[k][0], sizeof(float) * (size_t)buffers[k][1], e, el))\n"
+               "            return -1;\n    return 0;\n}\n\n", nb);
     fprintf(f, "static int gpu_host_step(float *params, float *grads, const float *const *inputs, const int32_t *const *counts,\n"
                "                         const int64_t *labels, const float *weights, int batch, const hn_train_config *cfg, uint64_t seed,\n"
                "                         float *logits_out, double *loss_out, void *workspace)\n{\n"
@@ -962,11 +981,11 @@ static void emit_host_adapter(ctgen *G)
                "                                gh.logits, loss_out, gh.ws, e, el);\n"
                "    if (rc == 3) goto cuda_error;\n    if (rc) return rc;\n"
                "    if (hn_gpu_to_host(gh.gpu, grads, gh.grads, sizeof(float) * %s_PARAM_FLOATS, e, el) ||\n"
-               "        hn_gpu_to_host(gh.gpu, params, gh.params, sizeof(float) * %s_PARAM_FLOATS, e, el) ||\n"
+               "        download_buffers(params, e, el) ||\n"
                "        (logits_out && batch && hn_gpu_to_host(gh.gpu, logits_out, gh.logits, sizeof(float) * (size_t)batch * %d, e, el)))\n"
                "        goto cuda_error;\n    return 0;\n"
                "cuda_error:\n    fprintf(stderr, \"hepnc: %s on the GPU: %%s\\n\", gh.err);\n    return 4;\n}\n\n",
-            g->ninputs, g->ninputs, g->ninputs, upper, m, upper, upper, C, m);
+            g->ninputs, g->ninputs, g->ninputs, upper, m, upper, C, m);
     fprintf(f, "static size_t gpu_host_workspace_bytes(int batch)\n{\n    (void)batch;\n    return 16;   /* the device holds the step's */\n}\n\n"
                "/* hepnc train --gpu's entry: hepnc_train_entry() with the step on the GPU. */\n"
                "const hn_train_entry *hepnc_train_entry_gpu(void)\n{\n    static hn_train_entry e;\n"
