@@ -118,7 +118,7 @@ endif()
 # every CI run; gpu.unit_train_<op> on a GPU (77 elsewhere).
 if(TARGET hepnc_gpu)
   foreach(unit attention class_attention optim)
-    add_executable(test_train_${unit} ${CMAKE_CURRENT_LIST_DIR}/test_train_${unit}.c)
+    add_executable(test_train_${unit} ${CMAKE_CURRENT_LIST_DIR}/test_train_${unit}.c ${CMAKE_CURRENT_LIST_DIR}/unit_kernels.c)
     target_include_directories(test_train_${unit} PRIVATE ${PROJECT_SOURCE_DIR}/templates/c)
     target_link_libraries(test_train_${unit} PRIVATE hepnc_gpu hepnc_runtime m)
     add_test(NAME gpu.unit_train_${unit} COMMAND test_train_${unit} ${PROJECT_SOURCE_DIR}/templates/cuda)

@@ -20,40 +20,13 @@
 #include <hepnc/gpu.h>
 #include <hepnc/gpu_train_attention.h>
 
+#include "unit_kernels.h"
 #include "backward_attention.h"
 
 #define TOL 1e-5
 
-static int failures, checks;
 
-static void report(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void report(int ok, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s ", ok ? "ok  " : "FAIL");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    ++checks;
-    failures += !ok;
-}
 
-static char *read_text(const char *dir, const char *name)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f) { fprintf(stderr, "cannot read %s\n", path); return NULL; }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) { free(b); b = NULL; }
-    if (b) b[n] = '\0';
-    fclose(f);
-    return b;
-}
 
 /* The kernel source as the training step's NAME_train.cu holds it: the inference bodies (compiler/CMakeLists.txt's
  * HN_CUDA_TEMPLATE_FILES, in order), then the training kernels (train.cuh uses some of them). */
@@ -62,20 +35,7 @@ static char *kernel_source(const char *dir)
     static const char *const parts[] = { "common.cuh",    "linear.cuh", "packing.cuh",         "rows.cuh",
                                          "attention.cuh", "pair.cuh",   "class_attention.cuh", "edgeconv.cuh",
                                          "train.cuh",     "train_attention.cuh" };
-    size_t len = 0;
-    char *src = calloc(1, 1);
-    for (size_t p = 0; src && p < sizeof parts / sizeof *parts; ++p) {
-        char *t = read_text(dir, parts[p]);
-        char *grown = t ? realloc(src, len + strlen(t) + 2) : NULL;
-        if (!grown) { free(t); free(src); return NULL; }
-        src = grown;
-        memcpy(src + len, t, strlen(t));
-        len += strlen(t);
-        src[len++] = '\n';
-        src[len] = '\0';
-        free(t);
-    }
-    return src;
+    return unit_kernel_source(dir, parts, sizeof parts / sizeof *parts);
 }
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;

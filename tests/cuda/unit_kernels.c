@@ -1,0 +1,55 @@
+/* unit_kernels.c — see unit_kernels.h. */
+#include "unit_kernels.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int failures, checks;
+
+void report(int ok, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    printf("%s ", ok ? "ok  " : "FAIL");
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+    ++checks;
+    failures += !ok;
+}
+
+static char *read_text(const char *dir, const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f) { fprintf(stderr, "cannot read %s\n", path); return NULL; }
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    char *b = malloc((size_t)n + 1);
+    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) { free(b); b = NULL; }
+    if (b) b[n] = '\0';
+    fclose(f);
+    return b;
+}
+
+char *unit_kernel_source(const char *dir, const char *const *parts, size_t n)
+{
+    size_t len = 0;
+    char *src = calloc(1, 1);
+    for (size_t p = 0; src && p < n; ++p) {
+        char *t = read_text(dir, parts[p]);
+        char *grown = t ? realloc(src, len + strlen(t) + 2) : NULL;
+        if (!grown) { free(t); free(src); return NULL; }
+        src = grown;
+        memcpy(src + len, t, strlen(t));
+        len += strlen(t);
+        src[len++] = '\n';
+        src[len] = '\0';
+        free(t);
+    }
+    return src;
+}
