@@ -299,7 +299,7 @@ static void emit_entry(FILE *f, const tgen *G)
     fprintf(f, "static size_t workspace_bytes(int batch)\n{\n    return sizeof(float) * ((size_t)batch * %ldu + %ldu);\n}\n\n",
             G->per_event, g->train_fixed_floats);
     fprintf(f, "static const hn_train_entry entry = {\n    HN_TRAIN_ABI, \"%s\", \"%016llx\", NULL, %ld, \"%s\", %s_PARAM_FLOATS, %d,\n"
-               "    params_desc, workspace_bytes, train_step, %s_fold,\n};\n\n",
+               "    params_desc, workspace_bytes, train_step, %s_fold, NULL,\n};\n\n",
             G->lower, (unsigned long long)G->opt->spec_hash, hn_shape_elems(&g->tensors[g->train_logits].shape),
             g->output_names[g->tensors[g->train_logits].output >= 0 ? g->tensors[g->train_logits].output : 0], G->upper,
             np, G->lower);

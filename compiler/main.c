@@ -73,9 +73,9 @@ static const command commands[] = {
       "  --trim               weaver's SequenceTrimmer (ParT's trim=True): after 5 steps each batch is cut to a\n"
       "                       random quantile of its lengths, longer jets keep random particles, and the batch\n"
       "                       statistics count that many slots (off by default: weaver's trim=False)\n"
-      "  --gpu                the training step on the GPU (device 0; HEPNC_GPU_EMULATE=1: the emulated one): the\n"
-      "                       same step as the C one (docs/cuda.md, \"Training on the GPU\"); optimiser, checkpoints\n"
-      "                       and validation stay on the host\n" },
+      "  --gpu                train on the GPU (device 0; HEPNC_GPU_EMULATE=1: the emulated one): the same step as the\n"
+      "                       C one, clipping and optimiser there too, parameters kept on the device between steps\n"
+      "                       (docs/cuda.md, \"Training on the GPU\"); validation and checkpoints on the host\n" },
     { "gradcheck", hn_cmd_gradcheck, "hepnc gradcheck SPEC --weights W.safetensors --data X.h5 [--events N] [--reference R.safetensors] [--steps K --optimizer adamw|ranger] [--fd K] [--loss cross_entropy|bce] [--slots S]",
       "Checks the generated training step on the first N events (default 32) of a labelled dataset: the\n"
       "gradient of every parameter tensor against central finite differences of the generated loss and,\n"

@@ -47,6 +47,9 @@ typedef struct run {
     size_t *clip_n;
     int nclip;
     int64_t *perm, spe;
+    int *no_decay;                  /* per tensor, for a device's optimiser */
+    size_t state_floats;
+    int device_ahead;               /* the device holds parameters newer than params (t->device) */
     hn_ckpt_position pos;
     char last[1100], best[1100], log[1100];
     hn_progress prog;
@@ -93,6 +96,7 @@ static void free_run(run *r)
     free(r->clip_g);
     free(r->clip_n);
     free(r->perm);
+    free(r->no_decay);
 }
 
 /* Buffers, parameter groups (one per trainable tensor) and their optimiser state. */
@@ -111,8 +115,9 @@ static int alloc_run(run *r, char *err, size_t errlen)
     r->clip_g = calloc((size_t)np + 1, sizeof *r->clip_g);
     r->clip_n = calloc((size_t)np + 1, sizeof *r->clip_n);
     r->perm = malloc(sizeof(int64_t) * (size_t)r->train.events);
+    r->no_decay = calloc((size_t)np + 1, sizeof(int));
     if (!r->params || !r->grads || !r->logits || !r->ws || !r->os.offset || !r->os.size || !r->groups || !r->clip_g ||
-        !r->clip_n || !r->perm)
+        !r->clip_n || !r->perm || !r->no_decay)
         return fail(err, errlen, "%s: out of memory for training", t->name);
     size_t total = 0;
     for (int k = 0; k < np; ++k) {
@@ -123,12 +128,14 @@ static int alloc_run(run *r, char *err, size_t errlen)
         total += r->os.size[k];
     }
     if (!(r->os.state = calloc(total + 1, sizeof(float)))) return fail(err, errlen, "%s: out of memory", t->name);
+    r->state_floats = total;
     for (int k = 0; k < np; ++k) {
         const hn_param_desc *p = &t->params[k];
         if (!r->os.size[k]) continue;
         r->groups[k] = (hn_param_group){ r->params + p->offset, r->grads + p->offset, p->size,
                                          r->os.state + r->os.offset[k], 0.0,
                                          hn_param_no_decay(p->name, p->ndim, s->no_decay, (size_t)s->nno_decay) };
+        r->no_decay[k] = r->groups[k].no_decay;
         r->clip_g[r->nclip] = r->grads + p->offset;
         r->clip_n[r->nclip++] = p->size;
     }
@@ -173,9 +180,19 @@ static int resume(run *r, char *err, size_t errlen)
     return hn_log_start(r->log, p->epochs_done, err, errlen);
 }
 
+/* The parameters and the optimiser state back from the device, when it holds newer ones. */
+static int sync_from_device(run *r, char *err, size_t errlen)
+{
+    if (!r->device_ahead) return 0;
+    if (r->t->device->download(r->params, r->os.state, r->state_floats, err, errlen)) return -1;
+    r->device_ahead = 0;
+    return 0;
+}
+
 static int save(run *r, const char *path, char *err, size_t errlen)
 {
     if (!r->s->run_dir) return 0;
+    if (sync_from_device(r, err, errlen)) return -1;
     return hn_ckpt_save(path, r->t, r->params, &r->os, &r->s->optim, &r->pos, err, errlen);
 }
 
@@ -201,9 +218,22 @@ static int train_batch(run *r, int epoch, int n, double *lr_out, double *loss_ou
     cfg.training = 1;
     cfg.slots = s->trim && r->pos.step >= 5 ? hn_trim_batch(b, n, s->seed, r->pos.step) : 0;   /* weaver: 5 untrimmed calls */
     double loss = NAN;
-    int rc = t->train_step(r->params, r->grads, (const float *const *)b->x, (const int32_t *const *)b->n, b->labels,
-                           b->weights, n, &cfg, hn_rng_stream(s->seed, HN_RNG_STEP, (uint64_t)r->pos.step), r->logits, &loss,
-                           r->ws);
+    uint64_t seed = hn_rng_stream(s->seed, HN_RNG_STEP, (uint64_t)r->pos.step);
+    int rc;
+    if (t->device) {            /* step, clipping and optimiser where the parameters live */
+        rc = t->device->step((const float *const *)b->x, (const int32_t *const *)b->n, b->labels, b->weights, n, &cfg, seed,
+                             r->logits, &loss, &s->optim, lr, r->os.offset, r->os.size, r->no_decay, s->clip_grad, err,
+                             errlen);
+        if (rc == HN_ERR_LABEL) return fail(err, errlen, "%s: a label is outside 0..%d", b->path, t->nclasses - 1);
+        if (rc) return -1;
+        r->device_ahead = 1;
+        if (!isfinite(loss))
+            return fail(err, errlen, "%s: the loss is not finite (%g): lower the learning rate or clip the gradients; "
+                        "last.safetensors keeps the last good state", t->name, loss);
+        goto account;
+    }
+    rc = t->train_step(r->params, r->grads, (const float *const *)b->x, (const int32_t *const *)b->n, b->labels,
+                       b->weights, n, &cfg, seed, r->logits, &loss, r->ws);
     if (rc == HN_ERR_LABEL)
         return fail(err, errlen, "%s: a label is outside 0..%d", b->path, t->nclasses - 1);
     if (rc) return fail(err, errlen, "%s: the training step rejected a batch (code %d: a set count out of range?)",
@@ -219,6 +249,7 @@ static int train_batch(run *r, int epoch, int n, double *lr_out, double *loss_ou
             return fail(err, errlen, "%s: invalid optimiser settings (nesterov needs momentum > 0, dampening 0)",
                         t->name);
     }
+account:
     r->pos.sum_loss += loss * n;
     r->pos.sum_events += n;
     for (int k = 0; k < n; ++k) r->pos.sum_correct += argmax(r->logits + (size_t)k * t->nclasses, t->nclasses) == b->labels[k];
@@ -265,6 +296,7 @@ static int train_steps(run *r, int epoch, hn_epoch_record *rec, double *train_ti
 static int end_epoch(run *r, int epoch, hn_epoch_record *rec, double t_start, char *err, size_t errlen)
 {
     hn_eval_metrics m = { 0, NAN, NAN, NAN };
+    if (sync_from_device(r, err, errlen)) return -1;
     if (r->have_val) {
         int rc = hn_eval_run(r->t, r->params, &r->val, r->s, &m, &stop_requested, err, errlen);
         if (rc) {
@@ -339,7 +371,8 @@ static int setup(run *r, const char *train_path, const char *val_path, char *err
     if (!r->sched.steps_per_epoch) r->sched.steps_per_epoch = r->spe;
     if (!r->sched.warmup_steps && s->warmup_epochs > 0) r->sched.warmup_steps = llround(s->warmup_epochs * (double)r->spe);
     if (alloc_run(r, err, errlen)) return -1;
-    return s->resume ? resume(r, err, errlen) : start_fresh(r, err, errlen);
+    if (s->resume ? resume(r, err, errlen) : start_fresh(r, err, errlen)) return -1;
+    return r->t->device ? r->t->device->upload(r->params, r->os.state, r->state_floats, err, errlen) : 0;
 }
 
 static int loop(run *r, char *err, size_t errlen)

@@ -2,9 +2,9 @@
 # hepnc train --gpu against hepnc train (the C step) on 52 bundled top/QCD jets: the same seed, 2 epochs of
 # batch 16 (8 Ranger steps); every epoch's train and validation loss within 1e-6 relative of the CPU
 # run's; then the same with --trim (weaver's SequenceTrimmer: trimmed batches after 5 steps), one epoch of
-# batch 4 (13 steps). With mode
-# emulated the GPU is the emulated one (HEPNC_GPU_EMULATE=1, every CI run); with mode gpu a real one (77
-# where none exists).
+# batch 4 (13 steps); then a --gpu run stopped and resumed against the uninterrupted one, and clipping.
+# With mode emulated the GPU is the emulated one (HEPNC_GPU_EMULATE=1, every CI run); with mode gpu a real
+# one (77 where none exists).
 set -euo pipefail
 hepnc=$1 work=$2 mode=$3
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -28,3 +28,22 @@ for trim in "" --trim; do
         if (!(d <= 1e-6 * (c < 0 ? -c : c))) { print "FAIL: differ by more than 1e-6 relative"; bad = 1 }
       } } END { exit bad }'
 done
+
+# the device keeps the parameters and the optimiser state: a run stopped after 3 steps and resumed ends where
+# the uninterrupted one does (the state went down to last.safetensors and up again), and gradient clipping
+# (the spec's clip_grad) runs there too
+"$hepnc" train "$root/models/part_top_small.yaml" "${common[@]}" --epochs 2 --batch 16 -o "$work/gpu-resumed" --gpu --max-steps 3
+"$hepnc" train "$root/models/part_top_small.yaml" "${common[@]}" --epochs 2 --batch 16 --resume "$work/gpu-resumed" --gpu
+paste -d, "$work/gpu/log.csv" "$work/gpu-resumed/log.csv" | awk -F, 'NR > 1 {
+    c = $4; g = $14; d = c - g; if (d < 0) d = -d
+    printf "resumed: epoch %d train loss %s, uninterrupted %s\n", $1, g, c
+    if (!(d <= 1e-6 * c)) { print "FAIL: the resumed run differs"; bad = 1 } } END { exit bad }'
+sed 's/^train:/train:\n  clip_grad: 0.05/' "$root/models/part_top_small.yaml" > "$work/clipped.yaml"
+grep -q "clip_grad: 0.05" "$work/clipped.yaml"
+"$hepnc" train "$work/clipped.yaml" "${common[@]}" --epochs 1 --batch 16 -o "$work/cpu-clip"
+"$hepnc" train "$work/clipped.yaml" "${common[@]}" --epochs 1 --batch 16 -o "$work/gpu-clip" --gpu
+paste -d, "$work/cpu-clip/log.csv" "$work/gpu-clip/log.csv" "$work/cpu/log.csv" | awk -F, 'NR == 2 {
+    c = $4; g = $14; d = c - g; if (d < 0) d = -d
+    printf "clipped to 0.05: train loss CPU %s, GPU %s (unclipped %s)\n", c, g, $24
+    if (!(d <= 1e-6 * c)) { print "FAIL: clipped runs differ"; bad = 1 }
+    if (c == $24) { print "FAIL: clipping changed nothing"; bad = 1 } } END { exit bad }'

@@ -159,7 +159,7 @@ static const hn_param_desc params[] = {
 
 static const hn_train_entry train_entry = {
     HN_TRAIN_ABI, "mock", "00000000000000aa", &model_entry, NC, "logits", MOCK_PARAM_FLOATS, 3, params,
-    train_ws, train_step, fold,
+    train_ws, train_step, fold, NULL,
 };
 
 const hn_train_entry *mock_train_entry(void) { return &train_entry; }

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include <hepnc/model.h>
+#include <hepnc/optim.h>
 
 typedef struct hn_param_desc {
     const char *name;           /* safetensors name, e.g. "phi.0.weight" */
@@ -48,6 +49,23 @@ typedef struct hn_train_config {
                                    first `slots` slots of each event. 0: all max slots */
 } hn_train_config;
 
+/* A device that holds the parameters and the optimiser state between steps (hepnc train --gpu): the
+ * trainer uploads both once, runs the step, the gradient clipping and the optimiser there, and downloads
+ * them for validation and checkpoints. Each returns 0, or non-zero with a message in err. */
+typedef struct hn_train_device {
+    /* The blob (param_floats) and the optimiser state (state_floats: every trainable tensor's, in order). */
+    int (*upload)(const float *params, const float *opt_state, size_t state_floats, char *err, size_t errlen);
+    /* train_step's forward, loss and backward on the device's parameters, then clip_norm (> 0: the global
+     * 2-norm, as hn_clip_grad_norm over the trainable tensors) and one optimiser step of o at lr of every
+     * trainable tensor k (its state at state_offset[k], state_size[k] floats, 0: not trainable; no_decay[k]).
+     * The return codes of train_step; logits_out and loss_out on the host. */
+    int (*step)(const float *const *inputs, const int32_t *const *counts, const int64_t *labels, const float *weights, int batch,
+                const struct hn_train_config *cfg, uint64_t seed, float *logits_out, double *loss_out, const hn_optim *o,
+                double lr, const size_t *state_offset, const size_t *state_size, const int *no_decay, double clip_norm,
+                char *err, size_t errlen);
+    int (*download)(float *params, float *opt_state, size_t state_floats, char *err, size_t errlen);
+} hn_train_device;
+
 typedef struct hn_train_entry {
     int abi;                    /* HN_TRAIN_ABI */
     const char *name;
@@ -70,9 +88,11 @@ typedef struct hn_train_entry {
                       uint64_t seed, float *logits_out, double *loss_out, void *workspace);
     /* Fills the derived slots of the blob from the file tensors (what NAME_load does after reading). */
     int (*fold)(float *params);
+    /* NULL, or the device that runs the steps (hepnc_train_entry_gpu's). */
+    const hn_train_device *device;
 } hn_train_entry;
 
-#define HN_TRAIN_ABI 2
+#define HN_TRAIN_ABI 3
 #define HN_ERR_LABEL 3
 
 #endif
