@@ -207,7 +207,11 @@ hn_gpu *hn_gpu_open_image(const char *source, const void *image, size_t image_si
                           const char *cache_dir, char *err, size_t errlen)
 {
     if (hn_emu_requested()) return open_emulated(source, name, cache_dir, err, errlen);
-    if (load_driver()) { snprintf(err, errlen, "CUDA: no driver (libcuda.so.1) on this machine"); return NULL; }
+    if (load_driver()) {
+        snprintf(err, errlen, "CUDA: no driver (libcuda.so.1) on this machine "
+                              "(HEPNC_GPU_EMULATE=1 runs the kernels on an emulated GPU, for checking)");
+        return NULL;
+    }
     hn_gpu *g = calloc(1, sizeof *g);
     CUresult r;
     int major = 0, minor = 0;
