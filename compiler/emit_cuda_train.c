@@ -828,7 +828,7 @@ static void emit_step(ctgen *G)
     fprintf(f, "int %s_cuda_train_step(hn_gpu *gpu, float *params, float *grads, const float *const *inputs,\n"
                "        const int32_t *const *counts, const int64_t *labels, const float *weights, int batch, const hn_train_config *cfg,\n"
                "        uint64_t seed, float *logits_out, double *loss_out, void *workspace, char *err, size_t errlen)\n{\n"
-               "    (void)seed;   /* the attention's dropout masks come from it */\n", m);
+               "    (void)seed;   /* the dropout masks (layers, attention) come from it; unused without dropout */\n", m);
     emit_host_checks(G);
     fprintf(f, "    float *ws = (float *)workspace;\n"
                "    float *grad_ws = ws + (size_t)batch * %ldu;\n"
