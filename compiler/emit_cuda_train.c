@@ -953,14 +953,8 @@ static void emit_device_hooks(ctgen *G)
                "                       double clip_norm, char *err, size_t errlen)\n{\n"
                "    const hn_train_entry *t = hepnc_train_entry();\n"
                "    if (batch < 0) return HN_ERR_BATCH;\n"
-               "    if (gpu_host_reserve(batch > 0 ? batch : 1)) { snprintf(err, errlen, \"%%s\", gh.err); return 3; }\n"
                "    const float *x[%d];\n    const int32_t *n[%d];\n"
-               "    for (int i = 0; i < %d; ++i) {\n        x[i] = gh.x[i];\n        n[i] = gh.n[i];\n"
-               "        if (batch && (hn_gpu_to_device(gh.gpu, gh.x[i], inputs[i], sizeof(float) * input_floats[i] * (size_t)batch, err, errlen) ||\n"
-               "                      (input_masked[i] && hn_gpu_to_device(gh.gpu, gh.n[i], counts[i], sizeof(int32_t) * (size_t)batch, err, errlen))))\n"
-               "            return 3;\n    }\n"
-               "    if ((batch && hn_gpu_to_device(gh.gpu, gh.labels, labels, sizeof(int64_t) * (size_t)batch, err, errlen)) ||\n"
-               "        (batch && weights && hn_gpu_to_device(gh.gpu, gh.weights, weights, sizeof(float) * (size_t)batch, err, errlen))) return 3;\n"
+               "    if (upload_batch(inputs, counts, labels, weights, batch, x, n, err, errlen)) return 3;\n"
                "    int rc = %s_cuda_train_step(gh.gpu, gh.params, gh.grads, x, n, gh.labels, weights ? gh.weights : NULL, batch, cfg, seed,\n"
                "                                gh.logits, loss_out, gh.ws, err, errlen);\n"
                "    if (rc) return rc;\n"
@@ -974,7 +968,7 @@ static void emit_device_hooks(ctgen *G)
                "                                     lr, no_decay[k], &gs.step[k], &gs.lookahead[k], err, errlen)) return 3;\n    }\n"
                "    if (logits_out && batch && hn_gpu_to_host(gh.gpu, logits_out, gh.logits, sizeof(float) * (size_t)batch * %d, err, errlen))\n"
                "        return 3;\n    return 0;\n}\n\n",
-            g->ninputs, g->ninputs, g->ninputs, m, C);
+            g->ninputs, g->ninputs, m, C);
 }
 
 static void emit_host_adapter(ctgen *G)
@@ -1034,20 +1028,26 @@ static void emit_host_adapter(ctgen *G)
                "    for (int k = 0; k < %d; ++k)\n"
                "        if (hn_gpu_to_host(gh.gpu, params + buffers[k][0], gh.params + buffers[k][0], sizeof(float) * (size_t)buffers[k][1], e, el))\n"
                "            return -1;\n    return 0;\n}\n\n", nb);
+    /* the batch up, for both steps */
+    fprintf(f, "/* The batch up (the device buffers grown for it): inputs, counts, labels, weights; x and n the device inputs. */\n"
+               "static int upload_batch(const float *const *inputs, const int32_t *const *counts, const int64_t *labels, const float *weights,\n"
+               "                        int batch, const float **x, const int32_t **n, char *err, size_t errlen)\n{\n"
+               "    if (gpu_host_reserve(batch > 0 ? batch : 1)) {\n        if (err != gh.err) snprintf(err, errlen, \"%%s\", gh.err);\n        return -1;\n    }\n"
+               "    for (int i = 0; i < %d; ++i) {\n        x[i] = gh.x[i];\n        n[i] = gh.n[i];\n"
+               "        if (batch && (hn_gpu_to_device(gh.gpu, gh.x[i], inputs[i], sizeof(float) * input_floats[i] * (size_t)batch, err, errlen) ||\n"
+               "                      (input_masked[i] && hn_gpu_to_device(gh.gpu, gh.n[i], counts[i], sizeof(int32_t) * (size_t)batch, err, errlen))))\n"
+               "            return -1;\n    }\n"
+               "    return (batch && hn_gpu_to_device(gh.gpu, gh.labels, labels, sizeof(int64_t) * (size_t)batch, err, errlen)) ||\n"
+               "           (batch && weights && hn_gpu_to_device(gh.gpu, gh.weights, weights, sizeof(float) * (size_t)batch, err, errlen)) ? -1 : 0;\n}\n\n",
+            g->ninputs);
     fprintf(f, "static int gpu_host_step(float *params, float *grads, const float *const *inputs, const int32_t *const *counts,\n"
                "                         const int64_t *labels, const float *weights, int batch, const hn_train_config *cfg, uint64_t seed,\n"
                "                         float *logits_out, double *loss_out, void *workspace)\n{\n"
                "    (void)workspace;\n    char *e = gh.err;\n    size_t el = sizeof gh.err;\n"
                "    if (batch < 0) return HN_ERR_BATCH;\n"
-               "    if (gpu_host_reserve(batch > 0 ? batch : 1)) goto cuda_error;\n"
                "    const float *x[%d];\n    const int32_t *n[%d];\n"
-               "    for (int i = 0; i < %d; ++i) {\n        x[i] = gh.x[i];\n        n[i] = gh.n[i];\n"
-               "        if (batch && (hn_gpu_to_device(gh.gpu, gh.x[i], inputs[i], sizeof(float) * input_floats[i] * (size_t)batch, e, el) ||\n"
-               "                      (input_masked[i] && hn_gpu_to_device(gh.gpu, gh.n[i], counts[i], sizeof(int32_t) * (size_t)batch, e, el))))\n"
-               "            goto cuda_error;\n    }\n"
-               "    if (hn_gpu_to_device(gh.gpu, gh.params, params, sizeof(float) * %s_PARAM_FLOATS, e, el) ||\n"
-               "        (batch && hn_gpu_to_device(gh.gpu, gh.labels, labels, sizeof(int64_t) * (size_t)batch, e, el)) ||\n"
-               "        (batch && weights && hn_gpu_to_device(gh.gpu, gh.weights, weights, sizeof(float) * (size_t)batch, e, el))) goto cuda_error;\n"
+               "    if (upload_batch(inputs, counts, labels, weights, batch, x, n, e, el) ||\n"
+               "        hn_gpu_to_device(gh.gpu, gh.params, params, sizeof(float) * %s_PARAM_FLOATS, e, el)) goto cuda_error;\n"
                "    int rc = %s_cuda_train_step(gh.gpu, gh.params, gh.grads, x, n, gh.labels, weights ? gh.weights : NULL, batch, cfg, seed,\n"
                "                                gh.logits, loss_out, gh.ws, e, el);\n"
                "    if (rc == 3) goto cuda_error;\n    if (rc) return rc;\n"
@@ -1056,7 +1056,7 @@ static void emit_host_adapter(ctgen *G)
                "        (logits_out && batch && hn_gpu_to_host(gh.gpu, logits_out, gh.logits, sizeof(float) * (size_t)batch * %d, e, el)))\n"
                "        goto cuda_error;\n    return 0;\n"
                "cuda_error:\n    fprintf(stderr, \"hepnc: %s on the GPU: %%s\\n\", gh.err);\n    return 4;\n}\n\n",
-            g->ninputs, g->ninputs, g->ninputs, upper, m, upper, C, m);
+            g->ninputs, g->ninputs, upper, m, upper, C, m);
     emit_device_hooks(G);
     fprintf(f, "static size_t gpu_host_workspace_bytes(int batch)\n{\n    (void)batch;\n    return 16;   /* the device holds the step's */\n}\n\n"
                "/* hepnc train --gpu's entry: hepnc_train_entry() with the step on the GPU; the trainer keeps the parameters\n"
