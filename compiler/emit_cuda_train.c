@@ -5,9 +5,10 @@
  * node's forward and backward as launches (hepnc/gpu_train.h, cuBLAS for the GEMMs), the loss on the host
  * by the runtime's own functions (logits are [batch][classes]: two small copies, the C step's numbers).
  *
- * Every op with a backward rule is covered (the ParT's, ParticleNet's EdgeConv through
- * emit_cuda_train_edgeconv.c, the MLP ops); an op on the loss path that is not is refused with a message
- * naming the layer. hepnc train --gpu drives the step through the host adapter at the end of the file. */
+ * Every op with a backward rule is covered; an op on the loss path that is not is refused with a message
+ * naming the layer. Its parts: the pair embedding (emit_cuda_train_pair.c), EdgeConv
+ * (emit_cuda_train_edgeconv.c), and the host adapter through which hepnc train --gpu drives the step
+ * (emit_cuda_train_adapter.c); what they share is emit_cuda_train_internal.h. */
 #include "emit_cuda_train.h"
 
 #include <ctype.h>
@@ -18,6 +19,7 @@
 #include "emit_c.h"
 #include "emit_cuda_internal.h"
 #include "emit_cuda_train_edgeconv.h"
+#include "emit_cuda_train_internal.h"
 #include "fsutil.h"
 #include "ops.h"
 #include "ops/pair_embed_layout.h"
@@ -25,14 +27,6 @@
 extern const char hn_cuda_kernels_text[];
 extern const char hn_cuda_train_kernels_text[];
 
-typedef struct ctgen {
-    const hn_graph *g;
-    FILE *f;                    /* the host file */
-    cu_ctx *ctx;                /* per node: its forward kernel's geometry */
-    long per_event;             /* the C step's workspace floats per event */
-    long red_rows, red_cols;    /* the largest reduction (rows per event, columns) */
-
-} ctgen;
 
 static int on_loss_path(const hn_graph *g, const hn_node *n) { return !n->dead && g->tensors[n->out].on_loss_path; }
 
@@ -49,18 +43,26 @@ static int grad_flows(const hn_graph *g, const hn_node *n, int k)
 
 static long rows_per_event(const hn_tensor *t) { return hn_shape_elems(&t->shape) / hn_last_dim(&t->shape); }
 
-static int masked(const hn_graph *g, const hn_tensor *t)
+int hn_ct_masked(const hn_graph *g, const hn_tensor *t)
 {
     return t->shape.nset && g->tensors[g->inputs[t->shape.set]].masked;
 }
 
-/* The ops this slice trains on the GPU; a linear layer with a folded head scale keeps state (refused). */
+/* The fold of linear layer n's head scale (ParT's c_attn), -1: none. */
 static int headscale_of(const hn_graph *g, const hn_node *n)
 {
     for (int i = 0; i < g->nfolds; ++i)
         if (g->folds[i].kind == HN_FOLD_HEADSCALE && g->folds[i].w == n->param[0]) return i;
     return -1;
 }
+
+void hn_ct_upper(const hn_graph *g, char *dst, size_t n)
+{
+    snprintf(dst, n, "%s", g->name);
+    for (int i = 0; dst[i]; ++i) dst[i] = (char)toupper((unsigned char)dst[i]);
+}
+
+int hn_ct_logits_width(const hn_graph *g) { return (int)hn_shape_elems(&g->tensors[g->train_logits].shape); }
 
 /* The set whose real rows the linear layers pack (the first masked input), -1: none. */
 static int pack_set(const hn_graph *g)
@@ -142,7 +144,7 @@ static int emit_cu(FILE *f, ctgen *G)
 /* ---- NAME_cuda_train.c: the step ---------------------------------------------------------------- */
 
 /* A tensor's variable in the step, as in the C step: in_<name> for inputs, t_<name> otherwise. */
-static void tvar(const hn_graph *g, int t, char *dst, size_t n)
+void hn_ct_tvar(const hn_graph *g, int t, char *dst, size_t n)
 {
     char id[HN_NAME];
     hn_c_ident(id, sizeof id, g->tensors[t].name);
@@ -153,13 +155,13 @@ static void pointers(FILE *f, const hn_graph *g)
 {
     char var[HN_NAME + 8];
     for (int i = 0; i < g->ninputs; ++i) {
-        tvar(g, g->inputs[i], var, sizeof var);
+        hn_ct_tvar(g, g->inputs[i], var, sizeof var);
         fprintf(f, "    const float *%s = inputs[%d];\n", var, i);
     }
     for (int t = 0; t < g->ntensors; ++t) {
         const hn_tensor *x = &g->tensors[t];
         if (x->offset < 0) continue;
-        tvar(g, t, var, sizeof var);
+        hn_ct_tvar(g, t, var, sizeof var);
         fprintf(f, "    float *%s = ws + (size_t)batch * %ldu;   /* %s */\n", var, x->offset, x->name);
         if (x->grad_offset >= 0) {
             char id[HN_NAME];
@@ -176,179 +178,27 @@ static void grad_var(const hn_graph *g, int t, char *dst, size_t n)
     snprintf(dst, n, "g_%s", id);
 }
 
-static const char *counts_of(const hn_graph *g, const hn_tensor *t, char *buf, size_t n)
+const char *hn_ct_counts_of(const hn_graph *g, const hn_tensor *t, char *buf, size_t n)
 {
-    if (masked(g, t)) snprintf(buf, n, "counts[%d]", t->shape.set);
+    if (hn_ct_masked(g, t)) snprintf(buf, n, "counts[%d]", t->shape.set);
     else snprintf(buf, n, "NULL");
     return buf;
 }
 
-#define CHECK "err, errlen)) goto fail;\n"
+#define CHECK HN_CT_CHECK
 
 /* The counts a node's kernel reads: of its output's set, else of its first input's with one (a pooling). */
 static const char *node_counts(const hn_graph *g, const hn_node *n, char *buf, size_t len)
 {
     const hn_tensor *t = &g->tensors[n->out];
     for (int k = 0; !t->shape.nset && k < n->nin; ++k) t = &g->tensors[n->in[k]];
-    return counts_of(g, t, buf, len);
+    return hn_ct_counts_of(g, t, buf, len);
 }
 
 static long R_of(const hn_tensor *t) { return rows_per_event(t); }
 static const hn_tensor *xin_of(const hn_graph *g, const hn_node *n) { return &g->tensors[n->in[0]]; }
 
 int hn_pair_feature_selection(const hn_node *n, int *sel);
-
-/* The pair embedding's state S (per event, this node's) and batch statistics Sf, at layout offsets. */
-static void pe_state(char *dst, size_t len, const hn_node *n, long off)
-{
-    snprintf(dst, len, "(state_ws + (size_t)batch * %ldu)", n->state_offset + off);
-}
-
-/* The slots a batch stands for (max, or fewer when trimmed) and the rows its statistics count (every
- * lower-triangle slot pair of every event), as C expressions of the step. */
-static void pe_slots(const pe_layout *L, char *sl, size_t sll, char *nn, size_t nnl)
-{
-    snprintf(sl, sll, "(cfg->slots > 0 && cfg->slots < %d ? cfg->slots : %d)", L->max, L->max);
-    if (L->extra) snprintf(nn, nnl, "(double)batch * %s * %s", sl, sl);    /* every ordered slot pair */
-    else snprintf(nn, nnl, "(double)batch * %s * (%s + 1) / 2", sl, sl);
-}
-
-/* The supplied pair features' MLP (ops/pair_embed.c emit_train_extra): every ordered slot pair as a row
- * (weight 1 for the slots the batch counts), batchnorm, conv + batchnorm + GELU layers, added to U at the
- * real pairs. */
-static void pair_extra_forward(ctgen *G, const hn_node *n, const pe_layout *L, const char *SL)
-{
-    const hn_graph *g = G->g;
-    FILE *f = G->f;
-    char x1[HN_NAME + 8], y[HN_NAME + 8], ones[96], B2[96], prev[96], Z[96], N[96], A[96], NN[160], cnt[32];
-    tvar(g, n->in[1], x1, sizeof x1);
-    tvar(g, n->out, y, sizeof y);
-    pe_state(ones, sizeof ones, n, L->u_ones);
-    pe_state(B2, sizeof B2, n, L->u_b0);
-    snprintf(NN, sizeof NN, "(double)batch * %s * %s", SL, SL);
-    counts_of(g, &g->tensors[n->out], cnt, sizeof cnt);
-    long R = (long)L->max * L->max;
-#define PRM(k) g->params[n->param[k]].offset
-    fprintf(f, "    /* the supplied pair features '%s': fts_embed over every ordered slot pair, added at the real pairs */\n"
-               "    if (hn_gt_pair_ones(gpu, %s, batch, %d, %s, " CHECK, g->tensors[n->in[1]].name, ones, L->max, SL);
-    fprintf(f, "    if (hn_gt_batchnorm_forward_weighted(gpu, %s, (long)batch * %ld, %s, %s, %d, params + %ld, params + %ld, 1e-5f,\n"
-               "            (float)cfg->bn_momentum, params + %ld, params + %ld, fixed_ws + %ld, fixed_ws + %ld, %s, &scratch, " CHECK,
-            x1, R, ones, NN, L->c2, PRM(L->first2), PRM(L->first2 + 1), PRM(L->first2 + 2), PRM(L->first2 + 3),
-            n->fixed_offset + L->u_stats0, n->fixed_offset + L->u_stats0 + L->c2, B2);
-    snprintf(prev, sizeof prev, "%s", B2);
-    for (int k = 0; k < L->layers; ++k) {
-        int base = L->first2 + 4 + 6 * k, in = k ? L->width[k - 1] : L->c2, w = L->width[k];
-        pe_state(Z, sizeof Z, n, L->u_z[k]);
-        pe_state(N, sizeof N, n, L->u_nrm[k]);
-        pe_state(A, sizeof A, n, L->u_act[k]);
-        fprintf(f, "    if (hn_gt_linear_forward(gpu, %s, (long)batch * %ld, %d, params + %ld, params + %ld, %d, %s, " CHECK, prev, R, in,
-                PRM(base), PRM(base + 1), w, Z);
-        fprintf(f, "    if (hn_gt_batchnorm_forward_weighted(gpu, %s, (long)batch * %ld, %s, %s, %d, params + %ld, params + %ld, 1e-5f,\n"
-                   "            (float)cfg->bn_momentum, params + %ld, params + %ld, fixed_ws + %ld, fixed_ws + %ld, %s, &scratch, " CHECK,
-                Z, R, ones, NN, w, PRM(base + 2), PRM(base + 3), PRM(base + 4), PRM(base + 5), n->fixed_offset + L->u_stats[k],
-                n->fixed_offset + L->u_stats[k] + w, N);
-        fprintf(f, "    if (hn_gt_act(gpu, %s, (long)batch * %ld, 2, %s, " CHECK, N, R * w, A);
-        snprintf(prev, sizeof prev, "%s", A);
-    }
-    fprintf(f, "    if (hn_gt_pair_ordered(gpu, %s, %s, batch, %d, %d, 0, %s, " CHECK, prev, cnt, L->max, L->heads, y);
-}
-
-/* Backward of the supplied features' MLP: dU at the real ordered pairs back through its layers (the
- * features are data: no gradient). */
-static void pair_extra_backward(ctgen *G, const hn_node *n, const pe_layout *L, const char *SL, const char *dy)
-{
-    const hn_graph *g = G->g;
-    FILE *f = G->f;
-    char x1[HN_NAME + 8], ones[96], Gv[96], Hv[96], Z[96], N[96], X[96], NN[160], cnt[32];
-    tvar(g, n->in[1], x1, sizeof x1);
-    pe_state(ones, sizeof ones, n, L->u_ones);
-    pe_state(Gv, sizeof Gv, n, L->u_g1);
-    pe_state(Hv, sizeof Hv, n, L->u_g2);
-    snprintf(NN, sizeof NN, "(double)batch * %s * %s", SL, SL);
-    counts_of(g, &g->tensors[n->out], cnt, sizeof cnt);
-    long R = (long)L->max * L->max;
-    fprintf(f, "    /* fts_embed backward */\n    if (hn_gt_pair_ordered(gpu, %s, %s, batch, %d, %d, 1, %s, " CHECK, dy, cnt, L->max,
-            L->heads, Gv);
-    int cur = 0;
-    for (int k = L->layers - 1; k >= 0; --k) {
-        int base = L->first2 + 4 + 6 * k, in = k ? L->width[k - 1] : L->c2, w = L->width[k];
-        const char *gin = cur ? Hv : Gv, *gout = cur ? Gv : Hv;
-        pe_state(Z, sizeof Z, n, L->u_z[k]);
-        pe_state(N, sizeof N, n, L->u_nrm[k]);
-        pe_state(X, sizeof X, n, k ? L->u_act[k - 1] : L->u_b0);
-        fprintf(f, "    if (hn_gt_act_backward(gpu, %s, %s, (long)batch * %ld, 2, %s, " CHECK, N, gin, R * w, gin);
-        fprintf(f, "    if (hn_gt_batchnorm_backward_weighted(gpu, %s, (long)batch * %ld, %s, %s, %d, params + %ld, 1e-5f, fixed_ws + %ld,\n"
-                   "            fixed_ws + %ld, %s, %s, grads + %ld, grads + %ld, &scratch, " CHECK,
-                Z, R, ones, NN, w, PRM(base + 2), n->fixed_offset + L->u_stats[k], n->fixed_offset + L->u_stats[k] + w, gin, gin,
-                PRM(base + 2), PRM(base + 3));
-        fprintf(f, "    if (hn_gt_linear_backward_weighted(gpu, %s, (long)batch * %ld, %d, params + %ld, %d, %s, %s, %s, grads + %ld, "
-                   "grads + %ld, &scratch, " CHECK, X, R, in, PRM(base), w, ones, gin, gout, PRM(base), PRM(base + 1));
-        cur = !cur;
-    }
-    const char *gin = cur ? Hv : Gv;
-    fprintf(f, "    if (hn_gt_batchnorm_backward_weighted(gpu, %s, (long)batch * %ld, %s, %s, %d, params + %ld, 1e-5f, fixed_ws + %ld,\n"
-               "            fixed_ws + %ld, %s, %s, grads + %ld, grads + %ld, &scratch, " CHECK,
-            x1, R, ones, NN, L->c2, PRM(L->first2), n->fixed_offset + L->u_stats0, n->fixed_offset + L->u_stats0 + L->c2, gin, gin,
-            PRM(L->first2), PRM(L->first2 + 1));
-#undef PRM
-}
-
-/* Training forward of pair_embed (ops/pair_embed.c emit_train, on the GPU): the weighted rows of every
- * event's pairs (offsets from the host's counts), weighted batchnorm, then conv (GEMM) + weighted
- * batchnorm + GELU per layer, scattered into U at the real pairs. */
-static void pair_embed_forward(ctgen *G, const hn_node *n)
-{
-    const hn_graph *g = G->g;
-    FILE *f = G->f;
-    pe_layout L;
-    hn_pe_layout_of(g, n, &L);
-    char SL[96], NN[160];
-    pe_slots(&L, SL, sizeof SL, NN, sizeof NN);
-    char x0[HN_NAME + 8], y[HN_NAME + 8], F0[96], B0[96], W[96], prev[96], Z[96], N[96], A[96];
-    tvar(g, n->in[0], x0, sizeof x0);
-    tvar(g, n->out, y, sizeof y);
-    pe_state(F0, sizeof F0, n, L.f0);
-    pe_state(B0, sizeof B0, n, L.b0);
-    pe_state(W, sizeof W, n, L.wt);
-    const hn_tensor *U = &g->tensors[n->out];
-    char hc[48];
-    if (masked(g, U)) snprintf(hc, sizeof hc, "h.counts[%d][b]", U->shape.set);
-    else snprintf(hc, sizeof hc, "%d", L.max);
-    fprintf(f, "    {   /* the weighted pair rows: each event's real pairs, then its padded representatives */\n"
-               "        int *off = h.offs;\n        off[0] = 0;\n"
-               "        for (int b = 0; b < batch; ++b) {\n"
-               "            long m = %s;\n"
-               "            off[b + 1] = off[b] + (int)(m * (m + 1) / 2 + (m < %s ? m + 1 : 0));\n        }\n"
-               "        pe_rows = off[batch];\n"
-               "        if (hn_gpu_to_device(gpu, scratch.offs, off, sizeof(int) * (size_t)(batch + 1), " CHECK "    }\n",
-            hc, SL);
-    char cnt[32];
-    counts_of(g, &g->tensors[n->out], cnt, sizeof cnt);
-    fprintf(f, "    if (hn_gt_pair_rows(gpu, %s, %s, batch, %d, %s, %d, scratch.offs, %d, %s, %s, " CHECK, x0, cnt, L.max, SL, L.nfeat, L.extra,
-            F0, W);
-#define PRM(k) g->params[n->param[k]].offset
-    fprintf(f, "    if (hn_gt_batchnorm_forward_weighted(gpu, %s, pe_rows, %s, %s, %d, params + %ld, params + %ld, 1e-5f,\n"
-               "            (float)cfg->bn_momentum, params + %ld, params + %ld, fixed_ws + %ld, fixed_ws + %ld, %s, &scratch, " CHECK,
-            F0, W, NN, L.nfeat, PRM(0), PRM(1), PRM(2), PRM(3), n->fixed_offset + L.stats0, n->fixed_offset + L.stats0 + L.nfeat, B0);
-    snprintf(prev, sizeof prev, "%s", B0);
-    for (int k = 0; k < L.layers; ++k) {
-        int base = 4 + 6 * k, in = k ? L.width[k - 1] : L.nfeat, w = L.width[k];
-        pe_state(Z, sizeof Z, n, L.z[k]);
-        pe_state(N, sizeof N, n, L.nrm[k]);
-        pe_state(A, sizeof A, n, L.act[k]);
-        fprintf(f, "    /* layer %d: conv %s, batchnorm, GELU */\n", k, g->params[n->param[base]].name);
-        fprintf(f, "    if (hn_gt_linear_forward(gpu, %s, pe_rows, %d, params + %ld, params + %ld, %d, %s, " CHECK, prev, in, PRM(base),
-                PRM(base + 1), w, Z);
-        fprintf(f, "    if (hn_gt_batchnorm_forward_weighted(gpu, %s, pe_rows, %s, %s, %d, params + %ld, params + %ld, 1e-5f,\n"
-                   "            (float)cfg->bn_momentum, params + %ld, params + %ld, fixed_ws + %ld, fixed_ws + %ld, %s, &scratch, " CHECK,
-                Z, W, NN, w, PRM(base + 2), PRM(base + 3), PRM(base + 4), PRM(base + 5), n->fixed_offset + L.stats[k],
-                n->fixed_offset + L.stats[k] + w, N);
-        fprintf(f, "    if (hn_gt_act(gpu, %s, pe_rows * %d, 2, %s, " CHECK, N, w, A);
-        snprintf(prev, sizeof prev, "%s", A);
-    }
-    fprintf(f, "    if (hn_gt_pair_scatter(gpu, %s, %s, batch, %d, %s, %d, scratch.offs, 0, 0, %s, " CHECK, prev, cnt, L.max, SL, L.heads, y);
-    if (L.extra) pair_extra_forward(G, n, &L, SL);
-}
 
 /* The attention's forward (backward 0) or backward (1; dx: dqkv, dU): with its dropout on the probabilities
  * when the layer has one (the C step's masks: same seed, layer key and element index). */
@@ -360,15 +210,15 @@ static void attention_call(ctgen *G, const hn_node *n, int backward, char dx[][H
     int heads = (int)hn_attr_int(n, "heads"), D = o->shape.dim[1], max = o->shape.dim[0];
     double rate = hn_attr_float(n, "dropout");
     char x0[HN_NAME + 8], U[HN_NAME + 8] = "NULL", y[HN_NAME + 8], cnt[32], lit[48];
-    tvar(g, n->in[0], x0, sizeof x0);
-    if (n->nin > 1) tvar(g, n->in[1], U, sizeof U);
-    counts_of(g, o, cnt, sizeof cnt);
+    hn_ct_tvar(g, n->in[0], x0, sizeof x0);
+    if (n->nin > 1) hn_ct_tvar(g, n->in[1], U, sizeof U);
+    hn_ct_counts_of(g, o, cnt, sizeof cnt);
     hn_c_float((float)rate, lit);
     fprintf(f, "    {   /* dropout on the probabilities: layer key FNV-1a of '%s' */\n"
                "        const hn_gt_attn_dropout dr = { %s, seed, 0x%016llxull, 0 };\n", n->name, rate > 0 ? lit : "0.0f",
             (unsigned long long)hn_fnv1a(n->name, strlen(n->name), 1469598103934665603ull));
     if (!backward) {
-        tvar(g, n->out, y, sizeof y);
+        hn_ct_tvar(g, n->out, y, sizeof y);
         fprintf(f, "        if (hn_gt_attention_forward(gpu, %s, %s, %s, batch, %d, %d, %d, &dr, %s, " CHECK "    }\n", x0, U, cnt, max,
                 heads, D / heads, y);
         return;
@@ -390,9 +240,9 @@ static void cls_attention_forward(ctgen *G, const hn_node *n)
     long W = g->params[n->param[2]].offset;
     char id[HN_NAME], x0[HN_NAME + 8], x1[HN_NAME + 8], y[HN_NAME + 8], cnt[32];
     hn_c_ident(id, sizeof id, n->name);
-    tvar(g, n->in[0], x0, sizeof x0);
-    tvar(g, n->in[1], x1, sizeof x1);
-    tvar(g, n->out, y, sizeof y);
+    hn_ct_tvar(g, n->in[0], x0, sizeof x0);
+    hn_ct_tvar(g, n->in[1], x1, sizeof x1);
+    hn_ct_tvar(g, n->out, y, sizeof y);
     fprintf(f, "    {   /* scratch: u [batch][%d][%d] | kv [batch][%d][%d] | q [batch][%d] */\n"
                "        const int32_t *n = %s;\n        const float *x0 = %s, *x1 = %s;\n        float *y = %s;\n"
                "        float *s = extra_ws, *kv = s + (size_t)batch * %ld, *q = kv + (size_t)batch * %ld;\n"
@@ -401,51 +251,8 @@ static void cls_attention_forward(ctgen *G, const hn_node *n)
                "        if (hn_gpu_linear_gemm(gpu, s, params + %ld, kv, (long)batch * %d, %d, %d, " CHECK
                "        if (hn_gpu_linear_gemm(gpu, x0, params + %ld, q, batch, %d, %d, " CHECK
                "        if (hn_gpu_launch(gpu, \"%s_%s_attend\", (unsigned)batch, 1, %d, 0, sargs, " CHECK "    }\n",
-            max + 1, D, max + 1, 2 * D, D, counts_of(g, x, cnt, sizeof cnt), x0, x1, y, (long)(max + 1) * D, (long)(max + 1) * 2 * D,
+            max + 1, D, max + 1, 2 * D, D, hn_ct_counts_of(g, x, cnt, sizeof cnt), x0, x1, y, (long)(max + 1) * D, (long)(max + 1) * 2 * D,
             g->name, id, max + 1, W + (long)D * D, max + 1, D, 2 * D, W, D, D, g->name, id, D);
-}
-
-/* Backward of pair_embed (ops/pair_embed.c emit_backward): dU to the rows, then each layer back (GELU,
- * weighted batchnorm, weighted conv), and the input batchnorm's parameters. */
-static void pair_embed_backward(ctgen *G, const hn_node *n, const char *dy)
-{
-    const hn_graph *g = G->g;
-    FILE *f = G->f;
-    pe_layout L;
-    hn_pe_layout_of(g, n, &L);
-    char SL[96], NN[160];
-    pe_slots(&L, SL, sizeof SL, NN, sizeof NN);
-    char W[96], Gv[96], Hv[96], Z[96], N[96], X[96], F0[96], cnt[32];
-    pe_state(W, sizeof W, n, L.wt);
-    pe_state(Gv, sizeof Gv, n, L.g1);
-    pe_state(Hv, sizeof Hv, n, L.g2);
-    pe_state(F0, sizeof F0, n, L.f0);
-    counts_of(g, &g->tensors[n->out], cnt, sizeof cnt);
-    fprintf(f, "    if (hn_gt_pair_scatter(gpu, %s, %s, batch, %d, %s, %d, scratch.offs, 1, %d, %s, " CHECK, dy, cnt, L.max, SL, L.heads,
-            L.extra, Gv);
-    int cur = 0;        /* 0: the gradient rows in G, 1: in H */
-    for (int k = L.layers - 1; k >= 0; --k) {
-        int base = 4 + 6 * k, in = k ? L.width[k - 1] : L.nfeat, w = L.width[k];
-        const char *gin = cur ? Hv : Gv, *gout = cur ? Gv : Hv;
-        pe_state(Z, sizeof Z, n, L.z[k]);
-        pe_state(N, sizeof N, n, L.nrm[k]);
-        pe_state(X, sizeof X, n, k ? L.act[k - 1] : L.b0);
-        fprintf(f, "    /* layer %d backward */\n", k);
-        fprintf(f, "    if (hn_gt_act_backward(gpu, %s, %s, pe_rows * %d, 2, %s, " CHECK, N, gin, w, gin);
-        fprintf(f, "    if (hn_gt_batchnorm_backward_weighted(gpu, %s, pe_rows, %s, %s, %d, params + %ld, 1e-5f, fixed_ws + %ld,\n"
-                   "            fixed_ws + %ld, %s, %s, grads + %ld, grads + %ld, &scratch, " CHECK,
-                Z, W, NN, w, PRM(base + 2), n->fixed_offset + L.stats[k], n->fixed_offset + L.stats[k] + w, gin, gin,
-                PRM(base + 2), PRM(base + 3));
-        fprintf(f, "    if (hn_gt_linear_backward_weighted(gpu, %s, pe_rows, %d, params + %ld, %d, %s, %s, %s, grads + %ld, grads + %ld, &scratch, "
-                   CHECK, X, in, PRM(base), w, W, gin, gout, PRM(base), PRM(base + 1));
-        cur = !cur;
-    }
-    const char *gin = cur ? Hv : Gv;
-    fprintf(f, "    if (hn_gt_batchnorm_backward_weighted(gpu, %s, pe_rows, %s, %s, %d, params + %ld, 1e-5f, fixed_ws + %ld,\n"
-               "            fixed_ws + %ld, %s, %s, grads + %ld, grads + %ld, &scratch, " CHECK,
-            F0, W, NN, L.nfeat, PRM(0), n->fixed_offset + L.stats0, n->fixed_offset + L.stats0 + L.nfeat, gin, gin, PRM(0), PRM(1));
-    if (L.extra) pair_extra_backward(G, n, &L, SL, dy);
-#undef PRM
 }
 
 static void forward_call(ctgen *G, const hn_node *n, int i)
@@ -454,8 +261,8 @@ static void forward_call(ctgen *G, const hn_node *n, int i)
     FILE *f = G->f;
     const hn_tensor *o = &g->tensors[n->out];
     char x0[HN_NAME + 8], y[HN_NAME + 8], cnt[32], id[HN_NAME], eps[48];
-    tvar(g, n->in[0], x0, sizeof x0);
-    tvar(g, n->out, y, sizeof y);
+    hn_ct_tvar(g, n->in[0], x0, sizeof x0);
+    hn_ct_tvar(g, n->out, y, sizeof y);
     hn_c_ident(id, sizeof id, n->name);
     fprintf(f, "    /* %s (%s) */\n", n->name, hn_op(n->op)->name);
     if (n->op == HN_OP_batchnorm) {
@@ -486,12 +293,12 @@ static void forward_call(ctgen *G, const hn_node *n, int i)
         fprintf(f, "    if (hn_gt_pair_features_all(gpu, %s, batch, %d, %d, %d, %s, " CHECK, x0, o->shape.dim[0], packed, count, y);
         return;
     }
-    if (n->op == HN_OP_pair_embed) { pair_embed_forward(G, n); return; }
+    if (n->op == HN_OP_pair_embed) { hn_ct_pair_embed_forward(G, n); return; }
     if (n->op == HN_OP_attention) { attention_call(G, n, 0, NULL); return; }
     if (n->op == HN_OP_cls_attention) { cls_attention_forward(G, n); return; }
     if (n->op == HN_OP_edge_conv) {
         char x1[HN_NAME + 8];
-        tvar(g, n->in[1], x1, sizeof x1);
+        hn_ct_tvar(g, n->in[1], x1, sizeof x1);
         hn_cu_train_edge_conv(f, g, n, 0, x0, x1, y, NULL, NULL);
         return;
     }
@@ -514,7 +321,7 @@ static void forward_call(ctgen *G, const hn_node *n, int i)
         if (n->nparam > 1) snprintf(bias, sizeof bias, "params + %ld", g->params[n->param[1]].offset);
         fprintf(f, "    if (hn_gt_linear_forward(gpu, %s, (long)batch * %ld, %d, params + %ld, %s, %d, %s, " CHECK, x0, R_of(o),
                 hn_last_dim(&xin_of(g, n)->shape), g->params[n->param[0]].offset, bias, hn_last_dim(&o->shape), y);
-        if (masked(g, o))       /* padding rows stay zero, as the C step leaves them */
+        if (hn_ct_masked(g, o))       /* padding rows stay zero, as the C step leaves them */
             fprintf(f, "    if (hn_gt_zero_padding(gpu, %s, batch, counts[%d], %d, %ld, " CHECK, y, o->shape.set, o->shape.dim[0],
                     hn_shape_row_elems(&o->shape));
         if (n->act) fprintf(f, "    if (hn_gt_act(gpu, %s, (long)batch * %ld, %d, %s, " CHECK, y, hn_shape_elems(&o->shape), n->act, y);
@@ -532,7 +339,7 @@ static void forward_call(ctgen *G, const hn_node *n, int i)
     }
     fprintf(f, "    {\n        const int32_t *n = %s;\n", node_counts(g, n, cnt, sizeof cnt));
     for (int k = 0; k < n->nin; ++k) {
-        tvar(g, n->in[k], x0, sizeof x0);
+        hn_ct_tvar(g, n->in[k], x0, sizeof x0);
         fprintf(f, "        const float *x%d = %s;\n", k, x0);
     }
     fprintf(f, "        float *y = %s;\n        void *args[] = { &params, &batch, &n", y);
@@ -553,7 +360,7 @@ static void backward_body(ctgen *G, const hn_node *n, char dx[][HN_NAME + 48])
     FILE *f = G->f;
     const hn_tensor *o = &g->tensors[n->out], *xin = &g->tensors[n->in[0]];
     char x0[HN_NAME + 8], dy[HN_NAME + 8], cnt[32], eps[48];
-    tvar(g, n->in[0], x0, sizeof x0);
+    hn_ct_tvar(g, n->in[0], x0, sizeof x0);
     grad_var(g, n->out, dy, sizeof dy);
     int dim = hn_last_dim(&o->shape);
     long R = rows_per_event(o), elems = hn_shape_elems(&o->shape);
@@ -589,7 +396,7 @@ static void backward_body(ctgen *G, const hn_node *n, char dx[][HN_NAME + 48])
     case HN_OP_layernorm:
         hn_c_float((float)hn_attr_float(n, "eps"), eps);
         fprintf(f, "    if (hn_gt_layernorm_backward(gpu, %s, %s, %s, batch, %ld, %ld, %d, params + %ld, %s, %s, grads + %ld, grads + %ld, "
-                   "&scratch, " CHECK, x0, dy, counts_of(g, o, cnt, sizeof cnt), R, hn_cu_per_row_of(o), dim, PAR(0), eps, dx[0],
+                   "&scratch, " CHECK, x0, dy, hn_ct_counts_of(g, o, cnt, sizeof cnt), R, hn_cu_per_row_of(o), dim, PAR(0), eps, dx[0],
                 PAR(0), PAR(1));
         break;
     case HN_OP_batchnorm:
@@ -624,7 +431,7 @@ static void backward_body(ctgen *G, const hn_node *n, char dx[][HN_NAME + 48])
     }
     case HN_OP_residual: {
         char x1[HN_NAME + 8];
-        tvar(g, n->in[1], x1, sizeof x1);
+        hn_ct_tvar(g, n->in[1], x1, sizeof x1);
         fprintf(f, "    if (hn_gt_residual_backward(gpu, %s, (long)batch * %ld, %d, params + %ld, %s, %s, %s, grads + %ld, &scratch, " CHECK,
                 x1, R, dim, PAR(0), dy, dx[0], dx[1], PAR(0));
         break;
@@ -633,15 +440,15 @@ static void backward_body(ctgen *G, const hn_node *n, char dx[][HN_NAME + 48])
         fprintf(f, "    if (hn_gt_column_sums(gpu, %s, (long)batch, %d, grads + %ld, &scratch, " CHECK, dy, dim, PAR(0));
         break;
     case HN_OP_pair_embed:
-        pair_embed_backward(G, n, dy);
+        hn_ct_pair_embed_backward(G, n, dy);
         break;
     case HN_OP_attention:
         attention_call(G, n, 1, dx);
         break;
     case HN_OP_edge_conv: {
         char x1[HN_NAME + 8], y[HN_NAME + 8];
-        tvar(g, n->in[1], x1, sizeof x1);
-        tvar(g, n->out, y, sizeof y);
+        hn_ct_tvar(g, n->in[1], x1, sizeof x1);
+        hn_ct_tvar(g, n->out, y, sizeof y);
         hn_cu_train_edge_conv(f, g, n, 1, x0, x1, y, dy, dx[0]);
         break;
     }
@@ -655,17 +462,17 @@ static void backward_body(ctgen *G, const hn_node *n, char dx[][HN_NAME + 48])
     case HN_OP_cls_attention: {
         const hn_shape *x = &g->tensors[n->in[1]].shape;
         char x1[HN_NAME + 8];
-        tvar(g, n->in[1], x1, sizeof x1);
+        hn_ct_tvar(g, n->in[1], x1, sizeof x1);
         fprintf(f, "    if (hn_gt_class_attention_backward(gpu, %s, %s, %s, batch, %d, %d, %ld, params + %ld, params + %ld, params + %ld, "
                    "params + %ld,\n            %s, %s, %s, grads + %ld, grads + %ld, grads + %ld, grads + %ld, extra_ws, " CHECK,
-                x0, x1, counts_of(g, &g->tensors[n->in[1]], cnt, sizeof cnt), x->dim[0], x->dim[1], hn_attr_int(n, "heads"),
+                x0, x1, hn_ct_counts_of(g, &g->tensors[n->in[1]], cnt, sizeof cnt), x->dim[0], x->dim[1], hn_attr_int(n, "heads"),
                 PAR(2), PAR(3), PAR(0), PAR(1), dy, dx[0], dx[1], PAR(2), PAR(3), PAR(0), PAR(1));
         break;
     }
     case HN_OP_pool: {
         const char *mode = hn_attr_str(n, "mode");
         fprintf(f, "    if (%s && hn_gt_pool_backward(gpu, %s, %s, %s, batch, %d, %d, %d, %s, " CHECK, dx[0], x0, dy,
-                counts_of(g, xin, cnt, sizeof cnt), xin->shape.dim[0], hn_last_dim(&xin->shape),
+                hn_ct_counts_of(g, xin, cnt, sizeof cnt), xin->shape.dim[0], hn_last_dim(&xin->shape),
                 !strcmp(mode, "sum") ? 0 : !strcmp(mode, "mean") ? 1 : 2, dx[0]);
         break;
     }
@@ -687,8 +494,8 @@ static void backward_calls(ctgen *G)
         char var[HN_NAME + 8], cnt[32], dx[HN_MAX_IN][HN_NAME + 48];
         grad_var(g, n->out, var, sizeof var);
         fprintf(f, "    /* backward of %s (%s) */\n", n->name, hn_op(n->op)->name);
-        if (o->shape.nset == 1 && !hn_op(n->op)->all_slots && masked(g, o))
-            fprintf(f, "    if (hn_gt_zero_padding(gpu, %s, batch, %s, %d, %ld, " CHECK, var, counts_of(g, o, cnt, sizeof cnt),
+        if (o->shape.nset == 1 && !hn_op(n->op)->all_slots && hn_ct_masked(g, o))
+            fprintf(f, "    if (hn_gt_zero_padding(gpu, %s, batch, %s, %d, %ld, " CHECK, var, hn_ct_counts_of(g, o, cnt, sizeof cnt),
                     o->shape.dim[0], hn_shape_row_elems(&o->shape));
         int acc[HN_MAX_IN], nacc = 0;
         for (int k = 0; k < n->nin; ++k) {
@@ -743,9 +550,9 @@ static void emit_loss(ctgen *G)
 {
     const hn_graph *g = G->g;
     FILE *f = G->f;
-    int C = (int)hn_shape_elems(&g->tensors[g->train_logits].shape);
+    int C = hn_ct_logits_width(g);
     char lv[HN_NAME + 8], gv[HN_NAME + 8];
-    tvar(g, g->train_logits, lv, sizeof lv);
+    hn_ct_tvar(g, g->train_logits, lv, sizeof lv);
     grad_var(g, g->train_logits, gv, sizeof gv);
     fprintf(f, "\n    /* the loss on the host, by the runtime's functions (as the C step): logits down, their gradient up */\n"
                "    if (hn_gpu_to_host(gpu, h.logits, %s, sizeof(float) * (size_t)batch * %d, " CHECK
@@ -767,7 +574,7 @@ static void emit_host_checks(ctgen *G)
 {
     const hn_graph *g = G->g;
     FILE *f = G->f;
-    int C = (int)hn_shape_elems(&g->tensors[g->train_logits].shape);
+    int C = hn_ct_logits_width(g);
     fprintf(f, "    if (batch < 0) { snprintf(err, errlen, \"%s: negative batch %%d\", batch); return HN_ERR_BATCH; }\n", g->name);
     fprintf(f, "    if (!cfg->training) { snprintf(err, errlen, \"%s: the GPU step runs in training mode only\"); return 3; }\n", g->name);
     fprintf(f, "    host_buffers h;\n    int rc = host_setup(&h, gpu, counts, labels, weights, batch, err, errlen);\n"
@@ -793,7 +600,7 @@ static void emit_host_buffers(ctgen *G)
 {
     const hn_graph *g = G->g;
     FILE *f = G->f;
-    int C = (int)hn_shape_elems(&g->tensors[g->train_logits].shape);
+    int C = hn_ct_logits_width(g);
     fprintf(f, "/* What the step reads back (counts and labels, to check them; weights and logits, for the loss). */\n"
                "typedef struct host_buffers {\n    int32_t *counts[%d];\n    int64_t *labels;\n    float *weights, *logits, *dlogits, *targets;\n"
                "    int *offs;   /* the pair embedding's first row of each event */\n"
@@ -844,8 +651,7 @@ static void emit_step(ctgen *G)
             g->train_act_floats + g->train_grad_floats + g->train_tmp_floats, G->per_event, G->per_event,
             g->train_fixed_floats, G->red_rows, G->red_cols);
     char upper[HN_NAME];
-    snprintf(upper, sizeof upper, "%s", m);
-    for (int i = 0; upper[i]; ++i) upper[i] = (char)toupper((unsigned char)upper[i]);
+    hn_ct_upper(g, upper, sizeof upper);
     fprintf(f, "    /* activations and gradients start at zero: padding rows stay finite constants */\n"
                "    if (hn_gt_zero(gpu, ws, (long)batch * %ld, err, errlen) || hn_gt_zero(gpu, grads, %s_PARAM_FLOATS, err, errlen)) goto fail;\n",
             g->train_act_floats + g->train_grad_floats, upper);
@@ -901,172 +707,6 @@ static void emit_extra_bytes(ctgen *G)
     fprintf(f, "    return (need + 15) & ~(size_t)15;\n}\n\n");
 }
 
-/* hepnc train --gpu: the GPU step behind hn_train_entry's host-pointer train_step, so the training loop
- * (runtime/trainer.c: batches, optimiser, checkpoints, validation) runs unchanged. Per step the batch and
- * the parameters go up; the gradients, the running statistics (all a step changes in the blob) and the
- * logits come down; device buffers are kept between steps and grown with the batch. One GPU training per
- * process. */
-/* The trainer's device (hepnc/train_entry.h hn_train_device): parameters and optimiser state uploaded once,
- * each step followed by the clipping and the optimiser on the GPU (hepnc/gpu_train_optim.h: the same state
- * layout and numbers as runtime/optim.c), both downloaded when the trainer validates or saves. */
-static void emit_device_hooks(ctgen *G)
-{
-    const hn_graph *g = G->g;
-    FILE *f = G->f;
-    const char *m = g->name;
-    char upper[HN_NAME];
-    snprintf(upper, sizeof upper, "%s", m);
-    for (int i = 0; upper[i]; ++i) upper[i] = (char)toupper((unsigned char)upper[i]);
-    int C = (int)hn_shape_elems(&g->tensors[g->train_logits].shape);
-    fprintf(f, "/* ---- the trainer's device: parameters and optimiser state kept on the GPU ---- */\n\n"
-               "static struct gpu_train_state {\n    float *state;              /* the optimiser state (device) */\n"
-               "    size_t state_floats;\n    int counted;               /* the counters below are the state's */\n"
-               "    int64_t *step, *lookahead;  /* per tensor, host copies of its counters */\n"
-               "    void *clip_scratch;\n    float **clip_g;\n    size_t *clip_n;\n    int nclip;\n} gs;\n\n");
-    fprintf(f, "static int device_upload(const float *params, const float *opt_state, size_t state_floats, char *err, size_t errlen)\n{\n"
-               "    if (gpu_host_reserve(1)) { snprintf(err, errlen, \"%%s\", gh.err); return -1; }\n"
-               "    if (state_floats > gs.state_floats) {\n        hn_gpu_free(gh.gpu, gs.state);\n        gs.state = NULL;\n        gs.state_floats = 0;\n"
-               "        if (hn_gpu_alloc(gh.gpu, (void **)&gs.state, sizeof(float) * (state_floats + 1), err, errlen)) return -1;\n"
-               "        gs.state_floats = state_floats;\n    }\n"
-               "    gs.counted = 0;\n"
-               "    return hn_gpu_to_device(gh.gpu, gh.params, params, sizeof(float) * %s_PARAM_FLOATS, err, errlen) ||\n"
-               "           (state_floats && hn_gpu_to_device(gh.gpu, gs.state, opt_state, sizeof(float) * state_floats, err, errlen));\n}\n\n", upper);
-    fprintf(f, "static int device_download(float *params, float *opt_state, size_t state_floats, char *err, size_t errlen)\n{\n"
-               "    return hn_gpu_to_host(gh.gpu, params, gh.params, sizeof(float) * %s_PARAM_FLOATS, err, errlen) ||\n"
-               "           (state_floats && hn_gpu_to_host(gh.gpu, opt_state, gs.state, sizeof(float) * state_floats, err, errlen));\n}\n\n", upper);
-    fprintf(f, "/* The counters of every tensor's state (once after an upload), and the gradients clipping reads. */\n"
-               "static int device_counters(const hn_train_entry *t, const hn_optim *o, const size_t *state_offset, const size_t *state_size,\n"
-               "                           char *err, size_t errlen)\n{\n"
-               "    if (!gs.step && (!(gs.step = calloc((size_t)t->nparams + 1, sizeof(int64_t))) ||\n"
-               "                     !(gs.lookahead = calloc((size_t)t->nparams + 1, sizeof(int64_t))) ||\n"
-               "                     !(gs.clip_g = calloc((size_t)t->nparams + 1, sizeof(float *))) ||\n"
-               "                     !(gs.clip_n = calloc((size_t)t->nparams + 1, sizeof(size_t))))) { snprintf(err, errlen, \"out of memory\"); return -1; }\n"
-               "    gs.nclip = 0;\n"
-               "    for (int k = 0; k < t->nparams; ++k) {\n        if (!state_size[k]) continue;\n"
-               "        if (hn_gt_optim_counters(gh.gpu, o, gs.state + state_offset[k], &gs.step[k], &gs.lookahead[k], err, errlen)) return -1;\n"
-               "        gs.clip_g[gs.nclip] = gh.grads + t->params[k].offset;\n        gs.clip_n[gs.nclip++] = t->params[k].size;\n    }\n"
-               "    if (!gs.clip_scratch && hn_gpu_alloc(gh.gpu, &gs.clip_scratch, hn_gt_clip_scratch_bytes(gs.clip_n, (size_t)gs.nclip), err, errlen))\n"
-               "        return -1;\n    gs.counted = 1;\n    return 0;\n}\n\n");
-    fprintf(f, "static int device_step(const float *const *inputs, const int32_t *const *counts, const int64_t *labels, const float *weights,\n"
-               "                       int batch, const hn_train_config *cfg, uint64_t seed, float *logits_out, double *loss_out,\n"
-               "                       const hn_optim *o, double lr, const size_t *state_offset, const size_t *state_size, const int *no_decay,\n"
-               "                       double clip_norm, char *err, size_t errlen)\n{\n"
-               "    const hn_train_entry *t = hepnc_train_entry();\n"
-               "    if (batch < 0) return HN_ERR_BATCH;\n"
-               "    const float *x[%d];\n    const int32_t *n[%d];\n"
-               "    if (upload_batch(inputs, counts, labels, weights, batch, x, n, err, errlen)) return 3;\n"
-               "    int rc = %s_cuda_train_step(gh.gpu, gh.params, gh.grads, x, n, gh.labels, weights ? gh.weights : NULL, batch, cfg, seed,\n"
-               "                                gh.logits, loss_out, gh.ws, err, errlen);\n"
-               "    if (rc) return rc;\n"
-               "    if (!gs.counted && device_counters(t, o, state_offset, state_size, err, errlen)) return 3;\n"
-               "    double total = 0;\n"
-               "    if (clip_norm > 0 && hn_gt_clip_grad_norm(gh.gpu, gs.clip_g, gs.clip_n, (size_t)gs.nclip, clip_norm, 2.0, gs.clip_scratch,\n"
-               "                                              &total, err, errlen)) return 3;\n"
-               "    for (int k = 0; k < t->nparams; ++k) {\n        if (!state_size[k]) continue;\n"
-               "        const hn_param_desc *p = &t->params[k];\n"
-               "        if (hn_gt_optim_step_counted(gh.gpu, o, gh.params + p->offset, gh.grads + p->offset, p->size, gs.state + state_offset[k],\n"
-               "                                     lr, no_decay[k], &gs.step[k], &gs.lookahead[k], err, errlen)) return 3;\n    }\n"
-               "    if (logits_out && batch && hn_gpu_to_host(gh.gpu, logits_out, gh.logits, sizeof(float) * (size_t)batch * %d, err, errlen))\n"
-               "        return 3;\n    return 0;\n}\n\n",
-            g->ninputs, g->ninputs, m, C);
-}
-
-static void emit_host_adapter(ctgen *G)
-{
-    const hn_graph *g = G->g;
-    FILE *f = G->f;
-    const char *m = g->name;
-    char upper[HN_NAME];
-    snprintf(upper, sizeof upper, "%s", m);
-    for (int i = 0; upper[i]; ++i) upper[i] = (char)toupper((unsigned char)upper[i]);
-    int C = (int)hn_shape_elems(&g->tensors[g->train_logits].shape);
-    fprintf(f, "/* ---- hepnc train --gpu: this step behind hn_train_entry.train_step (host pointers) ---- */\n\n"
-               "const hn_train_entry *hepnc_train_entry(void);\n\n"
-               "static struct gpu_host {\n    hn_gpu *gpu;\n    int cap;                   /* events the device buffers hold */\n"
-               "    float *params, *grads, *logits, *weights, *x[%d];\n    int32_t *n[%d];\n    int64_t *labels;\n    void *ws;\n"
-               "    char err[4096];\n} gh;\n\n", g->ninputs, g->ninputs);
-    fprintf(f, "static const size_t input_floats[%d] = {", g->ninputs);
-    for (int i = 0; i < g->ninputs; ++i) fprintf(f, "%s%ldu", i ? ", " : " ", hn_shape_elems(&g->tensors[g->inputs[i]].shape));
-    fprintf(f, " };\nstatic const int input_masked[%d] = {", g->ninputs);
-    for (int i = 0; i < g->ninputs; ++i) fprintf(f, "%s%d", i ? ", " : " ", g->tensors[g->inputs[i]].masked);
-    fprintf(f, " };\n\n");
-    fprintf(f, "/* Device buffers for `batch` events (the parameters' once). */\n"
-               "static int gpu_host_reserve(int batch)\n{\n"
-               "    char *e = gh.err;\n    size_t el = sizeof gh.err;\n"
-               "    if (!gh.gpu) {\n"
-               "        if (!(gh.gpu = %s_cuda_train_open(NULL, e, el))) return -1;\n"
-               "        if (hn_gpu_alloc(gh.gpu, (void **)&gh.params, sizeof(float) * %s_PARAM_FLOATS, e, el) ||\n"
-               "            hn_gpu_alloc(gh.gpu, (void **)&gh.grads, sizeof(float) * %s_PARAM_FLOATS, e, el)) return -1;\n    }\n"
-               "    if (batch <= gh.cap) return 0;\n"
-               "    hn_gpu_free(gh.gpu, gh.logits);\n    hn_gpu_free(gh.gpu, gh.weights);\n    hn_gpu_free(gh.gpu, gh.labels);\n"
-               "    hn_gpu_free(gh.gpu, gh.ws);\n"
-               "    for (int i = 0; i < %d; ++i) { hn_gpu_free(gh.gpu, gh.x[i]); hn_gpu_free(gh.gpu, gh.n[i]); gh.x[i] = NULL; gh.n[i] = NULL; }\n"
-               "    gh.cap = 0;\n"
-               "    if (hn_gpu_alloc(gh.gpu, (void **)&gh.logits, sizeof(float) * (size_t)batch * %d, e, el) ||\n"
-               "        hn_gpu_alloc(gh.gpu, (void **)&gh.weights, sizeof(float) * (size_t)batch, e, el) ||\n"
-               "        hn_gpu_alloc(gh.gpu, (void **)&gh.labels, sizeof(int64_t) * (size_t)batch, e, el) ||\n"
-               "        hn_gpu_alloc(gh.gpu, &gh.ws, %s_cuda_train_workspace_bytes(batch), e, el)) return -1;\n"
-               "    for (int i = 0; i < %d; ++i)\n"
-               "        if (hn_gpu_alloc(gh.gpu, (void **)&gh.x[i], sizeof(float) * input_floats[i] * (size_t)batch, e, el) ||\n"
-               "            (input_masked[i] && hn_gpu_alloc(gh.gpu, (void **)&gh.n[i], sizeof(int32_t) * (size_t)batch, e, el))) return -1;\n"
-               "    gh.cap = batch;\n    return 0;\n}\n\n", m, upper, upper, g->ninputs, C, m, g->ninputs);
-    /* the step changes only the batchnorms' running statistics in the blob: they alone come back */
-    fprintf(f, "/* The blob's running statistics (the only parameters a step changes), as (offset, floats). */\n"
-               "static const long buffers[][2] = {\n");
-    int nb = 0;
-    for (int p = 0; p < g->nparams; ++p) {
-        const hn_param *q = &g->params[p];
-        size_t len = strlen(q->name);
-        if (!q->from_file || !((len > 13 && !strcmp(q->name + len - 13, ".running_mean")) ||
-                               (len > 12 && !strcmp(q->name + len - 12, ".running_var"))))
-            continue;
-        fprintf(f, "    { %ld, %ld },   /* %s */\n", q->offset, q->size, q->name);
-        ++nb;
-    }
-    if (!nb) fprintf(f, "    { 0, 0 },\n");
-    fprintf(f, "};\n\nstatic int download_buffers(float *params, char *e, size_t el)\n{\n"
-               "    for (int k = 0; k < %d; ++k)\n"
-               "        if (hn_gpu_to_host(gh.gpu, params + buffers[k][0], gh.params + buffers[k][0], sizeof(float) * (size_t)buffers[k][1], e, el))\n"
-               "            return -1;\n    return 0;\n}\n\n", nb);
-    /* the batch up, for both steps */
-    fprintf(f, "/* The batch up (the device buffers grown for it): inputs, counts, labels, weights; x and n the device inputs. */\n"
-               "static int upload_batch(const float *const *inputs, const int32_t *const *counts, const int64_t *labels, const float *weights,\n"
-               "                        int batch, const float **x, const int32_t **n, char *err, size_t errlen)\n{\n"
-               "    if (gpu_host_reserve(batch > 0 ? batch : 1)) {\n        if (err != gh.err) snprintf(err, errlen, \"%%s\", gh.err);\n        return -1;\n    }\n"
-               "    for (int i = 0; i < %d; ++i) {\n        x[i] = gh.x[i];\n        n[i] = gh.n[i];\n"
-               "        if (batch && (hn_gpu_to_device(gh.gpu, gh.x[i], inputs[i], sizeof(float) * input_floats[i] * (size_t)batch, err, errlen) ||\n"
-               "                      (input_masked[i] && hn_gpu_to_device(gh.gpu, gh.n[i], counts[i], sizeof(int32_t) * (size_t)batch, err, errlen))))\n"
-               "            return -1;\n    }\n"
-               "    return (batch && hn_gpu_to_device(gh.gpu, gh.labels, labels, sizeof(int64_t) * (size_t)batch, err, errlen)) ||\n"
-               "           (batch && weights && hn_gpu_to_device(gh.gpu, gh.weights, weights, sizeof(float) * (size_t)batch, err, errlen)) ? -1 : 0;\n}\n\n",
-            g->ninputs);
-    fprintf(f, "static int gpu_host_step(float *params, float *grads, const float *const *inputs, const int32_t *const *counts,\n"
-               "                         const int64_t *labels, const float *weights, int batch, const hn_train_config *cfg, uint64_t seed,\n"
-               "                         float *logits_out, double *loss_out, void *workspace)\n{\n"
-               "    (void)workspace;\n    char *e = gh.err;\n    size_t el = sizeof gh.err;\n"
-               "    if (batch < 0) return HN_ERR_BATCH;\n"
-               "    const float *x[%d];\n    const int32_t *n[%d];\n"
-               "    if (upload_batch(inputs, counts, labels, weights, batch, x, n, e, el) ||\n"
-               "        hn_gpu_to_device(gh.gpu, gh.params, params, sizeof(float) * %s_PARAM_FLOATS, e, el)) goto cuda_error;\n"
-               "    int rc = %s_cuda_train_step(gh.gpu, gh.params, gh.grads, x, n, gh.labels, weights ? gh.weights : NULL, batch, cfg, seed,\n"
-               "                                gh.logits, loss_out, gh.ws, e, el);\n"
-               "    if (rc == 3) goto cuda_error;\n    if (rc) return rc;\n"
-               "    if (hn_gpu_to_host(gh.gpu, grads, gh.grads, sizeof(float) * %s_PARAM_FLOATS, e, el) ||\n"
-               "        download_buffers(params, e, el) ||\n"
-               "        (logits_out && batch && hn_gpu_to_host(gh.gpu, logits_out, gh.logits, sizeof(float) * (size_t)batch * %d, e, el)))\n"
-               "        goto cuda_error;\n    return 0;\n"
-               "cuda_error:\n    fprintf(stderr, \"hepnc: %s on the GPU: %%s\\n\", gh.err);\n    return 4;\n}\n\n",
-            g->ninputs, g->ninputs, upper, m, upper, C, m);
-    emit_device_hooks(G);
-    fprintf(f, "static size_t gpu_host_workspace_bytes(int batch)\n{\n    (void)batch;\n    return 16;   /* the device holds the step's */\n}\n\n"
-               "/* hepnc train --gpu's entry: hepnc_train_entry() with the step on the GPU; the trainer keeps the parameters\n"
-               " * and the optimiser state there (device), train_step is the same step with host pointers. */\n"
-               "const hn_train_entry *hepnc_train_entry_gpu(void)\n{\n    static hn_train_entry e;\n"
-               "    static const hn_train_device device = { device_upload, device_step, device_download };\n"
-               "    if (!e.abi) {\n        e = *hepnc_train_entry();\n        e.workspace_bytes = gpu_host_workspace_bytes;\n"
-               "        e.train_step = gpu_host_step;\n        e.device = &device;\n    }\n    return &e;\n}\n");
-}
-
 static void emit_host(ctgen *G, const char *cu, size_t cu_len)
 {
     const hn_graph *g = G->g;
@@ -1114,7 +754,7 @@ static void emit_host(ctgen *G, const char *cu, size_t cu_len)
     fprintf(f, "const hn_cuda_train_entry *hepnc_cuda_train_entry(void)\n{\n"
                "    static const hn_cuda_train_entry e = { HN_CUDA_TRAIN_ABI, \"%s\", %s_cuda_train_open, %s_cuda_train_workspace_bytes,\n"
                "                                           %s_cuda_train_step, %d, tensors };\n    return &e;\n}\n\n", m, m, m, m, nt);
-    emit_host_adapter(G);
+    hn_ct_emit_host_adapter(G);
 }
 
 int hn_emit_cuda_train(const hn_graph *g, const char *dir, char files[][512], int *nfiles)

@@ -56,6 +56,29 @@ def timed(fn, seconds):
     return t
 
 
+def measure(res, call, first_calls, B, seconds, grad_mode):
+    """Times call() into res (first calls untimed, then timed() calls; median and p90 ms, jets/s, peak memory above
+    what is resident); an out-of-memory or other error is recorded instead."""
+    try:
+        with grad_mode():
+            t_c = time.perf_counter()
+            for _ in range(first_calls):
+                call()
+            torch.cuda.synchronize()
+            res["first_calls_s"] = time.perf_counter() - t_c
+            base = torch.cuda.memory_allocated()
+            torch.cuda.reset_peak_memory_stats()
+            t = timed(call, seconds)
+            peak = torch.cuda.max_memory_allocated()
+        med = statistics.median(t)
+        res.update(reps=len(t), ms_median=1e3 * med, ms_p90=1e3 * t[math.ceil(0.9 * len(t)) - 1], ms_min=1e3 * t[0],
+                   jets_per_s=B / med, peak_bytes=peak, peak_above_resident_bytes=peak - base, resident_bytes=base)
+    except torch.cuda.OutOfMemoryError as e:
+        res.update(error=f"out of memory: {str(e).splitlines()[0]}")
+    except Exception as e:                              # noqa: BLE001 - report, go on with the next
+        res.update(error=f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("work")
@@ -87,54 +110,18 @@ def main():
             ids = [k % len(xt) for k in range(B)]
             x, v, m = xt[ids].to(dev), vt[ids].to(dev), mt[ids].to(dev)
             res = dict(impl=f"pytorch-{mode}", math="tf32" if mode.endswith("-tf32") else "fp32", device=name, batch=B, torch_version=torch.__version__)
-            if a.train:
+            if a.train:         # forward, loss, backward (no optimiser step: hepnc's timed step is the same)
                 res["train_step"] = True
                 labels = torch.tensor([k % CONFIG["num_classes"] for k in ids], device=dev)
                 loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=0.1)
 
-                def step():
+                def call():
                     model.zero_grad(set_to_none=True)
                     loss_fn(fn_model(x, v=v, mask=m), labels).backward()
-                try:
-                    t_c = time.perf_counter()
-                    for _ in range(6):
-                        step()
-                    torch.cuda.synchronize()
-                    res["first_calls_s"] = time.perf_counter() - t_c
-                    base = torch.cuda.memory_allocated()
-                    torch.cuda.reset_peak_memory_stats()
-                    t = timed(step, a.seconds)
-                    peak = torch.cuda.max_memory_allocated()
-                    med = statistics.median(t)
-                    res.update(reps=len(t), ms_median=1e3 * med, ms_p90=1e3 * t[math.ceil(0.9 * len(t)) - 1], ms_min=1e3 * t[0],
-                               jets_per_s=B / med, peak_bytes=peak, peak_above_resident_bytes=peak - base, resident_bytes=base)
-                except torch.cuda.OutOfMemoryError as e:
-                    res.update(error=f"out of memory: {str(e).splitlines()[0]}")
-                except Exception as e:                          # noqa: BLE001 - report, go on with the next
-                    res.update(error=f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
-                print(json.dumps(res), flush=True)
-                del x, v, m
-                torch.cuda.empty_cache()
-                continue
-            try:
-                with torch.inference_mode():
-                    t_c = time.perf_counter()
-                    for _ in range(6 if mode.startswith("eager-trim") else 1):     # past the trimmer's untrimmed calls
-                        fn_model(x, v=v, mask=m)
-                    torch.cuda.synchronize()
-                    res["first_calls_s"] = time.perf_counter() - t_c
-                    base = torch.cuda.memory_allocated()
-                    torch.cuda.reset_peak_memory_stats()
-                    t = timed(lambda: fn_model(x, v=v, mask=m), a.seconds)
-                    peak = torch.cuda.max_memory_allocated()
-                med = statistics.median(t)
-                res.update(reps=len(t), ms_median=1e3 * med, ms_p90=1e3 * t[math.ceil(0.9 * len(t)) - 1], ms_min=1e3 * t[0],
-                           jets_per_s=B / med, peak_bytes=peak, peak_above_resident_bytes=peak - base,
-                           resident_bytes=base)
-            except torch.cuda.OutOfMemoryError as e:
-                res.update(error=f"out of memory: {str(e).splitlines()[0]}")
-            except Exception as e:                              # noqa: BLE001 - report, go on with the next
-                res.update(error=f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+                measure(res, call, 6, B, a.seconds, torch.enable_grad)
+            else:               # past the trimmer's untrimmed calls before timing
+                measure(res, lambda: fn_model(x, v=v, mask=m), 6 if mode.startswith("eager-trim") else 1, B, a.seconds,
+                        torch.inference_mode)
             print(json.dumps(res), flush=True)
             del x, v, m
             torch.cuda.empty_cache()

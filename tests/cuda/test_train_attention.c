@@ -38,18 +38,6 @@ static char *kernel_source(const char *dir)
     return unit_kernel_source(dir, parts, sizeof parts / sizeof *parts);
 }
 
-static uint64_t rng = 0x2545f4914f6cdd1dull;
-static float uniform(float lo, float hi)
-{
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    return lo + (hi - lo) * (float)(rng >> 40) * (1.0f / 16777216.0f);
-}
-
-static void fill(float *p, size_t count, float lo, float hi)
-{
-    for (size_t i = 0; i < count; ++i) p[i] = uniform(lo, hi);
-}
-
 static void fill_nan(float *p, size_t count)
 {
     for (size_t i = 0; i < count; ++i) p[i] = NAN;
@@ -158,10 +146,10 @@ static void run_case(hn_gpu *g, const tcase *c)
     float *out_g = malloc(sizeof(float) * n_out), *dqkv_g = malloc(sizeof(float) * n_qkv), *dU_g = malloc(sizeof(float) * n_U);
     float *out_2 = malloc(sizeof(float) * n_out), *dqkv_2 = malloc(sizeof(float) * n_qkv), *dU_2 = malloc(sizeof(float) * n_U);
     float guard[GUARD], guard_in[GUARD];
-    fill(qkv, n_qkv, -1.5f, 1.5f);
-    fill(U, n_U, -2.0f, 2.0f);
-    fill(dout, n_out, -1.0f, 1.0f);
-    fill(guard_in, GUARD, 3.0f, 4.0f);
+    unit_fill(qkv, n_qkv, -1.5f, 1.5f);
+    unit_fill(U, n_U, -2.0f, 2.0f);
+    unit_fill(dout, n_out, -1.0f, 1.0f);
+    unit_fill(guard_in, GUARD, 3.0f, 4.0f);
     run_c(c, cnt, qkv, U, dout, seed, key, out_c, dqkv_c, dU_c);
 
     dev d = { 0 };
@@ -213,6 +201,7 @@ static void check_refusals(hn_gpu *g)
 
 int main(int argc, char **argv)
 {
+    unit_seed(0x2545f4914f6cdd1dull);
     if (argc < 2) { fprintf(stderr, "usage: %s TEMPLATES_CUDA_DIR\n", argv[0]); return 2; }
     if (!hn_gpu_available()) { printf("skipped: no GPU (no CUDA driver or device on this machine)\n"); return 77; }
     char *src = kernel_source(argv[1]), err[8192] = "";

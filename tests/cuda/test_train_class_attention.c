@@ -46,18 +46,6 @@ static char *kernel_source(const char *dir)
     return unit_kernel_source(dir, parts, sizeof parts / sizeof *parts);
 }
 
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-static float uniform(float lo, float hi)
-{
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    return lo + (hi - lo) * (float)(rng >> 40) * (1.0f / 16777216.0f);
-}
-
-static void fill(float *p, size_t count, float lo, float hi)
-{
-    for (size_t i = 0; i < count; ++i) p[i] = uniform(lo, hi);
-}
-
 static double max_abs(const float *p, size_t count)
 {
     double m = 0.0;
@@ -197,21 +185,21 @@ static void run_case(hn_gpu *g, const tcase *c)
     for (int k = 0; k < 2; ++k)
         h.dtok_g[k] = malloc(sizeof(float) * n_tok), h.dx_g[k] = malloc(sizeof(float) * (n_x + 1)),
         h.P_g[k] = malloc(sizeof(float) * n_P);
-    fill(h.token, n_tok, -1.5f, 1.5f);
-    fill(h.x, n_x, -1.5f, 1.5f);
+    unit_fill(h.token, n_tok, -1.5f, 1.5f);
+    unit_fill(h.x, n_x, -1.5f, 1.5f);
     for (size_t i = 0; i < n_x; i += 3) h.x[i] += 2.0f;          /* rows with a mean away from 0 */
-    fill(h.W, (size_t)3 * D * D, -2.0f / sqrtf((float)D), 2.0f / sqrtf((float)D));
-    fill(h.bias, (size_t)3 * D, -0.3f, 0.3f);
-    fill(h.ln_g, D, 0.5f, 1.5f);
-    fill(h.ln_b, D, -0.3f, 0.3f);
-    fill(h.dy, n_tok, -1.0f, 1.0f);
+    unit_fill(h.W, (size_t)3 * D * D, -2.0f / sqrtf((float)D), 2.0f / sqrtf((float)D));
+    unit_fill(h.bias, (size_t)3 * D, -0.3f, 0.3f);
+    unit_fill(h.ln_g, D, 0.5f, 1.5f);
+    unit_fill(h.ln_b, D, -0.3f, 0.3f);
+    unit_fill(h.dy, n_tok, -1.0f, 1.0f);
     run_c(c, &h);
     float big = (float)max_abs(h.P_c, n_P);
-    fill(h.P0, n_P, -0.5f * big, 0.5f * big);                 /* starting values of the GPU's accumulation */
+    unit_fill(h.P0, n_P, -0.5f * big, 0.5f * big);                 /* starting values of the GPU's accumulation */
 
     dev d = { 0 };
     float guard[GUARD], guard_in[GUARD];
-    fill(guard_in, GUARD, 3.0f, 4.0f);
+    unit_fill(guard_in, GUARD, 3.0f, 4.0f);
     int rc = upload(g, (void **)&d.token, h.token, sizeof(float) * n_tok, err, sizeof err) ||
              upload(g, (void **)&d.x, h.x, sizeof(float) * n_x, err, sizeof err) ||
              upload(g, (void **)&d.W, h.W, sizeof(float) * 3 * D * D, err, sizeof err) ||
@@ -260,6 +248,7 @@ static void check_refusals(hn_gpu *g)
 
 int main(int argc, char **argv)
 {
+    unit_seed(0x9e3779b97f4a7c15ull);
     if (argc < 2) { fprintf(stderr, "usage: %s TEMPLATES_CUDA_DIR\n", argv[0]); return 2; }
     if (!hn_gpu_available()) { printf("skipped: no GPU (no CUDA driver or device on this machine)\n"); return 77; }
     char *src = kernel_source(argv[1]), err[8192] = "";

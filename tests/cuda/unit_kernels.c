@@ -53,3 +53,18 @@ char *unit_kernel_source(const char *dir, const char *const *parts, size_t n)
     }
     return src;
 }
+
+static uint64_t rng = 1;
+
+void unit_seed(uint64_t seed) { rng = seed ? seed : 1; }
+
+float unit_uniform(float lo, float hi)
+{
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return lo + (hi - lo) * (float)(rng >> 40) * (1.0f / 16777216.0f);
+}
+
+void unit_fill(float *p, size_t count, float lo, float hi)
+{
+    for (size_t i = 0; i < count; ++i) p[i] = unit_uniform(lo, hi);
+}
