@@ -52,8 +52,9 @@ long hn_cu_scratch_floats(const hn_graph *g)
 
 /* Row packing: linear layers over the rows of the first masked set (one row per set row, 32 inputs or
  * more) run their GEMM on the chunk's real rows only, gathered into the scratch; the packed GEMM's output
- * goes back through the bias/activation kernel. Scratch per event: offsets and row → event (2 + max, and
- * 2 for alignment) and the widest packed layer's input and output rows (max · (in + out)). */
+ * goes back through the bias/activation kernel (or the fused row kernels, emit_cuda_fuse.c). Scratch per
+ * event: offsets and row → event (2 + max, and 2 for alignment) and the packed rows, max · the most any
+ * packed layer needs (its input and output rows, after the previous layer's when it hands over packed). */
 int hn_cu_pack_set(const hn_graph *g)
 {
     for (int i = 0; i < g->ninputs; ++i)
@@ -70,13 +71,18 @@ int hn_cu_packed_linear(const hn_graph *g, const hn_node *n)
 
 long hn_cu_pack_floats(const hn_graph *g)
 {
+    hn_cu_fused *plan = malloc(sizeof *plan * (size_t)(g->nnodes ? g->nnodes : 1));
+    if (!plan) return 0;
+    hn_cu_fusion_plan(g, plan);
     long widest = 0;
     for (int i = 0; i < g->nnodes; ++i) {
         const hn_node *n = &g->nodes[i];
         if (n->dead || !hn_cu_packed_linear(g, n)) continue;
-        long w = hn_last_dim(&g->tensors[n->in[0]].shape) + hn_last_dim(&g->tensors[n->out].shape);
-        if (w > widest) widest = w;
+        long x = plan[i].xoff + hn_last_dim(&g->tensors[n->in[0]].shape), y = plan[i].yoff + hn_last_dim(&g->tensors[n->out].shape);
+        if (x > widest) widest = x;
+        if (y > widest) widest = y;
     }
+    free(plan);
     if (!widest) return 0;
     long max = g->tensors[g->inputs[hn_cu_pack_set(g)]].shape.dim[0];
     return 4 + max + max * widest;
@@ -167,7 +173,7 @@ void hn_cu_emit_entry(FILE *f, const hn_graph *g, const char *spec_path)
 }
 
 /* pack_rows: the packed rows' offsets (from the host's copy of the counts) uploaded, row → event on the device. */
-static void emit_pack_rows(FILE *f, const hn_graph *g, const char *upper)
+static void emit_pack_rows(FILE *f, const hn_graph *g, const char *upper, int fused)
 {
     fprintf(f, "/* The real rows of a chunk's events, packed event after event: offs[e] .. offs[e+1] are event e's, row_event[p]\n"
                " * is packed row p's event, buf holds a packed layer's input and output rows. */\n"
@@ -196,6 +202,15 @@ static void emit_pack_rows(FILE *f, const hn_graph *g, const char *upper)
                "    void *args[] = { &yp, &pk->offs, &pk->row_event, &pk->total, &max, &w, &bias, &act, &y };\n"
                "    return hn_gpu_launch(m->gpu, vec ? \"hn_scatter_bias_act4\" : \"hn_scatter_bias_act\",\n"
                "                         (unsigned)(((long)pk->total * w + 255) / 256), 1, 256, 0, args, err, errlen);\n}\n\n", g->name);
+    if (!fused) return;
+    fprintf(f, "/* A fused row kernel (a LayerNorm while gathering, or the epilogue after a GEMM): a warp per packed row of\n"
+               " * src, the result in dst (packed or padded, as the kernel says); r the other operand of a fused add. */\n"
+               "static int row_kernel(const %s_cuda_model *m, const char *name, const float *src, packed_rows *pk, int max,\n"
+               "                      const float *r, float *dst, char *err, size_t errlen)\n{\n"
+               "    const float *P = m->params;\n"
+               "    void *args[] = { &P, &src, &pk->offs, &pk->row_event, &pk->total, &max, &r, &dst };\n"
+               "    return hn_gpu_launch(m->gpu, name, (unsigned)(((long)pk->total * 32 + 255) / 256), 1, 256, 0, args, err, errlen);\n"
+               "}\n\n", g->name);
 }
 
 /* NAME_cuda_infer: the batch in chunks of NAME_CUDA_CHUNK events, so that the device workspace holds one
@@ -307,20 +322,45 @@ static void launch_cls_attention(FILE *f, const hn_graph *g, const hn_node *n, c
             W + (long)D * D, max + 1, used, D, 2 * D, W, D, D, g->name, id, D, g->name, id, c->block, c->shared);
 }
 
-/* A particle-wise linear layer on the chunk's real rows: gather, cuBLAS GEMM, bias + activation scattered back. */
-static void launch_packed_linear(FILE *f, const hn_graph *g, const hn_node *n, const char *id, const cu_ctx *c)
+/* A particle-wise linear layer on the chunk's real rows: gather (with its prologue LayerNorm, or none when the
+ * previous layer left the rows packed), cuBLAS GEMM, then bias + activation scattered back or the fused
+ * row kernel (emit_cuda_fuse.c). */
+static void launch_packed_linear(FILE *f, const hn_graph *g, const hn_cu_fused *plan, const hn_node *n, const char *id,
+                                 const cu_ctx *c)
 {
+    const hn_cu_fused *L = &plan[n - g->nodes];
     const hn_tensor *o = &g->tensors[n->out];
-    int in = hn_last_dim(&g->tensors[n->in[0]].shape), out = hn_last_dim(&o->shape);
-    char bias[32] = "NULL";
+    int in = hn_last_dim(&g->tensors[n->in[0]].shape), out = hn_last_dim(&o->shape), max = o->shape.dim[0];
+    char bias[32] = "NULL", var[HN_NAME + 8];
     if (n->nparam > 1) snprintf(bias, sizeof bias, "P + %ld", g->params[n->param[1]].offset);
-    fprintf(f, "        if (hn_gpu_has_blas(m->gpu)) {\n"
-               "            float *xp = pk.buf, *yp = pk.buf + (size_t)pk.total * %d;\n"
-               "            if (gather_rows(m, x0, &pk, %d, %d, xp, err, errlen) ||\n"
-               "                hn_gpu_linear_gemm(m->gpu, xp, P + %ld, yp, pk.total, %d, %d, err, errlen) ||\n"
-               "                scatter_bias_act(m, yp, &pk, %d, %d, %s, %d, y, err, errlen)) return 3;\n"
-               "        } else {\n",
-            in, o->shape.dim[0], in, g->params[n->param[0]].offset, in, out, o->shape.dim[0], out, bias, n->act);
+    char xp[48] = "pk.buf", yp[48] = "pk.buf";     /* packed rows: after L->xoff / L->yoff floats per row */
+    if (L->xoff) snprintf(xp, sizeof xp, "pk.buf + (size_t)pk.total * %ld", L->xoff);
+    if (L->yoff) snprintf(yp, sizeof yp, "pk.buf + (size_t)pk.total * %ld", L->yoff);
+    fprintf(f, "        if (hn_gpu_has_blas(m->gpu)) {\n            float *xp = %s, *yp = %s;\n            if (", xp, yp);
+    if (L->packed_in >= 0)
+        fprintf(f, "/* xp: %s's rows, left packed */\n                ", g->nodes[L->packed_in].name);
+    else if (L->prologue >= 0) {
+        hn_emit_tensor_var(g, g->nodes[L->prologue].in[0], var, sizeof var);
+        fprintf(f, "row_kernel(m, \"%s_%s_gather\", %s, &pk, %d, NULL, xp, err, errlen) ||\n                ", g->name, id, var,
+                max);
+    } else
+        fprintf(f, "gather_rows(m, x0, &pk, %d, %d, xp, err, errlen) ||\n                ", max, in);
+    fprintf(f, "hn_gpu_linear_gemm(m->gpu, xp, P + %ld, yp, pk.total, %d, %d, err, errlen) ||\n                ",
+            g->params[n->param[0]].offset, in, out);
+    if (!hn_cu_fused_epilogue(L))
+        fprintf(f, "scatter_bias_act(m, yp, &pk, %d, %d, %s, %d, y, err, errlen)) return 3;\n", max, out, bias, n->act);
+    else {
+        char other[HN_NAME + 8] = "NULL", dst[HN_NAME + 8] = "yp";
+        int t = n->out;
+        for (int k = 0; k < L->nchain; ++k) {
+            const hn_node *s = &g->nodes[L->chain[k]];
+            if (s->nin > 1) hn_emit_tensor_var(g, s->in[s->in[0] == t], other, sizeof other);
+            t = s->out;
+        }
+        if (!L->packed_out) hn_emit_tensor_var(g, L->result, dst, sizeof dst);
+        fprintf(f, "row_kernel(m, \"%s_%s_rows\", yp, &pk, %d, %s, %s, err, errlen)) return 3;\n", g->name, id, max, other, dst);
+    }
+    fprintf(f, "        } else {\n");
     launch_plain(f, g, id, c, "            ", "");
     fprintf(f, "        }\n");
 }
@@ -347,7 +387,7 @@ static void launch_linear(FILE *f, const hn_graph *g, const hn_node *n, const ch
     fprintf(f, "        }\n");
 }
 
-void hn_cu_emit_launch(FILE *f, const hn_graph *g, const hn_node *n, const cu_ctx *c)
+void hn_cu_emit_launch(FILE *f, const hn_graph *g, const hn_cu_fused *plan, const hn_node *n, const cu_ctx *c)
 {
     char counts_var[HN_NAME + 16];
     counts_variable(g, n, counts_var, sizeof counts_var);
@@ -363,15 +403,20 @@ void hn_cu_emit_launch(FILE *f, const hn_graph *g, const hn_node *n, const cu_ct
     for (int k = 0; k < n->nin; ++k) fprintf(f, ", &x%d", k);
     fprintf(f, ", &y };\n");
     int narrow = n->op == HN_OP_linear && hn_last_dim(&g->tensors[n->in[0]].shape) < 32;
-    if (n->op == HN_OP_cls_attention) launch_cls_attention(f, g, n, id, c);
+    int by = plan[n - g->nodes].absorbed_by;
+    if (by >= 0) {                      /* with cuBLAS, computed in a packed linear layer's passes */
+        fprintf(f, "        if (!hn_gpu_has_blas(m->gpu)) {   /* with cuBLAS: in %s's row kernels */\n", g->nodes[by].name);
+        launch_plain(f, g, id, c, "            ", "");
+        fprintf(f, "        }\n");
+    } else if (n->op == HN_OP_cls_attention) launch_cls_attention(f, g, n, id, c);
     else if (narrow) launch_plain(f, g, id, c, "        ", "");     /* narrow inputs: the plain kernel */
-    else if (hn_cu_packed_linear(g, n)) launch_packed_linear(f, g, n, id, c);
+    else if (hn_cu_packed_linear(g, n)) launch_packed_linear(f, g, plan, n, id, c);
     else if (n->op == HN_OP_linear) launch_linear(f, g, n, id, c);
     else if (c->geom == 0) launch_plain(f, g, id, c, "        ", "");
     else if (c->geom == 1)              /* pair tiles: grid x · batch */
         fprintf(f, "        if (hn_gpu_launch(m->gpu, \"%s_%s\", %ld, (unsigned)batch, 64, 0, args, err, errlen)) return 3;\n",
                 g->name, id, ((c->uu_pairs ? c->per_event * c->per_event : c->per_event * (c->per_event + 1) / 2) + 31) / 32);
-    else if (c->geom == 3)              /* a block per particle of every event */
+    else if (c->geom == 3 || c->geom == 4)   /* a block per particle, or per_event blocks, of every event */
         fprintf(f, "        if (hn_gpu_launch(m->gpu, \"%s_%s\", %ld, (unsigned)batch, %d, 0, args, err, errlen)) return 3;\n",
                 g->name, id, c->per_event, c->block);
     else                                /* a block per event */
@@ -382,7 +427,7 @@ void hn_cu_emit_launch(FILE *f, const hn_graph *g, const hn_node *n, const cu_ct
 
 /* NAME_cuda.c up to the launches: includes, load and release, the packing helpers, and the start of
  * infer_chunk (the scratch, the packed rows, a pointer per tensor of the plan). */
-void hn_cu_emit_host_start(FILE *h, const hn_graph *g, const char *spec_path)
+void hn_cu_emit_host_start(FILE *h, const hn_graph *g, const char *spec_path, const hn_cu_fused *plan)
 {
     const char *m = g->name;
     fprintf(h, "/* %s_cuda.c — host side of the GPU object: loads, compiles (NVRTC, cached) and launches %s.cu's\n"
@@ -401,7 +446,9 @@ void hn_cu_emit_host_start(FILE *h, const hn_graph *g, const char *spec_path)
                "    %s_release(&host);\n    return rc;\n}\n\n", m, m, m, m, m, m, m, m, upper, upper, m);
     fprintf(h, "void %s_cuda_release(%s_cuda_model *m)\n{\n    if (m->gpu) hn_gpu_free(m->gpu, m->params);\n"
                "    hn_gpu_close(m->gpu);\n    m->gpu = m->params = NULL;\n}\n\n", m, m);
-    if (hn_cu_pack_floats(g)) emit_pack_rows(h, g, upper);
+    int fused = 0;
+    for (int i = 0; i < g->nnodes; ++i) fused |= plan[i].prologue >= 0 || hn_cu_fused_epilogue(&plan[i]);
+    if (hn_cu_pack_floats(g)) emit_pack_rows(h, g, upper, fused);
     fprintf(h, "/* One chunk of at most %s_CUDA_CHUNK events: every kernel launched in graph order (asynchronous); nmax[i]:\n"
                " * the chunk's largest count of set input i (GEMMs skip the rows past it in every event). */\n"
                "static int infer_chunk(const %s_cuda_model *m, const %s_inputs *in, int batch, const int *nmax,\n"

@@ -59,6 +59,12 @@ if(TARGET hepnc_gpu)
                ${PROJECT_SOURCE_DIR}/tests/parity/${model}/inputs.h5 --events 24)
       set_tests_properties(gpu_emu.${variant} PROPERTIES LABELS emulated
                            ENVIRONMENT "HEPNC_GPU_EMULATE=1;HEPNC_CACHE=${CMAKE_BINARY_DIR}/cuda_emu_cache")
+      # the fallback without cuBLAS: every node its own kernel (no packed rows, nothing fused)
+      add_test(NAME gpu_emu.${variant}.no_cublas COMMAND test_gpu_${variant}
+               ${PROJECT_SOURCE_DIR}/tests/parity/${model}/weights.safetensors ${PROJECT_SOURCE_DIR}/tests/parity/${model}/inputs.h5
+               --events 24)
+      set_tests_properties(gpu_emu.${variant}.no_cublas PROPERTIES LABELS emulated
+                           ENVIRONMENT "HEPNC_GPU_EMULATE=1;HEPNC_GPU_NO_CUBLAS=1;HEPNC_CACHE=${CMAKE_BINARY_DIR}/cuda_emu_cache")
     endif()
   endforeach()
 endif()
@@ -125,6 +131,22 @@ if(TARGET hepnc_gpu)
     set_tests_properties(gpu.unit_train_${unit} PROPERTIES LABELS gpu SKIP_RETURN_CODE 77)
     add_test(NAME gpu_emu.unit_train_${unit} COMMAND test_train_${unit} ${PROJECT_SOURCE_DIR}/templates/cuda)
     set_tests_properties(gpu_emu.unit_train_${unit} PROPERTIES LABELS emulated SKIP_RETURN_CODE 77
+                         ENVIRONMENT "HEPNC_GPU_EMULATE=1;HEPNC_CACHE=${CMAKE_BINARY_DIR}/cuda_emu_cache")
+  endforeach()
+endif()
+
+# Unit checks of inference kernels against the C kernels (templates/c) on random data, shapes the parity
+# models do not reach (the attention's several query blocks and key tiles): gpu_emu.unit_<op> in every CI
+# run, gpu.unit_<op> on a GPU (77 elsewhere).
+if(TARGET hepnc_gpu)
+  foreach(unit attention)
+    add_executable(test_${unit} ${CMAKE_CURRENT_LIST_DIR}/test_${unit}.c ${CMAKE_CURRENT_LIST_DIR}/unit_kernels.c)
+    target_include_directories(test_${unit} PRIVATE ${PROJECT_SOURCE_DIR}/templates/c)
+    target_link_libraries(test_${unit} PRIVATE hepnc_gpu hepnc_runtime m)
+    add_test(NAME gpu.unit_${unit} COMMAND test_${unit} ${PROJECT_SOURCE_DIR}/templates/cuda)
+    set_tests_properties(gpu.unit_${unit} PROPERTIES LABELS gpu SKIP_RETURN_CODE 77)
+    add_test(NAME gpu_emu.unit_${unit} COMMAND test_${unit} ${PROJECT_SOURCE_DIR}/templates/cuda)
+    set_tests_properties(gpu_emu.unit_${unit} PROPERTIES LABELS emulated SKIP_RETURN_CODE 77
                          ENVIRONMENT "HEPNC_GPU_EMULATE=1;HEPNC_CACHE=${CMAKE_BINARY_DIR}/cuda_emu_cache")
   endforeach()
 endif()

@@ -32,7 +32,7 @@
  * HN_CUDA_TEMPLATE_FILES, in order), then the training kernels (train.cuh uses some of them). */
 static char *kernel_source(const char *dir)
 {
-    static const char *const parts[] = { "common.cuh",    "linear.cuh", "packing.cuh",         "rows.cuh",
+    static const char *const parts[] = { "common.cuh",    "linear.cuh", "packing.cuh",         "rows.cuh", "row_fusion.cuh",
                                          "attention.cuh", "pair.cuh",   "class_attention.cuh", "edgeconv.cuh",
                                          "train.cuh",     "train_attention.cuh" };
     return unit_kernel_source(dir, parts, sizeof parts / sizeof *parts);

@@ -40,7 +40,7 @@ static double worst_act, worst_param;
  * kernels before this op's (their names must not clash), then the kernels under test. */
 static char *kernel_source(const char *dir)
 {
-    static const char *const parts[] = { "common.cuh",    "linear.cuh", "packing.cuh",         "rows.cuh",
+    static const char *const parts[] = { "common.cuh",    "linear.cuh", "packing.cuh",         "rows.cuh", "row_fusion.cuh",
                                          "attention.cuh", "pair.cuh",   "class_attention.cuh", "edgeconv.cuh",
                                          "train.cuh",     "train_attention.cuh", "train_class_attention.cuh" };
     return unit_kernel_source(dir, parts, sizeof parts / sizeof *parts);
