@@ -19,7 +19,9 @@
  * Timing (--batches): for each batch B, B events (the N read, cycled) uploaded once, then the GPU step
  * (forward, loss, backward; no optimiser) repeated: 3 warm-up steps, then for S seconds (default 2; at least
  * 5, at most 500 steps): median and p90 wall time per step, jets/s = B / median, and the device memory held
- * (parameters, gradients, inputs, workspace). One JSON object per batch ("gpu_train_timing").
+ * (parameters, gradients, inputs, workspace); once over every slot and once trimmed to the batch's largest
+ * count (cfg.slots, as `hepnc train --gpu --trim` and weaver's SequenceTrimmer, which PyTorch's eager-trim
+ * training step uses). One JSON object per batch and slot count ("gpu_train_timing", "slots": 0 for all).
  * Exit 0 when every check holds, 1 when one fails, 77 where no GPU (nor HEPNC_GPU_EMULATE) exists. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -131,28 +133,37 @@ static int timing(hn_gpu *g, const hn_train_entry *t, const hn_cuda_train_entry 
              upload(g, (void **)&n[i], hn, sizeof(int32_t) * (size_t)batch, err, errlen);
     }
     size_t held = hn_gpu_allocated_bytes(NULL);
+    int largest = 1;            /* the batch's largest count: the trimmed run's slots */
+    for (int i = 0; i < m->ninputs; ++i)
+        for (int e = 0; m->inputs[i].masked && e < batch; ++e)
+            if (hb->n[i][e % have] > largest) largest = hb->n[i][e % have];
     const float *dx[16];
     const int32_t *dn[16];
     for (int i = 0; i < m->ninputs; ++i) { dx[i] = x[i]; dn[i] = n[i]; }
     enum { MAXREP = 500 };
     static double tt[MAXREP];
-    int reps = 0;
-    double loss = 0;
-    for (int w = 0; !rc && w < 3; ++w) rc = ct->step(g, params, grads, dx, dn, labels, NULL, batch, cfg, (uint64_t)w, NULL, &loss, ws, err, errlen);
-    double start = now();
-    while (!rc && reps < MAXREP && (reps < 5 || now() - start < seconds)) {
-        double t0 = now();
-        rc = ct->step(g, params, grads, dx, dn, labels, NULL, batch, cfg, (uint64_t)reps, NULL, &loss, ws, err, errlen);
-        tt[reps++] = now() - t0;
-    }
-    if (!rc) {
+    for (int trimmed = 0; !rc && trimmed < 2; ++trimmed) {
+        hn_train_config c = *cfg;
+        c.slots = trimmed ? largest : 0;
+        int reps = 0;
+        double loss = 0;
+        for (int w = 0; !rc && w < 3; ++w)
+            rc = ct->step(g, params, grads, dx, dn, labels, NULL, batch, &c, (uint64_t)w, NULL, &loss, ws, err, errlen);
+        double start = now();
+        while (!rc && reps < MAXREP && (reps < 5 || now() - start < seconds)) {
+            double t0 = now();
+            rc = ct->step(g, params, grads, dx, dn, labels, NULL, batch, &c, (uint64_t)reps, NULL, &loss, ws, err, errlen);
+            tt[reps++] = now() - t0;
+        }
+        if (rc) break;
         qsort(tt, (size_t)reps, sizeof tt[0], cmp_double);
         double med = reps % 2 ? tt[reps / 2] : 0.5 * (tt[reps / 2 - 1] + tt[reps / 2]);
         char device[256] = "";
         hn_gpu_describe(g, device, sizeof device, NULL);
-        printf("{\"gpu_train_timing\": true, \"model\": \"%s\", \"device\": \"%s\", \"batch\": %d, \"reps\": %d, \"ms_median\": %.4f, "
-               "\"ms_p90\": %.4f, \"ms_min\": %.4f, \"jets_per_s\": %.1f, \"workspace_bytes\": %zu, \"device_bytes\": %zu, \"loss\": %.6f}\n",
-               m->name, device, batch, reps, 1e3 * med, 1e3 * tt[(int)ceil(0.9 * reps) - 1], 1e3 * tt[0], batch / med,
+        printf("{\"gpu_train_timing\": true, \"model\": \"%s\", \"device\": \"%s\", \"batch\": %d, \"slots\": %d, \"reps\": %d, "
+               "\"ms_median\": %.4f, \"ms_p90\": %.4f, \"ms_min\": %.4f, \"jets_per_s\": %.1f, \"workspace_bytes\": %zu, "
+               "\"device_bytes\": %zu, \"loss\": %.6f}\n",
+               m->name, device, batch, c.slots, reps, 1e3 * med, 1e3 * tt[(int)ceil(0.9 * reps) - 1], 1e3 * tt[0], batch / med,
                ct->workspace_bytes(batch), held, loss);
         fflush(stdout);
     }
