@@ -116,7 +116,7 @@ static void run_c(const tcase *c, const int *cnt, const float *qkv, const float 
                   uint64_t key, float *out, float *dqkv, float *dU)
 {
     const int D = c->heads * c->hd, max = c->max, per_u = c->heads * max * max;
-    float scratch[HN_KB_ATTENTION_SCRATCH(64, 64)];   /* max ≤ 64, head_dim ≤ 64 */
+    float scratch[HN_KB_ATTENTION_SCRATCH(128, 64)];   /* max ≤ 128, head_dim ≤ 64 */
     for (int b = 0; b < c->batch; ++b) {
         const hn_kt_attn_dropout dr = { c->rate, seed, key, (uint64_t)b * (uint64_t)per_u };
         const float *u = c->with_U ? U + (size_t)b * per_u : NULL;
@@ -221,6 +221,10 @@ int main(int argc, char **argv)
         { "d16 U dU dropout 0.5 counts 7,3", 2, 7, 4, 16, { 7, 3 }, 0, 1, 1, 0.5f },
         { "d16 no U no dU dropout 0.2 NULL", 2, 5, 2, 16, { 0 }, 1, 0, 0, 0.2f },
         { "d16 U dU dropout 0.1 counts 40,17,33", 3, 40, 4, 16, { 40, 17, 33 }, 0, 1, 1, 0.1f },   /* several blocks */
+        /* several row blocks and tiles of 32 per event, counts at their edges */
+        { "d16 U dU dropout 0.1 counts 100,33,64,65,0", 5, 100, 2, 16, { 100, 33, 64, 65, 0 }, 0, 1, 1, 0.1f },
+        { "d32 U no dU counts 70,31", 2, 70, 2, 32, { 70, 31 }, 0, 1, 0, 0.0f },
+        { "d8 no U dU counts NULL max 66", 2, 66, 3, 8, { 0 }, 1, 0, 1, 0.0f },
     };
     for (size_t k = 0; k < sizeof cases / sizeof *cases; ++k) run_case(g, &cases[k]);
     check_refusals(g);
