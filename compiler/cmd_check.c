@@ -40,9 +40,12 @@ static void print_summary(const hn_graph *g)
     hn_c_macro_prefix(upper, sizeof upper, g->name);
     printf("  workspace        %ld bytes per event (%s_WORKSPACE_BYTES(batch) = batch * %ld)\n",
            g->workspace_floats * 4, upper, g->workspace_floats * 4);
-    long gpu = hn_cuda_workspace_floats(g) * 4;
+    long gpu = hn_cuda_workspace_floats(g) * 4, edge = hn_cuda_edge_floats(g) * 4;
     printf("  GPU workspace    %ld bytes per event, in chunks of %d events (--target cuda: at most %.1f MB at any batch)\n",
-           gpu, HN_CUDA_CHUNK_DEFAULT, gpu * (double)HN_CUDA_CHUNK_DEFAULT / 1e6);
+           gpu, HN_CUDA_CHUNK_DEFAULT, (gpu * (double)HN_CUDA_CHUNK_DEFAULT + edge * (double)HN_CUDA_EDGE_GROUP) / 1e6);
+    if (edge)
+        printf("                   + %ld bytes per event for the EdgeConv GEMMs, in groups of %d events\n", edge,
+               HN_CUDA_EDGE_GROUP);
 }
 
 int hn_cmd_check(int argc, char **argv)

@@ -15,6 +15,10 @@ int hn_emit_cuda(const hn_graph *g, const char *spec_path, const char *dir, cons
 /* Floats per event of the GPU object's device workspace: the plan's tensors and the scratch of its GEMM
  * paths (NAME_CUDA_WORKSPACE_BYTES = 4 × this × min(batch, chunk)). */
 long hn_cuda_workspace_floats(const hn_graph *g);
+/* Events per group of an edge_conv's GEMM form, and the floats per event of the group's scratch (after the
+ * chunk's workspace: NAME_CUDA_WORKSPACE_BYTES adds 4 × this × min(batch, group)); 0 without an edge_conv. */
+#define HN_CUDA_EDGE_GROUP 64
+long hn_cuda_edge_floats(const hn_graph *g);
 
 /* NVRTC compile of a .cu for each architecture ("sm_80", …), any warning failing; then ptxas
  * -warn-spills on the PTX: a spill in one of the `strict` kernels fails, elsewhere it is reported. */

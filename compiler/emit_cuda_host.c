@@ -11,6 +11,7 @@
 #include "emit_cuda.h"
 #include "emit_cuda_internal.h"
 #include "ops.h"
+#include "ops/edge_conv_layout.h"
 
 long hn_cuda_workspace_floats(const hn_graph *g)
 {
@@ -88,6 +89,38 @@ long hn_cu_pack_floats(const hn_graph *g)
     return 4 + max + max * widest;
 }
 
+/* An edge_conv in GEMM form (with cuBLAS): its set is the packed rows' (the host holds its counts) or has no
+ * counts, k within the kNN kernel's. */
+int hn_cu_edge_gemm(const hn_graph *g, const hn_node *n)
+{
+    if (n->op != HN_OP_edge_conv || n->dead) return 0;
+    ec_layout L;
+    hn_ec_layout_of(g, n, &L);
+    const hn_tensor *o = &g->tensors[n->out];
+    int masked = o->shape.nset && g->tensors[g->inputs[o->shape.set]].masked;
+    return L.k >= 1 && L.k <= 64 && (!masked || o->shape.set == hn_cu_pack_set(g));
+}
+
+/* Floats per event of one edge_conv's group scratch: offsets (with slack), neighbours, multiplicities, the
+ * first conv's U'|V per point and two row buffers of the widest layer; each region rounded up to 4 floats. */
+static long edge_floats(const ec_layout *L)
+{
+    long R = L->rows;
+    return 8 + ((long)L->P * L->k + 3) + (R + 3) + ((long)L->P * 2 * L->c1 + 3) + 2 * (R * L->widest + 3);
+}
+
+long hn_cuda_edge_floats(const hn_graph *g)
+{
+    long most = 0;
+    for (int i = 0; i < g->nnodes; ++i) {
+        if (!hn_cu_edge_gemm(g, &g->nodes[i])) continue;
+        ec_layout L;
+        hn_ec_layout_of(g, &g->nodes[i], &L);
+        if (edge_floats(&L) > most) most = edge_floats(&L);
+    }
+    return most;
+}
+
 /* NAME_cuda.h: the GPU object's API, the C API's twin with device pointers. */
 void hn_cu_emit_header(FILE *f, const hn_graph *g, const char *spec_path)
 {
@@ -100,10 +133,19 @@ void hn_cu_emit_header(FILE *f, const hn_graph *g, const char *spec_path)
     fprintf(f, "/* Events per chunk: %s_cuda_infer runs a batch in chunks of at most this many events, so the device\n"
                " * workspace holds one chunk whatever the batch (a host may define it, e.g. -D%s_CUDA_CHUNK=1024). */\n"
                "#ifndef %s_CUDA_CHUNK\n#define %s_CUDA_CHUNK %d\n#endif\n"
-               "/* Device workspace: the plan's tensors (as %s_WORKSPACE_BYTES) and %ld scratch floats per event, for one chunk. */\n"
-               "#define %s_CUDA_WORKSPACE_BYTES(batch) \\\n    ((size_t)((batch) < %s_CUDA_CHUNK ? (batch) : %s_CUDA_CHUNK) * %ldu)\n\n",
-            m, upper, upper, upper, HN_CUDA_CHUNK_DEFAULT, upper, hn_cu_scratch_floats(g) + hn_cu_pack_floats(g), upper, upper,
-            upper, 4 * hn_cuda_workspace_floats(g));
+               "/* Device workspace: the plan's tensors (as %s_WORKSPACE_BYTES) and %ld scratch floats per event, for one chunk",
+            m, upper, upper, upper, HN_CUDA_CHUNK_DEFAULT, upper, hn_cu_scratch_floats(g) + hn_cu_pack_floats(g));
+    long edge = hn_cuda_edge_floats(g);
+    if (!edge)
+        fprintf(f, ". */\n#define %s_CUDA_WORKSPACE_BYTES(batch) \\\n    ((size_t)((batch) < %s_CUDA_CHUNK ? (batch) : %s_CUDA_CHUNK) * %ldu)\n\n",
+                upper, upper, upper, 4 * hn_cuda_workspace_floats(g));
+    else
+        fprintf(f, ",\n * then the EdgeConv GEMMs' scratch for a group of events. */\n"
+                   "/* Events per group of the EdgeConv GEMMs (their rows share one scratch; a host may define it). */\n"
+                   "#ifndef %s_CUDA_EDGE_GROUP\n#define %s_CUDA_EDGE_GROUP %d\n#endif\n"
+                   "#define %s_CUDA_WORKSPACE_BYTES(batch) \\\n    ((size_t)((batch) < %s_CUDA_CHUNK ? (batch) : %s_CUDA_CHUNK) * %ldu + \\\n"
+                   "     (size_t)((batch) < %s_CUDA_EDGE_GROUP ? (batch) : %s_CUDA_EDGE_GROUP) * %ldu)\n\n",
+                upper, upper, HN_CUDA_EDGE_GROUP, upper, upper, upper, 4 * hn_cuda_workspace_floats(g), upper, upper, 4 * edge);
     fprintf(f, "typedef struct %s_cuda_model {\n    void *gpu;      /* hn_gpu: context, NVRTC-compiled module */\n"
                "    void *params;   /* device copy of the parameter blob */\n} %s_cuda_model;\n\n", m, m);
     fprintf(f, "/* Reads the weights (as %s_load), compiles the kernels for this GPU (cached) and uploads the weights. */\n"
@@ -287,7 +329,8 @@ static void emit_chunk_loop(FILE *f, const hn_graph *g, const char *upper)
                    "            return 3;\n", upper, id, t->shape.dim[0], t->name, i, i);
     }
     char pack_counts[32] = "NULL";
-    if (hn_cu_pack_floats(g)) snprintf(pack_counts, sizeof pack_counts, "counts[%d]", hn_cu_pack_set(g));
+    if ((hn_cu_pack_floats(g) || hn_cuda_edge_floats(g)) && hn_cu_pack_set(g) >= 0)
+        snprintf(pack_counts, sizeof pack_counts, "counts[%d]", hn_cu_pack_set(g));
     fprintf(f, "        int rc = infer_chunk(m, &ci, b, nmax, %s, &co, workspace, err, errlen);\n        if (rc) return rc;\n    }\n"
                "    return hn_gpu_sync(m->gpu, err, errlen) ? 3 : 0;\n}\n", pack_counts);
 }
@@ -387,6 +430,64 @@ static void launch_linear(FILE *f, const hn_graph *g, const hn_node *n, const ch
     fprintf(f, "        }\n");
 }
 
+/* ParticleNet's EdgeConv in GEMM form (cuBLAS; templates/cuda/edgeconv_gemm.cuh), per group of events: the
+ * rows' offsets from the host counts, kNN, U'|V per point (one GEMM per half of the folded W₁), the edge rows
+ * with b₁ and ReLU, each further conv a GEMM over every row + folded bias + ReLU, the shortcut conv (+ bias)
+ * into y, then y = ReLU(shortcut + mean over the neighbours); else the block-per-particle kernel. */
+static void launch_edge_conv(FILE *f, const hn_graph *g, const hn_node *n, const char *id, const cu_ctx *c)
+{
+    ec_layout L;
+    hn_ec_layout_of(g, n, &L);
+    char G[HN_NAME + 24];
+    hn_c_macro_prefix(G, sizeof G, g->name);
+    strcat(G, "_CUDA_EDGE_GROUP");
+    long R = L.rows;
+    fprintf(f, "        if (hn_gpu_has_blas(m->gpu)) {   /* the GEMM form, %s events at a time */\n"
+               "            int ec_hoffs[%s + 1];\n"
+               "            size_t eg = batch < %s ? (size_t)batch : %s;   /* the scratch holds eg events' rows */\n"
+               "            int *ec_offs = (int *)edge_ws, *ec_nb = ec_offs + ((eg + 4) & ~(size_t)3);\n"
+               "            float *ec_w = (float *)(ec_nb + ((eg * %d + 3) & ~(size_t)3));\n"
+               "            float *ec_uv = ec_w + ((eg * %ld + 3) & ~(size_t)3);\n"
+               "            float *ec_a = ec_uv + ((eg * %ld + 3) & ~(size_t)3);\n"
+               "            float *ec_b = ec_a + ((eg * %ld + 3) & ~(size_t)3);\n"
+               "            for (int e0 = 0; e0 < batch; e0 += %s) {\n"
+               "                int ge = batch - e0 < %s ? batch - e0 : %s;\n"
+               "                const float *gx = x0 + (size_t)e0 * %ld, *gp = x1 + (size_t)e0 * %ld;\n"
+               "                const int32_t *gn = n ? n + e0 : NULL;\n"
+               "                float *gy = y + (size_t)e0 * %ld;\n                long rows;\n",
+            G, G, G, G, L.P * L.k, R, (long)L.P * 2 * L.c1, R * L.widest, G, G, G,
+            (long)L.P * L.C, (long)L.P * L.Pd, (long)L.P * L.cout);
+    long w1 = g->params[n->param[0]].offset, b1 = g->params[n->param[5]].offset;
+    fprintf(f, "                if (hn_gt_ec_offsets(m->gpu, gn && pack_counts ? pack_counts + e0 : NULL, ge, %d, %d, ec_hoffs, ec_offs, "
+               "&rows, err, errlen) ||\n"
+               "                    hn_gt_ec_knn(m->gpu, gp, gn, ge, %d, %d, %d, ec_nb, err, errlen) ||\n"
+               "                    /* U'_i = (Wa − Wb)·x_i | V_i = Wb·x_i: the two halves of the folded W₁ */\n"
+               "                    hn_gpu_gemm(m->gpu, 0, 1, ge * %d, %d, %d, 1.0f, gx, %d, P + %ld, %d, 0.0f, ec_uv, %d, err, errlen) ||\n"
+               "                    hn_gpu_gemm(m->gpu, 0, 1, ge * %d, %d, %d, 1.0f, gx, %d, P + %ld, %d, 0.0f, ec_uv + %d, %d, err, errlen) ||\n"
+               "                    edge_rows(m, ec_uv, gn, ge, %d, %d, %d, ec_offs, %ld, ec_nb, P + %ld, ec_a, ec_w, err, errlen)",
+            L.P, L.k, L.P, L.Pd, L.k, L.P, L.c1, L.C, L.C, w1, 2 * L.C, 2 * L.c1, L.P, L.c1, L.C, L.C, w1 + L.C, 2 * L.C,
+            L.c1, 2 * L.c1, L.P, L.k, L.c1, R, b1);
+    const char *cur = "ec_a", *next = "ec_b";
+    for (int l = 1; l < L.L; ++l) {
+        fprintf(f, " ||\n                    /* conv %d: a GEMM over every row, its folded bias, ReLU */\n"
+                   "                    hn_gpu_linear_gemm(m->gpu, %s, P + %ld, %s, rows, %d, %d, err, errlen) ||\n"
+                   "                    rows_bias_act(m, %s, rows, %d, P + %ld, 1, err, errlen)",
+                l + 1, cur, g->params[n->param[6 * l]].offset, next, L.w[l - 1], L.w[l], next, L.w[l],
+                g->params[n->param[6 * l + 5]].offset);
+        const char *t = cur;
+        cur = next, next = t;
+    }
+    if (L.sc)
+        fprintf(f, " ||\n                    /* the shortcut conv and its folded bias, into y */\n"
+                   "                    hn_gpu_linear_gemm(m->gpu, gx, P + %ld, gy, (long)ge * %d, %d, %d, err, errlen) ||\n"
+                   "                    rows_bias_act(m, gy, (long)ge * %d, %d, P + %ld, 0, err, errlen)",
+                g->params[n->param[6 * L.L]].offset, L.P, L.C, L.cout, L.P, L.cout, g->params[n->param[6 * L.L + 5]].offset);
+    fprintf(f, " ||\n                    hn_gt_ec_output(m->gpu, %s, ec_w, gn, ge, %d, %d, %d, ec_offs, %s, %d, gy, err, errlen))\n"
+               "                    return 3;\n            }\n        } else if (hn_gpu_launch(m->gpu, \"%s_%s\", %ld, (unsigned)batch, %d, 0, args, "
+               "err, errlen)) return 3;\n",
+            cur, L.P, L.k, L.cout, L.sc ? "NULL" : "gx", L.C, g->name, id, c->per_event, c->block);
+}
+
 void hn_cu_emit_launch(FILE *f, const hn_graph *g, const hn_cu_fused *plan, const hn_node *n, const cu_ctx *c)
 {
     char counts_var[HN_NAME + 16];
@@ -412,6 +513,7 @@ void hn_cu_emit_launch(FILE *f, const hn_graph *g, const hn_cu_fused *plan, cons
     else if (narrow) launch_plain(f, g, id, c, "        ", "");     /* narrow inputs: the plain kernel */
     else if (hn_cu_packed_linear(g, n)) launch_packed_linear(f, g, plan, n, id, c);
     else if (n->op == HN_OP_linear) launch_linear(f, g, n, id, c);
+    else if (hn_cu_edge_gemm(g, n)) launch_edge_conv(f, g, n, id, c);
     else if (c->geom == 0) launch_plain(f, g, id, c, "        ", "");
     else if (c->geom == 1)              /* pair tiles: grid x · batch */
         fprintf(f, "        if (hn_gpu_launch(m->gpu, \"%s_%s\", %ld, (unsigned)batch, 64, 0, args, err, errlen)) return 3;\n",
@@ -425,6 +527,24 @@ void hn_cu_emit_launch(FILE *f, const hn_graph *g, const hn_cu_fused *plan, cons
     fprintf(f, "    }\n");
 }
 
+/* The EdgeConv GEMM form's two kernels (templates/cuda/edgeconv_gemm.cuh). */
+static void emit_edge_helpers(FILE *f, const hn_graph *g)
+{
+    fprintf(f, "/* The first layer's edge rows of a group of events: ReLU(U'_i + V_j + b) and the multiplicities. */\n"
+               "static int edge_rows(const %s_cuda_model *m, const float *uv, const int32_t *n, int batch, int max, int k, int c1,\n"
+               "                     const int *offs, long rows_per_event, const int *nb, const float *bias, float *Z, float *w,\n"
+               "                     char *err, size_t errlen)\n{\n"
+               "    void *args[] = { &uv, &n, &batch, &max, &k, &c1, &offs, &nb, &bias, &Z, &w };\n"
+               "    return hn_gpu_launch(m->gpu, \"hn_ec_edge_rows\", (unsigned)((rows_per_event * c1 + 255) / 256), (unsigned)batch, 256, 0,\n"
+               "                         args, err, errlen);\n}\n\n", g->name);
+    fprintf(f, "/* y = act(y + bias) over rows × dim, after a GEMM. */\n"
+               "static int rows_bias_act(const %s_cuda_model *m, float *y, long rows, int dim, const float *bias, int act,\n"
+               "                         char *err, size_t errlen)\n{\n"
+               "    void *args[] = { &y, &rows, &dim, &bias, &act };\n"
+               "    return hn_gpu_launch(m->gpu, \"hn_rows_bias_act\", (unsigned)((rows * dim + 255) / 256), 1, 256, 0, args, err, errlen);\n"
+               "}\n\n", g->name);
+}
+
 /* NAME_cuda.c up to the launches: includes, load and release, the packing helpers, and the start of
  * infer_chunk (the scratch, the packed rows, a pointer per tensor of the plan). */
 void hn_cu_emit_host_start(FILE *h, const hn_graph *g, const char *spec_path, const hn_cu_fused *plan)
@@ -432,9 +552,11 @@ void hn_cu_emit_host_start(FILE *h, const hn_graph *g, const char *spec_path, co
     const char *m = g->name;
     fprintf(h, "/* %s_cuda.c — host side of the GPU object: loads, compiles (NVRTC, cached) and launches %s.cu's\n"
                " * kernels in graph order. Generated by hepnc from %s; do not edit. */\n"
-               "#include <stdint.h>\n#include <stdio.h>\n\n#include <hepnc/gpu.h>\n\n#include \"%s_cuda.h\"\n\n"
+               "#include <stdint.h>\n#include <stdio.h>\n\n#include <hepnc/gpu.h>\n%s\n#include \"%s_cuda.h\"\n\n"
                "extern const char %s_cuda_source[];\nextern const unsigned char *const %s_cuda_image;   /* NULL: none (NVRTC only) */\n"
-               "extern const size_t %s_cuda_image_size;\n\n", m, m, spec_path, m, m, m, m);
+               "extern const size_t %s_cuda_image_size;\n\n", m, m, spec_path,
+            hn_cuda_edge_floats(g) ? "#include <hepnc/gpu_train_edgeconv.h>   /* kNN and the edge rows' output */\n" : "", m, m,
+            m, m);
     char upper[HN_NAME];
     hn_c_macro_prefix(upper, sizeof upper, m);
     fprintf(h, "int %s_cuda_load(%s_cuda_model *m, const char *weights_path, char *err, size_t errlen)\n{\n"
@@ -449,6 +571,7 @@ void hn_cu_emit_host_start(FILE *h, const hn_graph *g, const char *spec_path, co
     int fused = 0;
     for (int i = 0; i < g->nnodes; ++i) fused |= plan[i].prologue >= 0 || hn_cu_fused_epilogue(&plan[i]);
     if (hn_cu_pack_floats(g)) emit_pack_rows(h, g, upper, fused);
+    if (hn_cuda_edge_floats(g)) emit_edge_helpers(h, g);
     fprintf(h, "/* One chunk of at most %s_CUDA_CHUNK events: every kernel launched in graph order (asynchronous); nmax[i]:\n"
                " * the chunk's largest count of set input i (GEMMs skip the rows past it in every event). */\n"
                "static int infer_chunk(const %s_cuda_model *m, const %s_inputs *in, int batch, const int *nmax,\n"
@@ -463,6 +586,9 @@ void hn_cu_emit_host_start(FILE *h, const hn_graph *g, const char *spec_path, co
                    "    if (pack_rows(m, pack_counts, batch, %d, ws + (size_t)batch * %ld, &pk, err, errlen)) return 3;\n",
                 g->tensors[g->inputs[hn_cu_pack_set(g)]].name, g->tensors[g->inputs[hn_cu_pack_set(g)]].shape.dim[0],
                 g->workspace_floats + hn_cu_scratch_floats(g));
+    if (hn_cuda_edge_floats(g))
+        fprintf(h, "    float *edge_ws = ws + (size_t)batch * %ld;   /* after the chunk's: the EdgeConv GEMMs' group scratch */\n",
+                hn_cuda_workspace_floats(g));
     for (int t = 0; t < g->ntensors; ++t) {
         const hn_tensor *x = &g->tensors[t];
         if (x->offset < 0) continue;

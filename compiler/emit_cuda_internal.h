@@ -25,6 +25,8 @@ long hn_cu_rows_of(const hn_tensor *t);
 long hn_cu_per_row_of(const hn_tensor *t);
 /* 1 when a linear layer has a bias or an activation (a kernel after its GEMM) */
 int hn_cu_linear_has_epilogue(const hn_node *n);
+/* 1 when an edge_conv runs in GEMM form with cuBLAS (emit_cuda_host.c) */
+int hn_cu_edge_gemm(const hn_graph *g, const hn_node *n);
 
 /* Device scratch after the plan's tensors, floats per event: class attention's GEMM form, then the packed
  * rows of the first masked set (the set's input index; -1: none) for the linear layers that use them. */

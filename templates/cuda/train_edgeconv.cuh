@@ -3,11 +3,11 @@
  * (hepnc/gpu_train_edgeconv.h) with the shapes as arguments. The host runs the convolutions as GEMMs over
  * every edge row of the batch and the batchnorm sums with train.cuh's two-pass column sums; the kernels
  * here are the per-point and per-row parts:
- *   hn_tec_knn              the k nearest neighbours of each real point (a thread per point)
+ *   hn_tec_knn              the k nearest neighbours of each real point (a thread per point; edgeconv_gemm.cuh)
  *   hn_tec_rows             the first layer's edge rows Z₀ = (U_i − V_i) + V_j and their multiplicities
  *   hn_tec_bn_relu          ReLU(batchnorm) of a layer's rows (times the multiplicity for the backward)
  *   hn_tec_relu_mask        the ReLU's mask on a gradient, recomputed from the pre-norm rows
- *   hn_tec_output           ReLU(shortcut + mean over the neighbours), padded rows 0
+ *   hn_tec_output           ReLU(shortcut + mean over the neighbours), padded rows 0 (edgeconv_gemm.cuh)
  *   hn_tec_output_backward  its backward: dy masked, the last layer's gradient rows
  *   hn_tec_edges_backward   the edge rows' gradient back to the points: D_i | F_i = E_i − D_i
  * An event with n real of max slots has rpp = min(k, n − 1) + [n ≤ k] rows per real point (its real
@@ -19,59 +19,8 @@
 #ifndef HN_CU_TRAIN_EDGECONV_CUH
 #define HN_CU_TRAIN_EDGECONV_CUH
 
-#define HN_TEC_MAXK 64            /* the most neighbours hn_tec_knn selects */
-
-/* Real points of event b: n[b] clamped to [0, max] (n NULL: max). */
-__device__ __forceinline__ int hn_tec_count(const int *n, int b, int max)
-{
-    int c = n ? n[b] : max;
-    return c < 0 ? 0 : c > max ? max : c;
-}
-
-/* Real neighbours of a real point (min(k, n − 1)) and rows per real point (plus one when n ≤ k). */
-__device__ __forceinline__ int hn_tec_real_neighbours(int n, int k) { return n - 1 < k ? (n > 0 ? n - 1 : 0) : k; }
-__device__ __forceinline__ int hn_tec_rows_per_point(int n, int k) { return hn_tec_real_neighbours(n, k) + (n <= k ? 1 : 0); }
-
-/* Σ_c p[c]·q[c] in order, each product rounded (hn_kt_ec_knn's sums) */
-__device__ __forceinline__ float hn_tec_dot(const float *p, const float *q, int Pd)
-{
-    float s = 0.0f;
-    for (int c = 0; c < Pd; ++c) s = __fadd_rn(s, __fmul_rn(p[c], q[c]));
-    return s;
-}
-
-/* The k neighbours of each real point i of event b (blockIdx.y) in the coordinates p [batch][max][Pd]:
- * D_ij = −|p_i|² − (−2 p_i·p_j) − |p_j|² over the event's real points, the top k+1 kept sorted by
- * insertion (ties to the lower index), the first dropped (hn_k_knn_row); −1 past the real ones.
- * nb [batch][max][k]; the padded points' entries are not written. */
-extern "C" __global__ void hn_tec_knn(const float *p, const int *n, int batch, int max, int Pd, int k, int *nb)
-{
-    int i = blockIdx.x * blockDim.x + threadIdx.x, b = blockIdx.y;
-    if (b >= batch) return;
-    int cnt = hn_tec_count(n, b, max);
-    if (i >= cnt) return;
-    const float *pe = p + (long)b * max * Pd, *pi = pe + (long)i * Pd;
-    const float sqi = hn_tec_dot(pi, pi, Pd);
-    int take = k + 1 < cnt ? k + 1 : cnt, have = 0;
-    int best[HN_TEC_MAXK + 1];
-    float bd[HN_TEC_MAXK + 1];
-    for (int j = 0; j < cnt; ++j) {
-        const float *pj = pe + (long)j * Pd;
-        float inner = hn_tec_dot(pi, pj, Pd), sqj = hn_tec_dot(pj, pj, Pd);
-        float d = __fsub_rn(__fsub_rn(-sqi, __fmul_rn(-2.0f, inner)), sqj);
-        if (have == take && !(d > bd[have - 1])) continue;
-        int pos = have < take ? have++ : take - 1;          /* drop the last when full */
-        while (pos > 0 && d > bd[pos - 1]) {
-            best[pos] = best[pos - 1];
-            bd[pos] = bd[pos - 1];
-            --pos;
-        }
-        best[pos] = j;
-        bd[pos] = d;
-    }
-    int *out = nb + ((long)b * max + i) * k;
-    for (int t = 0; t < k; ++t) out[t] = t + 1 < take ? best[t + 1] : -1;
-}
+/* hn_tec_count, hn_tec_real_neighbours, hn_tec_rows_per_point, hn_tec_knn and hn_tec_output: edgeconv_gemm.cuh
+ * (inference uses them too; NAME_train.cu holds the inference kernels first). */
 
 /* The first layer's pre-norm rows of event b (blockIdx.y) from UV [batch][max][2·c1] (U_i | V_i per point):
  * Z[(i, j)] = (U_i − V_i) + V_j, Z[(i, pad)] = U_i − V_i, the padded representative 0; w its multiplicity.
@@ -131,30 +80,6 @@ extern "C" __global__ void hn_tec_relu_mask(const float *x, long rows, int dim, 
     if (i >= rows * dim) return;
     int c = (int)(i % dim);
     if (!(hn_tec_bn(x[i], mean[c], inv[c], gamma[c], beta[c]) > 0.0f)) g[i] = 0.0f;
-}
-
-/* The block output: y_i = ReLU(s_i + (1/k)·Σ_{rows of i} w·A) for the real points, s_i the shortcut (sc
- * NULL: already in y; else the identity x_i, rows of C floats), 0 for the padded points. A the last
- * layer's activations [rows][cout]. A thread per (event, point, channel). */
-extern "C" __global__ void hn_tec_output(const float *A, const float *w, const int *n, int batch, int max, int k, int cout,
-                                         const int *offs, const float *sc, int C, float *y)
-{
-    long idx = (long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (idx >= (long)batch * max * cout) return;
-    int c = (int)(idx % cout), i = (int)((idx / cout) % max), b = (int)(idx / ((long)cout * max));
-    int cnt = hn_tec_count(n, b, max);
-    if (i >= cnt) {
-        y[idx] = 0.0f;
-        return;
-    }
-    int rpp = hn_tec_rows_per_point(cnt, k);
-    float s = 0.0f;
-    for (int q = 0; q < rpp; ++q) {
-        long r = offs[b] + (long)i * rpp + q;
-        s = __fadd_rn(s, __fmul_rn(w[r], A[r * cout + c]));
-    }
-    float v = __fadd_rn(sc ? sc[((long)b * max + i) * C + c] : y[idx], __fdiv_rn(s, (float)k));
-    y[idx] = v > 0.0f ? v : 0.0f;
 }
 
 /* Backward of hn_tec_output: dy ← dy ⊙ [y > 0] (padded points 0), and the last layer's gradient rows

@@ -39,6 +39,8 @@ if(TARGET hepnc_gpu)
     target_include_directories(test_gpu_${variant} PRIVATE ${cugen} ${PROJECT_SOURCE_DIR}/compiler)
     target_link_libraries(test_gpu_${variant} PRIVATE hepnc_gpu hepnc_runtime m)
     if(model STREQUAL particlenet_jetclass_kin)
+      # EdgeConv GEMMs in groups of 6 events: the emulated run's 16 events take three groups, the last partial
+      target_compile_definitions(test_gpu_${variant} PRIVATE PARTICLENET_JETCLASS_KIN_CUDA_EDGE_GROUP=6)
       # the published JetClass checkpoint (../shared/data, imported by the script; skipped where absent)
       foreach(mode gpu emulated)
         set(name gpu.particlenet_trained)
@@ -49,6 +51,11 @@ if(TARGET hepnc_gpu)
                  $<TARGET_FILE:test_gpu_${variant}> ${CMAKE_BINARY_DIR}/gpu_particlenet ${mode})
         set_tests_properties(${name} PROPERTIES LABELS ${mode} SKIP_RETURN_CODE 77)
       endforeach()
+      # without cuBLAS: the EdgeConv kernel of a block per point instead of the GEMM form
+      add_test(NAME gpu_emu.particlenet_trained.no_cublas COMMAND ${CMAKE_CURRENT_LIST_DIR}/gpu_particlenet.sh $<TARGET_FILE:hepnc>
+               $<TARGET_FILE:test_gpu_${variant}> ${CMAKE_BINARY_DIR}/gpu_particlenet emulated)
+      set_tests_properties(gpu_emu.particlenet_trained.no_cublas PROPERTIES LABELS emulated SKIP_RETURN_CODE 77
+                           ENVIRONMENT HEPNC_GPU_NO_CUBLAS=1)
       continue()
     endif()
     add_test(NAME gpu.${variant} COMMAND test_gpu_${variant} ${PROJECT_SOURCE_DIR}/tests/parity/${model}/weights.safetensors
