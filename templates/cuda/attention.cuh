@@ -85,9 +85,11 @@ __device__ __forceinline__ void hn_cu_attention_block(const float *ev, const flo
 }
 
 /* Multi-head attention with bias U [heads][max][max] (or NULL) and the key mask: a block per (event, head,
- * HN_ATT_QUERIES queries) — blockIdx.x = head · query tiles + tile, blockIdx.y = event — HD the head width. */
+ * HN_ATT_QUERIES queries) — blockIdx.x = head · query tiles + tile, blockIdx.y = event — HD the head width.
+ * Not inlined: every attention node's kernel calls the one copy, so NVRTC compiles the unrolled body once
+ * per head width rather than once per node (the JetClass ParT's load-time compile: 23 s inlined, 10 s). */
 template <int HD>
-__device__ void hn_cu_attention(const float *qkv, const int *n, int max, int heads, const float *U, float *out)
+__device__ __noinline__ void hn_cu_attention(const float *qkv, const int *n, int max, int heads, const float *U, float *out)
 {
     int tiles = (max + HN_ATT_QUERIES - 1) / HN_ATT_QUERIES, b = blockIdx.y, h = blockIdx.x / tiles;
     int q0 = (blockIdx.x % tiles) * HN_ATT_QUERIES, cnt = n ? n[b] : max, D = heads * HD;
