@@ -83,6 +83,15 @@ if [ "${PROFILE:-0}" = 1 ]; then   # per-kernel times at the largest batch (ever
     HEPNC_GPU_PROFILE=1 LD_LIBRARY_PATH=$bundle/lib:$nvrtc "$bundle/bin/gpu_harness-$m" "$bundle/data/$m/weights.safetensors" \
       "$bundle/data/$m/inputs.h5" --batches "${BATCHES##*,}" --seconds 0 2>&1 | grep -v '^{' | sed -n '/GPU profile/,$p' | head -40 | tee -a "$out/profile.txt"
   done
+  h=$bundle/bin/train_harness-part_jetclass_kin tb=${TRAIN_BATCHES:-256,512}
+  if [ -x "$h" ]; then   # the training step's kernels (the parity steps, then the timed ones, full and trimmed)
+    echo "== training step of part_jetclass_kin: HEPNC_GPU_PROFILE=1 at batch ${tb##*,}" | tee -a "$out/profile.txt"
+    w=$bundle/data/train-part_jetclass_kin/weights.safetensors
+    [ -f "$w" ] || w=$(cat "$bundle/data/train-part_jetclass_kin/weights.init")
+    HEPNC_GPU_PROFILE=1 LD_LIBRARY_PATH=$bundle/lib:$nvrtc "$h" "$w" \
+      "$bundle/data/train-part_jetclass_kin/inputs.h5" --events 64 --batches "${tb##*,}" --seconds 0 2>&1 | grep -v '^{' |
+      sed -n '/GPU profile/,$p' | head -50 | tee -a "$out/profile.txt"
+  fi
 fi
 
 if [ -n "$MODES" ] && [ -d "$bundle/torch_work" ] && ls "$bundle"/wheels/*.whl >/dev/null 2>&1; then

@@ -364,6 +364,7 @@ int main(int argc, char **argv)
         if (b) ++b;
     }
     printf("%d passed, %d failed\n", checks - failures, failures);
+    hn_gpu_profile_report(s.gpu, stdout);   /* HEPNC_GPU_PROFILE=1: every kernel's time */
     hn_gpu_close(s.gpu);
     return failures ? 1 : 0;
 }
