@@ -155,7 +155,9 @@ void hn_cu_emit_header(FILE *f, const hn_graph *g, const char *spec_path)
                " * device memory. Returns 0, 1 when a count is outside 0..max (all are checked before anything runs; err\n"
                " * names the event), 2 when batch < 0, 3 on a CUDA error (err says which). Synchronous. */\n"
                "int %s_cuda_infer(const %s_cuda_model *m, const %s_inputs *in, int batch, %s_outputs *out, void *workspace,\n"
-               "                  char *err, size_t errlen);\n\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n", m, upper, m, m, m, m);
+               "                  char *err, size_t errlen);\n", m, upper, m, m, m, m);
+    hn_cu_emit_host_io_header(f, g, upper);
+    fprintf(f, "\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
 }
 
 /* NAME_cuda_source.c: the .cu as a C string for NVRTC at run time. */
@@ -200,8 +202,10 @@ void hn_cu_emit_entry(FILE *f, const hn_graph *g, const char *spec_path)
     char upper[HN_NAME];
     hn_c_macro_prefix(upper, sizeof upper, m);
     fprintf(f, "static size_t workspace_bytes(int batch) { return %s_CUDA_WORKSPACE_BYTES(batch); }\n\n", upper);
-    fprintf(f, "static int infer(const void *model, const float *const *x, const int *const *counts, int batch,\n"
-               "                 float *const *y, void *workspace, char *err, size_t errlen)\n{\n    (void)counts;\n"
+    fprintf(f, "static size_t host_workspace_bytes(int batch) { return %s_CUDA_HOST_WORKSPACE_BYTES(batch); }\n\n", upper);
+    fprintf(f, "/* The C API's structs around the entry's arrays; host: in and out are host memory. */\n"
+               "static int run(int host, const void *model, const float *const *x, const int *const *counts, int batch,\n"
+               "               float *const *y, void *workspace, char *err, size_t errlen)\n{\n    (void)counts;\n"
                "    %s_inputs in = {", m);
     for (int i = 0; i < g->ninputs; ++i) {
         fprintf(f, "%s x[%d]", i ? "," : "", i);
@@ -209,8 +213,16 @@ void hn_cu_emit_entry(FILE *f, const hn_graph *g, const char *spec_path)
     }
     fprintf(f, " };\n    %s_outputs out = {", m);
     for (int o = 0; o < g->noutputs; ++o) fprintf(f, "%s y[%d]", o ? "," : "", o);
-    fprintf(f, " };\n    return %s_cuda_infer(model, &in, batch, &out, workspace, err, errlen);\n}\n\n", m);
-    fprintf(f, "static const hn_cuda_model_entry entry = { HN_CUDA_MODEL_ABI, \"%s\", \"\", workspace_bytes, load, release, gpu, infer };\n\n"
+    fprintf(f, " };\n    return host ? %s_cuda_infer_host(model, &in, batch, &out, workspace, err, errlen)\n"
+               "                : %s_cuda_infer(model, &in, batch, &out, workspace, err, errlen);\n}\n\n", m, m);
+    fprintf(f, "static int infer(const void *model, const float *const *x, const int *const *counts, int batch,\n"
+               "                 float *const *y, void *workspace, char *err, size_t errlen)\n{\n"
+               "    return run(0, model, x, counts, batch, y, workspace, err, errlen);\n}\n\n"
+               "static int infer_host(const void *model, const float *const *x, const int *const *counts, int batch,\n"
+               "                      float *const *y, void *workspace, char *err, size_t errlen)\n{\n"
+               "    return run(1, model, x, counts, batch, y, workspace, err, errlen);\n}\n\n");
+    fprintf(f, "static const hn_cuda_model_entry entry = { HN_CUDA_MODEL_ABI, \"%s\", \"\", workspace_bytes, load, release, gpu, infer,\n"
+               "                                             host_workspace_bytes, infer_host };\n\n"
                "const hn_cuda_model_entry *hepnc_cuda_model_entry(void) { return &entry; }\n", m);
 }
 
@@ -605,4 +617,5 @@ void hn_cu_emit_host_end(FILE *h, const hn_graph *g)
     hn_c_macro_prefix(upper, sizeof upper, g->name);
     fprintf(h, "    return 0;\n}\n\n");
     emit_chunk_loop(h, g, upper);
+    hn_cu_emit_infer_host(h, g, upper);
 }

@@ -70,5 +70,9 @@ void hn_cu_emit_entry(FILE *f, const hn_graph *g, const char *spec_path);
 void hn_cu_emit_host_start(FILE *h, const hn_graph *g, const char *spec_path, const hn_cu_fused *plan);
 void hn_cu_emit_launch(FILE *f, const hn_graph *g, const hn_cu_fused *plan, const hn_node *n, const cu_ctx *c);
 void hn_cu_emit_host_end(FILE *h, const hn_graph *g);
+/* NAME_cuda_infer_host (emit_cuda_host_io.c): its header lines, its definition, its staging bytes per event. */
+void hn_cu_emit_host_io_header(FILE *f, const hn_graph *g, const char *upper);
+void hn_cu_emit_infer_host(FILE *f, const hn_graph *g, const char *upper);
+long hn_cu_stage_bytes(const hn_graph *g);
 
 #endif

@@ -5,8 +5,9 @@
  *   gpu_harness WEIGHTS DATA.h5 [--events N] [--tol T] [--batches 1,256,4096] [--seconds S]
  *
  * 1. Parity: the first N events (default 96) of DATA through both objects; every output element within
- *    T (default 1e-5) of the CPU's, relative to max(1, |cpu|); the GPU run twice gives the same bytes; a
- *    count above max is refused (return 1, the event named) with no output written.
+ *    T (default 1e-5) of the CPU's, relative to max(1, |cpu|); the GPU run twice gives the same bytes; the
+ *    host-memory call (infer_host) gives the device-pointer call's bytes; a count above max is refused
+ *    (return 1, the event named) with no output written, through either call.
  * 2. Timing (--batches): for each batch B, B events (the N read, cycled) uploaded once, then the GPU
  *    object's synchronous infer called repeatedly (3 warm-up calls, then for S seconds, at least 5 and
  *    at most 2000 calls; default S = 2): median and p90 wall time per call, jets/s = B / median, and the
@@ -129,6 +130,54 @@ static int bad_counts(const hn_model_entry *m, const hn_cuda_model_entry *cm, vo
     return !ok;
 }
 
+/* NAME_cuda_infer_host on the host buffers: the same bytes as the device-pointer call left in d->y, and a
+ * count above max refused before anything is copied (the event named, the host outputs untouched).
+ * Returns the number of failed checks. */
+static int host_io(const hn_model_entry *m, const hn_cuda_model_entry *cm, void *gmodel, const hn_infer_buffers *hb,
+                   int events, const device_io *d, char *err, size_t errlen)
+{
+    hn_gpu *g = cm->gpu(gmodel);
+    const float *xs[16];
+    const int *counts[16];
+    float *y[16] = { 0 }, *dev = NULL;
+    void *ws = NULL;
+    int failed = 0, same = 1, i = 0;
+    for (int k = 0; k < m->ninputs; ++k) { xs[k] = hb->x[k]; counts[k] = m->inputs[k].masked ? hb->n[k] : NULL; }
+    for (int o = 0; o < m->noutputs; ++o) y[o] = calloc((size_t)events * (size_t)m->outputs[o].width, sizeof(float));
+    int rc = hn_gpu_alloc(g, &ws, cm->host_workspace_bytes(events), err, errlen) ||
+             cm->infer_host(gmodel, xs, counts, events, y, ws, err, errlen);
+    for (int o = 0; !rc && o < m->noutputs; ++o) {
+        size_t count = (size_t)events * (size_t)m->outputs[o].width;
+        free(dev);
+        dev = malloc(sizeof(float) * count);
+        rc = !dev || hn_gpu_to_host(g, dev, d->y[o], sizeof(float) * count, err, errlen);
+        same &= !rc && !memcmp(dev, y[o], sizeof(float) * count);
+    }
+    printf("%s host-memory inputs and outputs (infer_host): the device-pointer call's bytes%s%s\n", !rc && same ? "ok  " : "FAIL",
+           rc ? ": " : "", rc ? err : "");
+    failed += rc || !same;
+    while (i < m->ninputs && !m->inputs[i].masked) ++i;
+    if (!rc && i < m->ninputs && events > 0) {       /* a bad count on the host: refused, nothing written */
+        int32_t *n = (int32_t *)hb->n[i], keep = n[events - 1];
+        char msg[512] = "", expect[64];
+        for (size_t k = 0; k < (size_t)events * (size_t)m->outputs[0].width; ++k) y[0][k] = 1234.5f;
+        n[events - 1] = m->inputs[i].max + 1;
+        rc = cm->infer_host(gmodel, xs, counts, events, y, ws, msg, sizeof msg);
+        n[events - 1] = keep;
+        int untouched = 1;
+        for (size_t k = 0; k < (size_t)events * (size_t)m->outputs[0].width; ++k) untouched &= y[0][k] == 1234.5f;
+        snprintf(expect, sizeof expect, "event %d", events - 1);
+        int ok = rc == 1 && strstr(msg, expect) && untouched;
+        printf("%s infer_host: a count of %d in event %d refused (rc %d: %s), no output written\n", ok ? "ok  " : "FAIL",
+               m->inputs[i].max + 1, events - 1, rc, msg);
+        failed += !ok;
+    }
+    for (int o = 0; o < m->noutputs; ++o) free(y[o]);
+    free(dev);
+    hn_gpu_free(g, ws);
+    return failed;
+}
+
 /* Parity of every output on `events` events; returns the number of failed checks. */
 static int parity(const hn_model_entry *m, const hn_cuda_model_entry *cm, void *cpu, void *gmodel, hn_infer_buffers *hb,
                   int events, double tol, char *err, size_t errlen)
@@ -166,6 +215,7 @@ static int parity(const hn_model_entry *m, const hn_cuda_model_entry *cm, void *
         free(first);
         free(again);
     }
+    failed += host_io(m, cm, gmodel, hb, events, &d, err, errlen);
     failed += bad_counts(m, cm, gmodel, hb, events, &d, err, errlen);
     device_free(g, m, &d);
     return failed;
@@ -255,7 +305,7 @@ int main(int argc, char **argv)
     }
     int masked = 0;
     for (int i = 0; i < m->ninputs; ++i) masked |= m->inputs[i].masked;
-    printf("%d passed, %d failed\n", 2 * m->noutputs + masked - failed, failed);
+    printf("%d passed, %d failed\n", 2 * m->noutputs + 1 + 2 * masked - failed, failed);
     hn_gpu_profile_report(cm->gpu(gmodel), stdout);
     cm->release(gmodel);
     m->release(cpu);

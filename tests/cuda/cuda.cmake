@@ -38,6 +38,9 @@ if(TARGET hepnc_gpu)
                    ${PROJECT_SOURCE_DIR}/compiler/infer_io.c ${cufiles})
     target_include_directories(test_gpu_${variant} PRIVATE ${cugen} ${PROJECT_SOURCE_DIR}/compiler)
     target_link_libraries(test_gpu_${variant} PRIVATE hepnc_gpu hepnc_runtime m)
+    if(model STREQUAL pfn)        # chunks of 10 events: the parity runs (24 events) take three, the last partial
+      target_compile_definitions(test_gpu_${variant} PRIVATE PFN_CUDA_CHUNK=10)
+    endif()
     if(model STREQUAL particlenet_jetclass_kin)
       # EdgeConv GEMMs in groups of 6 events: the emulated run's 16 events take three groups, the last partial
       target_compile_definitions(test_gpu_${variant} PRIVATE PARTICLENET_JETCLASS_KIN_CUDA_EDGE_GROUP=6)

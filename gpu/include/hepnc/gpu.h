@@ -70,8 +70,13 @@ typedef struct hn_cuda_model_entry {
     /* As hn_model_entry.infer, every pointer in device memory; synchronous. Non-zero and a message on failure. */
     int (*infer)(const void *model, const float *const *inputs, const int *const *counts, int batch,
                  float *const *outputs, void *workspace, char *err, size_t errlen);
+    /* The same with inputs, counts and outputs in host memory (NAME_cuda_infer_host): a device workspace of
+     * host_workspace_bytes(batch) (NAME_CUDA_HOST_WORKSPACE_BYTES), one chunk staged at a time. */
+    size_t (*host_workspace_bytes)(int batch);
+    int (*infer_host)(const void *model, const float *const *inputs, const int *const *counts, int batch,
+                      float *const *outputs, void *workspace, char *err, size_t errlen);
 } hn_cuda_model_entry;
 
-#define HN_CUDA_MODEL_ABI 1
+#define HN_CUDA_MODEL_ABI 2
 
 #endif
