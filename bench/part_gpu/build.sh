@@ -72,6 +72,11 @@ if [ -f build/bench/part_cpu/work/weaver_state.pt ]; then
   mkdir -p "$bundle/torch_work"
   cp build/bench/part_cpu/work/{jets.h5,weaver_state.pt} "$bundle/torch_work/"
 fi
+pn=../shared/data/particlenet/ParticleNet_kin.pt      # ParticleNet's PyTorch peer: the trained checkpoint, its jets
+if [ -f "$pn" ] && [ -f build/bench/particlenet_cpu/work/jets.h5 ]; then
+  mkdir -p "$bundle/torch_work/particlenet"
+  cp "$pn" build/bench/particlenet_cpu/work/jets.h5 "$bundle/torch_work/particlenet/"
+fi
 
 # the shared libraries the harnesses load, but the C library's, NVRTC (the node's CUDA) and the driver's
 for b in "$bundle"/bin/*; do ldd "$b"; done | awk '$3 ~ /^\// { print $3 }' | sort -u |

@@ -28,7 +28,7 @@ def main():
     a = ap.parse_args()
     rows = [json.loads(line) for line in open(a.raw) if line.strip()]
     hep = [r for r in rows if r.get("gpu_timing") and r["model"].split("__")[0] == a.model]
-    torch_all = [r for r in rows if "impl" in r and "error" not in r] if a.model == "part_jetclass_kin" else []   # PyTorch: ParT
+    torch_all = [r for r in rows if "impl" in r and "error" not in r and r.get("model", "part_jetclass_kin") == a.model]
     torch = [r for r in torch_all if not r.get("train_step")]
     train_report(rows, [r for r in torch_all if r.get("train_step")], a.model)
     if not hep and not torch:

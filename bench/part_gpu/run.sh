@@ -100,6 +100,11 @@ if [ -n "$MODES" ] && [ -d "$bundle/torch_work" ] && ls "$bundle"/wheels/*.whl >
   echo "== PyTorch (weaver-core ParticleTransformer) on the GPU"
   PYTHONPATH=$site PYTHONUNBUFFERED=1 "$PYTHON" "$here/bench_torch_gpu.py" "$bundle/torch_work" --batches "$BATCHES" \
     --seconds "$SECONDS_PER" --modes "$MODES" 2> "$logs/torch.err" | tee -a "$raw"
+  if [ -d "$bundle/torch_work/particlenet" ]; then
+    echo "== PyTorch (weaver-core ParticleNet) on the GPU"
+    PYTHONPATH=$site PYTHONUNBUFFERED=1 "$PYTHON" "$here/bench_torch_particlenet_gpu.py" "$bundle/torch_work/particlenet" \
+      --batches "$BATCHES" --seconds "$SECONDS_PER" --modes "${PN_MODES:-eager,compile}" 2>> "$logs/torch.err" | tee -a "$raw"
+  fi
   echo "== PyTorch training steps (forward, loss, backward)"
   PYTHONPATH=$site PYTHONUNBUFFERED=1 "$PYTHON" "$here/bench_torch_gpu.py" "$bundle/torch_work" --train \
     --batches "${TRAIN_BATCHES:-256,512}" --seconds "$SECONDS_PER" --modes "${TRAIN_MODES:-eager-trim,eager,compile}" \
