@@ -208,25 +208,39 @@ int hn_emu_launch(hn_emu *e, const char *name, unsigned gx, unsigned gy, unsigne
     return 0;
 }
 
-void hn_emu_gemm_nt(const float *x, const float *W, float *y, long rows, int in, int out)
+/* x rounded to bfloat16 (8 significant bits, to nearest even), as a float; infinities and NaN kept */
+static float to_bf16(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    if ((u & 0x7f800000u) == 0x7f800000u) return x;
+    u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+static float gemm_in(float x, int bf16) { return bf16 ? to_bf16(x) : x; }
+
+void hn_emu_gemm_nt(const float *x, const float *W, float *y, long rows, int in, int out, int bf16)
 {
     for (long r = 0; r < rows; ++r)
         for (int o = 0; o < out; ++o) {
             const float *a = x + r * in, *w = W + (long)o * in;
             float s = 0.0f;
-            for (int k = 0; k < in; ++k) s += a[k] * w[k];
+            for (int k = 0; k < in; ++k) s += gemm_in(a[k], bf16) * gemm_in(w[k], bf16);
             y[r * out + o] = s;
         }
 }
 
 void hn_emu_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta,
-                 float *C, int ldc)
+                 float *C, int ldc, int bf16)
 {
     for (int i = 0; i < M; ++i)
         for (int j = 0; j < N; ++j) {
             float s = 0.0f;
             for (int k = 0; k < K; ++k)
-                s += (ta ? A[(long)k * lda + i] : A[(long)i * lda + k]) * (tb ? B[(long)j * ldb + k] : B[(long)k * ldb + j]);
+                s += gemm_in(ta ? A[(long)k * lda + i] : A[(long)i * lda + k], bf16) *
+                     gemm_in(tb ? B[(long)j * ldb + k] : B[(long)k * ldb + j], bf16);
             float *c = C + (long)i * ldc + j;
             *c = beta == 0.0f ? alpha * s : alpha * s + beta * *c;
         }

@@ -14,10 +14,12 @@ hn_emu *hn_emu_open(const char *source, const char *name, const char *cache_dir,
 void hn_emu_close(hn_emu *e);
 int hn_emu_launch(hn_emu *e, const char *name, unsigned gx, unsigned gy, unsigned bx, unsigned shared, void **args, char *err,
                   size_t errlen);
-/* Row-major y[rows][out] = x[rows][in] · W[out][in]ᵀ, the GEMM that cuBLAS does on a GPU. */
+/* The GEMMs that cuBLAS does on a GPU, as loops; bf16: every input element rounded to bfloat16 first (to
+ * nearest even), the products summed in float32 — cuBLAS's CUBLAS_COMPUTE_32F_FAST_16BF (HEPNC_GPU_BF16=1). */
 /* Row-major C = alpha·op(A)·op(B) + beta·C (hn_gpu_gemm). */
 void hn_emu_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta,
-                 float *C, int ldc);
-void hn_emu_gemm_nt(const float *x, const float *W, float *y, long rows, int in, int out);
+                 float *C, int ldc, int bf16);
+/* Row-major y[rows][out] = x[rows][in] · W[out][in]ᵀ (hn_gpu_linear_gemm). */
+void hn_emu_gemm_nt(const float *x, const float *W, float *y, long rows, int in, int out, int bf16);
 
 #endif

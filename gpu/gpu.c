@@ -60,7 +60,15 @@ static struct blas {
     int (*set_math_mode)(cublasHandle_t, int);
     int (*sgemm_strided)(cublasHandle_t, int, int, int, int, int, const float *, const float *, int, long long,
                          const float *, int, long long, const float *, float *, int, long long, int);
+    /* cublasGemmEx and its strided-batched form, for HEPNC_GPU_BF16=1 (NULL where the library lacks them) */
+    int (*gemm_ex)(cublasHandle_t, int, int, int, int, int, const void *, const void *, int, int, const void *, int, int,
+                   const void *, void *, int, int, int, int);
+    int (*gemm_strided_ex)(cublasHandle_t, int, int, int, int, int, const void *, const void *, int, int, long long,
+                           const void *, int, int, long long, const void *, void *, int, int, long long, int, int, int);
 } blas;
+
+/* cudaDataType CUDA_R_32F, cublasComputeType_t CUBLAS_COMPUTE_32F_FAST_16BF, cublasGemmAlgo_t CUBLAS_GEMM_DEFAULT */
+enum { R_32F = 0, COMPUTE_32F_FAST_16BF = 75, GEMM_DEFAULT = -1 };
 
 /* Per-kernel wall time (HEPNC_GPU_PROFILE=1): every launch synchronised before and after. */
 #define HN_GPU_PROFILE_MAX 512
@@ -81,7 +89,15 @@ struct hn_gpu {
     struct { const char *name; CUfunction fn; } fns[HN_GPU_FN_CACHE];   /* kernel handles by name */
     int nfns;
     hn_emu *emu;                /* the emulated GPU, when HEPNC_GPU_EMULATE=1 */
+    int bf16;                   /* HEPNC_GPU_BF16=1: GEMM inputs rounded to bfloat16 on the tensor cores, float32 sums */
+    int tf32;                   /* HEPNC_GPU_TF32=1: cuBLAS's TF32 tensor-op math */
 };
+
+static int bf16_requested(void)
+{
+    const char *v = getenv("HEPNC_GPU_BF16");
+    return v && *v == '1';
+}
 
 static void load_blas(void);
 
@@ -194,6 +210,7 @@ static hn_gpu *open_emulated(const char *source, const char *name, const char *c
     if (!g) { snprintf(err, errlen, "out of memory"); return NULL; }
     if (!(g->emu = hn_emu_open(source, name, cache_dir, err, errlen))) { free(g); return NULL; }
     if (!getenv("HEPNC_GPU_NO_CUBLAS")) g->blas = g;      /* the GEMMs as loops stand in for cuBLAS */
+    g->bf16 = bf16_requested();
     profile_setup(g);
     return g;
 }
@@ -237,7 +254,17 @@ hn_gpu *hn_gpu_open_image(const char *source, const void *image, size_t image_si
     if (blas.loaded > 0 && blas.create(&g->blas) == 0) {
         /* CUBLAS_DEFAULT_MATH (0): float32 throughout, no TF32 unless HEPNC_GPU_TF32=1 (CUBLAS_TF32_TENSOR_OP_MATH, 3) */
         const char *tf32 = getenv("HEPNC_GPU_TF32");
-        blas.set_math_mode(g->blas, tf32 && *tf32 == '1' ? 3 : 0);
+        g->tf32 = tf32 && *tf32 == '1';
+        blas.set_math_mode(g->blas, g->tf32 ? 3 : 0);
+        if (bf16_requested()) {
+            if (!blas.gemm_ex || !blas.gemm_strided_ex) {
+                snprintf(err, errlen, "HEPNC_GPU_BF16=1: this cuBLAS has no cublasGemmEx");
+                blas.destroy(g->blas);
+                free(g);
+                return NULL;
+            }
+            g->bf16 = 1;
+        }
     } else g->blas = NULL;
     profile_setup(g);
     return g;
@@ -390,22 +417,40 @@ static void load_blas(void)
         !(*(void **)&blas.sgemm = dlsym(h, "cublasSgemm_v2")) || !(*(void **)&blas.set_math_mode = dlsym(h, "cublasSetMathMode")) ||
         !(*(void **)&blas.sgemm_strided = dlsym(h, "cublasSgemmStridedBatched")))
         return;
+    *(void **)&blas.gemm_ex = dlsym(h, "cublasGemmEx");
+    *(void **)&blas.gemm_strided_ex = dlsym(h, "cublasGemmStridedBatchedEx");
     blas.loaded = 1;
 }
 
+/* Column-major C = op(A)·op(B)·alpha + beta·C: cublasSgemm, or with HEPNC_GPU_BF16=1 cublasGemmEx on float32
+ * matrices with CUBLAS_COMPUTE_32F_FAST_16BF (inputs rounded to bfloat16 on the tensor cores, float32 sums). */
+static int sgemm(hn_gpu *g, int ta, int tb, int m, int n, int k, const float *alpha, const float *A, int lda, const float *B,
+                 int ldb, const float *beta, float *C, int ldc)
+{
+    if (g->bf16)
+        return blas.gemm_ex(g->blas, ta, tb, m, n, k, alpha, A, R_32F, lda, B, R_32F, ldb, beta, C, R_32F, ldc,
+                            COMPUTE_32F_FAST_16BF, GEMM_DEFAULT);
+    return blas.sgemm(g->blas, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 int hn_gpu_has_blas(hn_gpu *g) { return g->blas != NULL; }
+
+const char *hn_gpu_math(hn_gpu *g)
+{
+    if (!g->blas) return "fp32";
+    return g->bf16 ? "bf16" : g->tf32 ? "tf32" : "fp32";
+}
 
 int hn_gpu_linear_gemm(hn_gpu *g, const float *x, const float *W, float *y, long rows, int in, int out, char *err,
                        size_t errlen)
 {
     if (!g->blas) { snprintf(err, errlen, "cuBLAS is not available"); return -1; }
     if (rows <= 0) return 0;
-    if (g->emu) { hn_emu_gemm_nt(x, W, y, rows, in, out); return 0; }
+    if (g->emu) { hn_emu_gemm_nt(x, W, y, rows, in, out, g->bf16); return 0; }
     const float one = 1.0f, zero = 0.0f;
     double t0 = g->profile && !drv.cuCtxSynchronize() ? wall_seconds() : 0;
     /* row-major y[rows][out] = x[rows][in] · W[out][in]ᵀ, i.e. column-major yᵀ = Wᵀᵀ · xᵀ */
-    int r = blas.sgemm(g->blas, 1 /* CUBLAS_OP_T */, 0 /* CUBLAS_OP_N */, out, (int)rows, in, &one, W, in, x, in, &zero, y,
-                       out);
+    int r = sgemm(g, 1 /* CUBLAS_OP_T */, 0 /* CUBLAS_OP_N */, out, (int)rows, in, &one, W, in, x, in, &zero, y, out);
     if (r) { snprintf(err, errlen, "cuBLAS: cublasSgemm (%ld x %d x %d) failed with status %d", rows, out, in, r); return -1; }
     if (g->profile) {
         CUresult c = drv.cuCtxSynchronize();
@@ -422,11 +467,11 @@ int hn_gpu_gemm(hn_gpu *g, int ta, int tb, int M, int N, int K, float alpha, con
 {
     if (!g->blas) { snprintf(err, errlen, "cuBLAS is not available"); return -1; }
     if (M <= 0 || N <= 0) return 0;
-    if (g->emu) { hn_emu_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc); return 0; }
+    if (g->emu) { hn_emu_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, g->bf16); return 0; }
     double t0 = g->profile && !drv.cuCtxSynchronize() ? wall_seconds() : 0;
     /* row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: B's storage read as column-major is
      * op(B)ᵀ when B is not transposed */
-    int r = blas.sgemm(g->blas, tb ? 1 : 0, ta ? 1 : 0, N, M, K, &alpha, B, ldb, A, lda, &beta, C, ldc);
+    int r = sgemm(g, tb ? 1 : 0, ta ? 1 : 0, N, M, K, &alpha, B, ldb, A, lda, &beta, C, ldc);
     if (r) { snprintf(err, errlen, "cuBLAS: cublasSgemm (%d x %d x %d) failed with status %d", M, N, K, r); return -1; }
     if (g->profile) {
         CUresult c = drv.cuCtxSynchronize();
@@ -448,14 +493,16 @@ int hn_gpu_linear_gemm_rows(hn_gpu *g, const float *x, const float *W, float *y,
     if (used <= 0 || events <= 0) return 0;
     if (g->emu) {
         for (int e = 0; e < events; ++e)
-            hn_emu_gemm_nt(x + (size_t)e * rows * in, W, y + (size_t)e * rows * out, used, in, out);
+            hn_emu_gemm_nt(x + (size_t)e * rows * in, W, y + (size_t)e * rows * out, used, in, out, g->bf16);
         return 0;
     }
     const float one = 1.0f, zero = 0.0f;
     double t0 = g->profile && !drv.cuCtxSynchronize() ? wall_seconds() : 0;
     /* per event, its first `used` rows: yᵀ_e = Wᵀᵀ · xᵀ_e, events strided by whole [rows] blocks, W shared */
-    int r = blas.sgemm_strided(g->blas, 1, 0, out, used, in, &one, W, in, 0, x, in, (long long)rows * in, &zero, y, out,
-                               (long long)rows * out, events);
+    int r = g->bf16 ? blas.gemm_strided_ex(g->blas, 1, 0, out, used, in, &one, W, R_32F, in, 0, x, R_32F, in, (long long)rows * in,
+                                           &zero, y, R_32F, out, (long long)rows * out, events, COMPUTE_32F_FAST_16BF, GEMM_DEFAULT)
+                    : blas.sgemm_strided(g->blas, 1, 0, out, used, in, &one, W, in, 0, x, in, (long long)rows * in, &zero, y, out,
+                                         (long long)rows * out, events);
     if (r) {
         snprintf(err, errlen, "cuBLAS: cublasSgemmStridedBatched (%d x [%d x %d x %d]) failed with status %d", events, used,
                  out, in, r);

@@ -22,9 +22,10 @@ struct hn_cu_keep_all {
  * HN_ATT_KEYS: each block reads K, V and its rows of U once, coalesced; the softmax is online, rescaled once
  * per tile. ev: the event's qkv [max][3D] (head h's columns at h·hd); u: the head's U [max][max] or NULL;
  * out: the event's output [max][D], real query rows written. Every thread of the block calls it (barriers
- * inside); HDMAX: the register and tile width, hd ≤ HDMAX the head width (a constant after inlining for the
- * unrolled forms). */
-template <int HDMAX, class Keep>
+ * inside); HDMAX: the register and tile width, hd ≤ HDMAX the head width. UNROLL: HDMAX when hd is HDMAX
+ * (the loops unrolled, the arrays in registers), 1 for the generic form (any hd; loops kept, so that NVRTC
+ * compiles it in a fraction of the time). */
+template <int HDMAX, int UNROLL, class Keep>
 __device__ __forceinline__ void hn_cu_attention_block(const float *ev, const float *u, int cnt, int max, int D, int hd,
                                                       int h, int q0, float scale, Keep keep, float *out)
 {
@@ -32,7 +33,7 @@ __device__ __forceinline__ void hn_cu_attention_block(const float *ev, const flo
     int t = threadIdx.x, i = q0 + t;
     bool live = i < cnt;
     float q[HDMAX], acc[HDMAX], m = -HN_CU_INF, l = 0.0f;
-#pragma unroll
+#pragma unroll (UNROLL)
     for (int d = 0; d < HDMAX; ++d) {
         q[d] = live && d < hd ? ev[(long)i * 3 * D + h * hd + d] * scale : 0.0f;
         acc[d] = 0.0f;
@@ -57,7 +58,7 @@ __device__ __forceinline__ void hn_cu_attention_block(const float *ev, const flo
         for (int j = 0; j < HN_ATT_KEYS; ++j) {
             if (j >= nk) break;
             float d = 0.0f;
-#pragma unroll
+#pragma unroll (UNROLL)
             for (int c = 0; c < HDMAX; ++c)
                 if (c < hd) d += q[c] * ks[j][c];
             s[j] = u ? d + us[t][j] : d;
@@ -65,21 +66,21 @@ __device__ __forceinline__ void hn_cu_attention_block(const float *ev, const flo
         }
         float rs = expf(m - mt);
         l *= rs;
-#pragma unroll
+#pragma unroll (UNROLL)
         for (int c = 0; c < HDMAX; ++c) acc[c] *= rs;
 #pragma unroll
         for (int j = 0; j < HN_ATT_KEYS; ++j) {
             if (j >= nk) break;
             float e = expf(s[j] - mt), pe = e * keep(i, j0 + j);
             l += e;
-#pragma unroll
+#pragma unroll (UNROLL)
             for (int c = 0; c < HDMAX; ++c) acc[c] += pe * vs[j][c];
         }
         m = mt;
     }
     if (!live) return;
     float *o = out + (long)i * D + h * hd;
-#pragma unroll
+#pragma unroll (UNROLL)
     for (int d = 0; d < HDMAX; ++d)
         if (d < hd) o[d] = acc[d] / l;
 }
@@ -94,7 +95,7 @@ __device__ __noinline__ void hn_cu_attention(const float *qkv, const int *n, int
     int tiles = (max + HN_ATT_QUERIES - 1) / HN_ATT_QUERIES, b = blockIdx.y, h = blockIdx.x / tiles;
     int q0 = (blockIdx.x % tiles) * HN_ATT_QUERIES, cnt = n ? n[b] : max, D = heads * HD;
     if (q0 >= cnt) return;                                  /* the whole block: no real query here */
-    hn_cu_attention_block<HD>(qkv + (long)b * max * 3 * D, U ? U + ((long)b * heads + h) * max * max : 0, cnt, max, D,
+    hn_cu_attention_block<HD, HD>(qkv + (long)b * max * 3 * D, U ? U + ((long)b * heads + h) * max * max : 0, cnt, max, D,
                               HD, h, q0, rsqrtf((float)HD), hn_cu_keep_all(), out + (long)b * max * D);
 }
 

@@ -55,10 +55,10 @@ struct hn_cuta_dropout {
 };
 
 /* Σ_c a[c]·b[c] over c < hd, c ascending (the C loops' order); a, b of HDMAX floats */
-template <int HDMAX> __device__ __forceinline__ float hn_cuta_dot(const float *a, const float *b, int hd)
+template <int HDMAX, int UNROLL> __device__ __forceinline__ float hn_cuta_dot(const float *a, const float *b, int hd)
 {
     float s = 0.0f;
-#pragma unroll
+#pragma unroll (UNROLL)
     for (int c = 0; c < HDMAX; ++c)
         if (c < hd) s += a[c] * b[c];
     return s;
@@ -83,7 +83,7 @@ __device__ __forceinline__ hn_cuta_tile hn_cuta_tile_of(const int *n, int max, i
 
 /* The training forward: attention.cuh's block with the dropout mask and 1/√d as the C step; padding rows
  * of out (i ≥ n[b]) set to 0, the C step's value. */
-template <int HDMAX>
+template <int HDMAX, int UNROLL>
 __device__ __forceinline__ void hn_cuta_forward(const float *qkv, const float *U, const int *n, int max, int heads, int hd,
                                                 float rate, unsigned long long seed, unsigned long long key,
                                                 unsigned long long base, float *out)
@@ -94,12 +94,12 @@ __device__ __forceinline__ void hn_cuta_forward(const float *qkv, const float *U
         for (int c = 0; c < hd; ++c) out[((long)T.b * max + i) * D + T.h * hd + c] = 0.0f;
     if (T.r0 >= T.cnt) return;                            /* the whole block: no real query here */
     hn_cuta_dropout keep = { rate, seed, key, base + (unsigned long long)T.bh * (unsigned long long)max, max };
-    hn_cu_attention_block<HDMAX>(qkv + (long)T.b * max * 3 * D, U ? U + T.bh * max : 0, T.cnt, max, D, hd, T.h, T.r0,
+    hn_cu_attention_block<HDMAX, UNROLL>(qkv + (long)T.b * max * 3 * D, U ? U + T.bh * max : 0, T.cnt, max, D, hd, T.h, T.r0,
                                  1.0f / sqrtf((float)hd), keep, out + (long)T.b * max * D);
 }
 
 /* K, V (and U's rows r0 …) of keys j0 … j0 + nk − 1 into shared tiles, coalesced. */
-template <int HDMAX>
+template <int HDMAX, int UNROLL>
 __device__ __forceinline__ void hn_cuta_key_tile(const float *ev, const float *u, int D, int hd, int h, int r0, int cnt,
                                                  int max, int j0, int nk, float (*ks)[HDMAX], float (*vs)[HDMAX],
                                                  float (*us)[HN_ATT_KEYS + 1])
@@ -122,7 +122,7 @@ __device__ __forceinline__ void hn_cuta_key_tile(const float *ev, const float *u
  * c_i) into ds (through a shared tile, stored coalesced), dq_i = (1/√d)·Σ_j ds_ij k_j into dqkv's q columns
  * of head h, stats[row] = (m_i, 1/l_i) for pass 2. Padding (i ≥ n[b]): dq, the ds row and stats 0; real
  * rows: ds_ij = 0 for j ≥ n[b]. */
-template <int HDMAX>
+template <int HDMAX, int UNROLL>
 __device__ __forceinline__ void hn_cuta_bw_rows(const float *qkv, const float *U, const int *n, int max, int heads, int hd,
                                                 const float *dout, float rate, unsigned long long seed,
                                                 unsigned long long key, unsigned long long base, float *dqkv, float *ds,
@@ -143,7 +143,7 @@ __device__ __forceinline__ void hn_cuta_bw_rows(const float *qkv, const float *U
     bool live = i < cnt;
     hn_cuta_dropout keep = { rate, seed, key, base + (unsigned long long)T.bh * (unsigned long long)max, max };
     float scale = 1.0f / sqrtf((float)hd), q[HDMAX], g[HDMAX], acc[HDMAX];
-#pragma unroll
+#pragma unroll (UNROLL)
     for (int c = 0; c < HDMAX; ++c) {
         q[c] = live && c < hd ? ev[(long)i * ld + T.h * hd + c] * scale : 0.0f;
         g[c] = live && c < hd ? dout[((long)T.b * max + i) * D + T.h * hd + c] : 0.0f;
@@ -153,12 +153,12 @@ __device__ __forceinline__ void hn_cuta_bw_rows(const float *qkv, const float *U
     for (int j0 = 0; j0 < cnt; j0 += HN_ATT_KEYS) {      /* the statistics */
         int nk = cnt - j0 < HN_ATT_KEYS ? cnt - j0 : HN_ATT_KEYS;
         __syncthreads();
-        hn_cuta_key_tile<HDMAX>(ev, u, D, hd, T.h, T.r0, cnt, max, j0, nk, ks, vs, us);
+        hn_cuta_key_tile<HDMAX, UNROLL>(ev, u, D, hd, T.h, T.r0, cnt, max, j0, nk, ks, vs, us);
         __syncthreads();
         for (int j = 0; live && j < nk; ++j) {
-            float s = hn_cuta_dot<HDMAX>(q, ks[j], hd);
+            float s = hn_cuta_dot<HDMAX, UNROLL>(q, ks[j], hd);
             if (u) s += us[t][j];
-            float dp = hn_cuta_dot<HDMAX>(g, vs[j], hd) * keep(i, j0 + j);
+            float dp = hn_cuta_dot<HDMAX, UNROLL>(g, vs[j], hd) * keep(i, j0 + j);
             float mn = fmaxf(m, s), rs = expf(m - mn), e = expf(s - mn);
             l = l * rs + e;
             cc = cc * rs + e * dp;
@@ -170,15 +170,15 @@ __device__ __forceinline__ void hn_cuta_bw_rows(const float *qkv, const float *U
     for (int j0 = 0; j0 < cnt; j0 += HN_ATT_KEYS) {      /* ds and dq */
         int nk = cnt - j0 < HN_ATT_KEYS ? cnt - j0 : HN_ATT_KEYS;
         __syncthreads();
-        hn_cuta_key_tile<HDMAX>(ev, u, D, hd, T.h, T.r0, cnt, max, j0, nk, ks, vs, us);
+        hn_cuta_key_tile<HDMAX, UNROLL>(ev, u, D, hd, T.h, T.r0, cnt, max, j0, nk, ks, vs, us);
         __syncthreads();
         for (int j = 0; live && j < nk; ++j) {
-            float s = hn_cuta_dot<HDMAX>(q, ks[j], hd);
+            float s = hn_cuta_dot<HDMAX, UNROLL>(q, ks[j], hd);
             if (u) s += us[t][j];
-            float dp = hn_cuta_dot<HDMAX>(g, vs[j], hd) * keep(i, j0 + j);
+            float dp = hn_cuta_dot<HDMAX, UNROLL>(g, vs[j], hd) * keep(i, j0 + j);
             float d = expf(s - m) * inv * (dp - cc);
             dst[t][j] = d;
-#pragma unroll
+#pragma unroll (UNROLL)
             for (int c = 0; c < HDMAX; ++c) acc[c] += d * ks[j][c];
         }
         __syncthreads();
@@ -200,7 +200,7 @@ __device__ __forceinline__ void hn_cuta_bw_rows(const float *qkv, const float *U
  * the query rows in shared tiles of HN_ATT_KEYS (q_i/√d, do_i, their statistics, and the tiles of U and
  * ds, coalesced); p_ij = exp(s_ij − m_i)/l_i with s_ij recomputed, dk_j = Σ_i ds_ij (q_i/√d), dv_j = Σ_i
  * p'_ij do_i (i ascending) into dqkv's k and v columns of head h; 0 there for padding rows (j ≥ n[b]). */
-template <int HDMAX>
+template <int HDMAX, int UNROLL>
 __device__ __forceinline__ void hn_cuta_bw_cols(const float *qkv, const float *U, const int *n, int max, int heads, int hd,
                                                 const float *dout, float rate, unsigned long long seed,
                                                 unsigned long long key, unsigned long long base, const float *ds,
@@ -218,7 +218,7 @@ __device__ __forceinline__ void hn_cuta_bw_cols(const float *qkv, const float *U
     bool live = j < cnt;
     hn_cuta_dropout keep = { rate, seed, key, base + (unsigned long long)T.bh * (unsigned long long)max, max };
     float scale = 1.0f / sqrtf((float)hd), k[HDMAX], ak[HDMAX], av[HDMAX];
-#pragma unroll
+#pragma unroll (UNROLL)
     for (int c = 0; c < HDMAX; ++c) {
         k[c] = live && c < hd ? ev[(long)j * ld + D + T.h * hd + c] : 0.0f;
         ak[c] = 0.0f, av[c] = 0.0f;
@@ -242,10 +242,10 @@ __device__ __forceinline__ void hn_cuta_bw_cols(const float *qkv, const float *U
         }
         __syncthreads();
         for (int r = 0; live && r < ni; ++r) {
-            float s = hn_cuta_dot<HDMAX>(qs[r], k, hd);
+            float s = hn_cuta_dot<HDMAX, UNROLL>(qs[r], k, hd);
             if (U) s += us[r][t];
             float p = expf(s - st[r][0]) * st[r][1], pv = p * keep(i0 + r, j), d = dss[r][t];
-#pragma unroll
+#pragma unroll (UNROLL)
             for (int c = 0; c < HDMAX; ++c) {
                 ak[c] += d * qs[r][c];
                 av[c] += pv * gs[r][c];
@@ -262,7 +262,7 @@ extern "C" __global__ void hn_t_attention_forward(const float *qkv, const float 
                                                   int hd, float rate, unsigned long long seed, unsigned long long key,
                                                   unsigned long long base, float *out)
 {
-    hn_cuta_forward<HN_CUTA_MAX_HD>(qkv, U, n, max, heads, hd, rate, seed, key, base, out);
+    hn_cuta_forward<HN_CUTA_MAX_HD, 1>(qkv, U, n, max, heads, hd, rate, seed, key, base, out);
 }
 
 extern "C" __global__ void hn_t_attention_bw_rows(const float *qkv, const float *U, const int *n, int max, int heads,
@@ -270,7 +270,7 @@ extern "C" __global__ void hn_t_attention_bw_rows(const float *qkv, const float 
                                                   unsigned long long key, unsigned long long base, float *dqkv, float *ds,
                                                   float *stats)
 {
-    hn_cuta_bw_rows<HN_CUTA_MAX_HD>(qkv, U, n, max, heads, hd, dout, rate, seed, key, base, dqkv, ds, stats);
+    hn_cuta_bw_rows<HN_CUTA_MAX_HD, 1>(qkv, U, n, max, heads, hd, dout, rate, seed, key, base, dqkv, ds, stats);
 }
 
 extern "C" __global__ void hn_t_attention_bw_cols(const float *qkv, const float *U, const int *n, int max, int heads,
@@ -278,7 +278,7 @@ extern "C" __global__ void hn_t_attention_bw_cols(const float *qkv, const float 
                                                   unsigned long long key, unsigned long long base, const float *ds,
                                                   const float *stats, float *dqkv)
 {
-    hn_cuta_bw_cols<HN_CUTA_MAX_HD>(qkv, U, n, max, heads, hd, dout, rate, seed, key, base, ds, stats, dqkv);
+    hn_cuta_bw_cols<HN_CUTA_MAX_HD, 1>(qkv, U, n, max, heads, hd, dout, rate, seed, key, base, ds, stats, dqkv);
 }
 
 extern "C" __global__ void hn_t_attention_forward_d16(const float *qkv, const float *U, const int *n, int max, int heads,
@@ -286,7 +286,7 @@ extern "C" __global__ void hn_t_attention_forward_d16(const float *qkv, const fl
                                                   unsigned long long base, float *out)
 {
     (void)hd;
-    hn_cuta_forward<16>(qkv, U, n, max, heads, 16, rate, seed, key, base, out);
+    hn_cuta_forward<16, 16>(qkv, U, n, max, heads, 16, rate, seed, key, base, out);
 }
 
 extern "C" __global__ void hn_t_attention_bw_rows_d16(const float *qkv, const float *U, const int *n, int max, int heads,
@@ -295,7 +295,7 @@ extern "C" __global__ void hn_t_attention_bw_rows_d16(const float *qkv, const fl
                                                   float *stats)
 {
     (void)hd;
-    hn_cuta_bw_rows<16>(qkv, U, n, max, heads, 16, dout, rate, seed, key, base, dqkv, ds, stats);
+    hn_cuta_bw_rows<16, 16>(qkv, U, n, max, heads, 16, dout, rate, seed, key, base, dqkv, ds, stats);
 }
 
 extern "C" __global__ void hn_t_attention_bw_cols_d16(const float *qkv, const float *U, const int *n, int max, int heads,
@@ -304,7 +304,7 @@ extern "C" __global__ void hn_t_attention_bw_cols_d16(const float *qkv, const fl
                                                   const float *stats, float *dqkv)
 {
     (void)hd;
-    hn_cuta_bw_cols<16>(qkv, U, n, max, heads, 16, dout, rate, seed, key, base, ds, stats, dqkv);
+    hn_cuta_bw_cols<16, 16>(qkv, U, n, max, heads, 16, dout, rate, seed, key, base, ds, stats, dqkv);
 }
 
 #endif

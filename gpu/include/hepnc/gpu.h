@@ -35,6 +35,9 @@ int hn_gpu_sync(hn_gpu *g, char *err, size_t errlen);
  * hn_gpu_linear_gemm: row-major y[rows][out] = x[rows][in] · W[out][in]ᵀ in float32 (TF32 tensor cores
  * only with HEPNC_GPU_TF32=1), the GEMM of a linear layer; bias and activation are the caller's. */
 int hn_gpu_has_blas(hn_gpu *g);
+/* The GEMMs' arithmetic: "fp32", "tf32" (HEPNC_GPU_TF32=1) or "bf16" (HEPNC_GPU_BF16=1: inputs rounded to bfloat16,
+ * float32 sums); "fp32" without cuBLAS (hepnc's own kernels). */
+const char *hn_gpu_math(hn_gpu *g);
 int hn_gpu_linear_gemm(hn_gpu *g, const float *x, const float *W, float *y, long rows, int in, int out, char *err,
                        size_t errlen);
 /* The same per event of `events` blocks of `rows` rows, where only each block's first `used` rows matter
