@@ -76,6 +76,15 @@ if [ "${TF32:-1}" = 1 ] && [ -x "$bundle/bin/gpu_harness-part_jetclass_kin" ]; t
   grep '^{' "$logs/$m-tf32.log" >> "$raw"
 fi
 
+if [ "${BF16:-1}" = 1 ] && [ -x "$bundle/bin/gpu_harness-part_jetclass_kin" ]; then   # bf16 GEMMs (HEPNC_GPU_BF16=1)
+  m=part_jetclass_kin
+  echo "== $m with HEPNC_GPU_BF16=1 (tolerance 0.1)" | tee -a "$out/parity.log"
+  HEPNC_GPU_BF16=1 LD_LIBRARY_PATH=$bundle/lib:$nvrtc "$bundle/bin/gpu_harness-$m" "$bundle/data/$m/weights.safetensors" \
+    "$bundle/data/$m/inputs.h5" --tol 0.1 --batches "$BATCHES" --seconds "$SECONDS_PER" > "$logs/$m-bf16.log" 2>&1 || rc=1
+  grep -v '^{' "$logs/$m-bf16.log" | tee -a "$out/parity.log"
+  grep '^{' "$logs/$m-bf16.log" >> "$raw"
+fi
+
 if [ "${PROFILE:-0}" = 1 ]; then   # per-kernel times at the largest batch (every launch synchronised)
   for m in ${PROFILE_MODELS:-part_jetclass_kin}; do
     [ -x "$bundle/bin/gpu_harness-$m" ] || continue
