@@ -149,7 +149,7 @@ static void backward(ecgen *E, const char *x0, const char *y, const char *dy, co
     long w1 = prm(E, 0);
     st(Z, sizeof Z, n, L->z[0]);
     fprintf(f, "        /* the edge rows back to the points: D | F per point into G, then W₁'s gradient */\n"
-               "        if (hn_gt_ec_edges_backward(gpu, %s, %s, %s, batch, %d, %d, %d, ec_offs, %s, %s, " CHECK,
+               "        if (hn_gt_ec_edges_backward(gpu, %s, %s, %s, batch, %d, %d, %d, ec_offs, %s, &ec_s, %s, " CHECK,
             Z, E->WT, E->cnt, L->P, L->k, L->c1, E->NB, E->G);
     fprintf(f, "        if (hn_gpu_gemm(gpu, 1, 0, %d, %d, batch * %d, 1.0f, %s, %d, %s, %d, 1.0f, grads + %ld, %d, err, errlen) ||   /* dWa += Dᵀ·x */\n"
                "            hn_gpu_gemm(gpu, 1, 0, %d, %d, batch * %d, 1.0f, %s + %d, %d, %s, %d, 1.0f, grads + %ld, %d, " CHECK,

@@ -18,13 +18,18 @@ long hn_gt_ec_row_count(int n, int max, int k)
     return (long)n * rpp + (n < max ? 1 : 0);
 }
 
+/* Ints per event of the inverse neighbour table: the offsets of each point's list (max + 1 ≤ rows + 1) and
+ * the lists (at most max·k ≤ rows edge rows). */
+static size_t inverse_ints(int rows) { return 2 * (size_t)(rows > 0 ? rows : 1) + 2; }
+
 size_t hn_gt_ec_scratch_bytes(int batch, int rows, int cols)
 {
     if (batch < 0) batch = 0;
     long R = (long)batch * (rows > 0 ? rows : 1);
     if (cols < 1) cols = 1;
     size_t offs = (sizeof(int) * ((size_t)batch + 1) + 15) & ~(size_t)15;
-    return offs + sizeof(double) * (size_t)((chunks_of(R) + 4) * cols) + sizeof(float) * (size_t)cols + 16;
+    return offs + sizeof(double) * (size_t)((chunks_of(R) + 4) * cols) + sizeof(float) * (size_t)cols + 16 +
+           sizeof(int) * (size_t)batch * inverse_ints(rows);
 }
 
 void hn_gt_ec_scratch_carve(void *base, int batch, int rows, int cols, int **offs, hn_gt_scratch *s)
@@ -38,6 +43,7 @@ void hn_gt_ec_scratch_carve(void *base, int batch, int rows, int cols, int **off
     s->inv = (float *)(s->sums + 4 * cols);
     s->rowstat = NULL;
     s->offs = NULL;
+    s->inverse = (int *)(s->inv + cols + 4);
 }
 
 /* `threads` threads in blocks of BLOCK */
@@ -150,9 +156,16 @@ int hn_gt_ec_output_backward(hn_gpu *g, const float *y, float *dy, const int32_t
 }
 
 int hn_gt_ec_edges_backward(hn_gpu *g, const float *dZ, const float *w, const int32_t *n, int batch, int max, int k, int c1,
-                            const int *offs, const int *nb, float *DF, char *err, size_t errlen)
+                            const int *offs, const int *nb, const hn_gt_scratch *s, float *DF, char *err, size_t errlen)
 {
     if (batch <= 0 || max <= 0 || c1 <= 0) return 0;
-    void *a[] = { &dZ, &w, &n, &batch, &max, &k, &c1, &offs, &nb, &DF };
-    return launch(g, "hn_tec_edges_backward", (long)batch * max * c1, a, err, errlen);
+    long rows = 0;                      /* the most edge rows an event has: the table's size per event */
+    for (int m = 0; m <= max; ++m)
+        if (hn_gt_ec_row_count(m, max, k) > rows) rows = hn_gt_ec_row_count(m, max, k);
+    int *inverse = s->inverse, stride = (int)inverse_ints((int)rows);
+    const int *inv = inverse;
+    void *t[] = { &n, &batch, &max, &k, &offs, &nb, &stride, &inverse };
+    void *a[] = { &dZ, &w, &n, &batch, &max, &k, &c1, &offs, &inv, &stride, &DF };
+    return hn_gpu_launch(g, "hn_tec_inverse", (unsigned)batch, 1, 128, 0, t, err, errlen) ||
+           launch(g, "hn_tec_edges_backward", (long)batch * max * c1, a, err, errlen);
 }

@@ -22,6 +22,7 @@ void hn_gt_scratch_carve(void *base, long rows, long cols, hn_gt_scratch *s)
     s->offs = (int *)(s->rowstat + 2 * rows);
     s->pack_offs = s->offs + rows + 1;
     s->row_event = s->pack_offs + rows + 1;
+    s->inverse = NULL;
 }
 
 /* `threads` threads in blocks of 256 */

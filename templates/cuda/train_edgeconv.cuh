@@ -9,6 +9,7 @@
  *   hn_tec_relu_mask        the ReLU's mask on a gradient, recomputed from the pre-norm rows
  *   hn_tec_output           ReLU(shortcut + mean over the neighbours), padded rows 0 (edgeconv_gemm.cuh)
  *   hn_tec_output_backward  its backward: dy masked, the last layer's gradient rows
+ *   hn_tec_inverse          per event, the edge rows whose neighbour is each point (a block per event)
  *   hn_tec_edges_backward   the edge rows' gradient back to the points: D_i | F_i = E_i − D_i
  * An event with n real of max slots has rpp = min(k, n − 1) + [n ≤ k] rows per real point (its real
  * neighbours, weight 1, then when n ≤ k one row for its padding neighbours, weight k − m), then when
@@ -103,11 +104,43 @@ extern "C" __global__ void hn_tec_output_backward(const float *y, float *dy, con
     for (int q = 0; q < rpp; ++q) dA[((long)offs[b] + (long)i * rpp + q) * cout + c] = d;
 }
 
+/* The inverse neighbour table of event b (a block per event): for every real point j, the edge rows whose
+ * neighbour is j, in row order (point i ascending, then its neighbour slot), at inv + b·stride: offsets
+ * [max + 1] then the lists. Each thread counts, then lists, its points; no atomics. */
+extern "C" __global__ void hn_tec_inverse(const int *n, int batch, int max, int k, const int *offs, const int *nb, int stride,
+                                          int *inv)
+{
+    int b = blockIdx.x;
+    if (b >= batch) return;
+    int cnt = hn_tec_count(n, b, max), m = hn_tec_real_neighbours(cnt, k), rpp = hn_tec_rows_per_point(cnt, k);
+    const int *nbe = nb + (long)b * max * k;
+    int *io = inv + (long)b * stride, *list = io + max + 1;
+    for (int j = threadIdx.x; j < max; j += blockDim.x) {          /* how many rows point j is the neighbour of */
+        int c = 0;
+        for (int i = 0; j < cnt && i < cnt; ++i)
+            for (int q = 0; q < m; ++q) c += nbe[(long)i * k + q] == j;
+        io[j + 1] = c;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        io[0] = 0;
+        for (int j = 0; j < max; ++j) io[j + 1] += io[j];
+    }
+    __syncthreads();
+    for (int j = threadIdx.x; j < cnt; j += blockDim.x) {          /* the rows, in order */
+        int t = io[j];
+        for (int i = 0; i < cnt; ++i)
+            for (int q = 0; q < m; ++q)
+                if (nbe[(long)i * k + q] == j) list[t++] = offs[b] + i * rpp + q;
+    }
+}
+
 /* Backward of hn_tec_rows: DF [batch][max][2·c1] receives D_j | F_j for each point j, with
  * D_j = Σ_{rows of j} w·dZ (in row order) and F_j = E_j − D_j, E_j = Σ dZ over the rows whose neighbour
- * is j (in row order); 0 for the padded points. A thread per (event, point, channel). */
+ * is j (in row order, from hn_tec_inverse's list); 0 for the padded points. A thread per (event, point,
+ * channel). */
 extern "C" __global__ void hn_tec_edges_backward(const float *dZ, const float *w, const int *n, int batch, int max, int k,
-                                                 int c1, const int *offs, const int *nb, float *DF)
+                                                 int c1, const int *offs, const int *inv, int stride, float *DF)
 {
     long idx = (long)blockIdx.x * blockDim.x + threadIdx.x;
     if (idx >= (long)batch * max * c1) return;
@@ -119,17 +152,15 @@ extern "C" __global__ void hn_tec_edges_backward(const float *dZ, const float *w
         D[c1 + o] = 0.0f;
         return;
     }
-    int m = hn_tec_real_neighbours(cnt, k), rpp = hn_tec_rows_per_point(cnt, k);
+    int rpp = hn_tec_rows_per_point(cnt, k);
     long base = offs[b];
     float d = 0.0f, e = 0.0f;
     for (int q = 0; q < rpp; ++q) {
         long r = base + (long)j * rpp + q;
         d = __fadd_rn(d, __fmul_rn(w[r], dZ[r * c1 + o]));
     }
-    const int *nbe = nb + (long)b * max * k;
-    for (int i = 0; i < cnt; ++i)
-        for (int q = 0; q < m; ++q)
-            if (nbe[(long)i * k + q] == j) e = __fadd_rn(e, dZ[(base + (long)i * rpp + q) * c1 + o]);
+    const int *io = inv + (long)b * stride, *list = io + max + 1;
+    for (int t = io[j]; t < io[j + 1]; ++t) e = __fadd_rn(e, dZ[(long)list[t] * c1 + o]);
     D[o] = d;
     D[c1 + o] = __fsub_rn(e, d);
 }

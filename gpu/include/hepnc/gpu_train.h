@@ -19,6 +19,7 @@ typedef struct hn_gt_scratch {
     float *rowstat;             /* [rows][2] */
     int *offs;                  /* [rows + 1]: the pair embedding's first row of each event */
     int *pack_offs, *row_event; /* [rows + 1], [rows]: a set's real rows packed (its first per event; each one's event) */
+    int *inverse;               /* EdgeConv: per event, the edge rows whose neighbour is each point (hn_gt_ec_scratch_carve) */
 } hn_gt_scratch;
 
 /* A set's real rows, packed event after event (device offs [batch + 1] and row_event [total], from

@@ -71,8 +71,10 @@ int hn_gt_ec_output(hn_gpu *g, const float *A, const float *w, const int32_t *n,
 int hn_gt_ec_output_backward(hn_gpu *g, const float *y, float *dy, const int32_t *n, int batch, int max, int k, int cout,
                              const int *offs, float *dA, char *err, size_t errlen);
 
-/* Backward of hn_gt_ec_rows (hn_kt_ec_edges_backward): DF [batch][max][2·c1] = D | F per point. */
+/* Backward of hn_gt_ec_rows (hn_kt_ec_edges_backward): DF [batch][max][2·c1] = D | F per point. The rows whose
+ * neighbour is each point are listed first (in row order, in s->inverse of hn_gt_ec_scratch_carve), so each
+ * point sums its own list instead of scanning every edge row of its event. */
 int hn_gt_ec_edges_backward(hn_gpu *g, const float *dZ, const float *w, const int32_t *n, int batch, int max, int k, int c1,
-                            const int *offs, const int *nb, float *DF, char *err, size_t errlen);
+                            const int *offs, const int *nb, const hn_gt_scratch *s, float *DF, char *err, size_t errlen);
 
 #endif
