@@ -116,6 +116,17 @@ __device__ __forceinline__ void hn_cuta_key_tile(const float *ev, const float *u
         }
 }
 
+/* Query row i against key j of a tile: the score s_ij = q_i·k_j (+ u_ij when u is not NULL) and dp_ij =
+ * m_ij·(do_i·v_j); pass 1 computes them twice, with the same operations, so both passes see the same values. */
+template <int HDMAX, int UNROLL>
+__device__ __forceinline__ void hn_cuta_score(const float *q, const float *g, const float *k, const float *v, const float *u,
+                                              float keep, int hd, float *s, float *dp)
+{
+    *s = hn_cuta_dot<HDMAX, UNROLL>(q, k, hd);
+    if (u) *s += *u;
+    *dp = hn_cuta_dot<HDMAX, UNROLL>(g, v, hd) * keep;
+}
+
 /* Backward pass 1, a block per (event, head, HN_ATT_QUERIES query rows), a thread per query row i, the keys
  * in shared tiles: first the softmax statistics m_i, l_i and c_i = Σ_j p_ij dp_ij (online, per key in
  * order), then per tile again s_ij and dp_ij (the same operations, the same values), ds_ij = p_ij·(dp_ij −
@@ -156,9 +167,8 @@ __device__ __forceinline__ void hn_cuta_bw_rows(const float *qkv, const float *U
         hn_cuta_key_tile<HDMAX, UNROLL>(ev, u, D, hd, T.h, T.r0, cnt, max, j0, nk, ks, vs, us);
         __syncthreads();
         for (int j = 0; live && j < nk; ++j) {
-            float s = hn_cuta_dot<HDMAX, UNROLL>(q, ks[j], hd);
-            if (u) s += us[t][j];
-            float dp = hn_cuta_dot<HDMAX, UNROLL>(g, vs[j], hd) * keep(i, j0 + j);
+            float s, dp;
+            hn_cuta_score<HDMAX, UNROLL>(q, g, ks[j], vs[j], u ? &us[t][j] : 0, keep(i, j0 + j), hd, &s, &dp);
             float mn = fmaxf(m, s), rs = expf(m - mn), e = expf(s - mn);
             l = l * rs + e;
             cc = cc * rs + e * dp;
@@ -173,9 +183,8 @@ __device__ __forceinline__ void hn_cuta_bw_rows(const float *qkv, const float *U
         hn_cuta_key_tile<HDMAX, UNROLL>(ev, u, D, hd, T.h, T.r0, cnt, max, j0, nk, ks, vs, us);
         __syncthreads();
         for (int j = 0; live && j < nk; ++j) {
-            float s = hn_cuta_dot<HDMAX, UNROLL>(q, ks[j], hd);
-            if (u) s += us[t][j];
-            float dp = hn_cuta_dot<HDMAX, UNROLL>(g, vs[j], hd) * keep(i, j0 + j);
+            float s, dp;
+            hn_cuta_score<HDMAX, UNROLL>(q, g, ks[j], vs[j], u ? &us[t][j] : 0, keep(i, j0 + j), hd, &s, &dp);
             float d = expf(s - m) * inv * (dp - cc);
             dst[t][j] = d;
 #pragma unroll (UNROLL)

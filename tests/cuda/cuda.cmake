@@ -142,27 +142,12 @@ if(TARGET hepnc_gpu)
   endforeach()
 endif()
 
-# Unit checks of the GPU training kernels of one op against the C training code (templates/c) on random
-# data, reading the kernel bodies from templates/cuda: gpu_emu.unit_train_<op> on the emulated GPU, in
-# every CI run; gpu.unit_train_<op> on a GPU (77 elsewhere).
+# Unit checks of GPU kernels against the C code (templates/c) on random data, reading the kernel bodies from
+# templates/cuda: the training kernels of one op (train_<op>), and inference kernels on shapes the parity
+# models do not reach (the attention's several query blocks and key tiles). gpu_emu.unit_<unit> on the
+# emulated GPU, in every CI run; gpu.unit_<unit> on a GPU (77 elsewhere).
 if(TARGET hepnc_gpu)
-  foreach(unit attention class_attention optim)
-    add_executable(test_train_${unit} ${CMAKE_CURRENT_LIST_DIR}/test_train_${unit}.c ${CMAKE_CURRENT_LIST_DIR}/unit_kernels.c)
-    target_include_directories(test_train_${unit} PRIVATE ${PROJECT_SOURCE_DIR}/templates/c)
-    target_link_libraries(test_train_${unit} PRIVATE hepnc_gpu hepnc_runtime m)
-    add_test(NAME gpu.unit_train_${unit} COMMAND test_train_${unit} ${PROJECT_SOURCE_DIR}/templates/cuda)
-    set_tests_properties(gpu.unit_train_${unit} PROPERTIES LABELS gpu SKIP_RETURN_CODE 77)
-    add_test(NAME gpu_emu.unit_train_${unit} COMMAND test_train_${unit} ${PROJECT_SOURCE_DIR}/templates/cuda)
-    set_tests_properties(gpu_emu.unit_train_${unit} PROPERTIES LABELS emulated SKIP_RETURN_CODE 77
-                         ENVIRONMENT "HEPNC_GPU_EMULATE=1;HEPNC_CACHE=${CMAKE_BINARY_DIR}/cuda_emu_cache")
-  endforeach()
-endif()
-
-# Unit checks of inference kernels against the C kernels (templates/c) on random data, shapes the parity
-# models do not reach (the attention's several query blocks and key tiles): gpu_emu.unit_<op> in every CI
-# run, gpu.unit_<op> on a GPU (77 elsewhere).
-if(TARGET hepnc_gpu)
-  foreach(unit attention)
+  foreach(unit train_attention train_class_attention train_optim attention)
     add_executable(test_${unit} ${CMAKE_CURRENT_LIST_DIR}/test_${unit}.c ${CMAKE_CURRENT_LIST_DIR}/unit_kernels.c)
     target_include_directories(test_${unit} PRIVATE ${PROJECT_SOURCE_DIR}/templates/c)
     target_link_libraries(test_${unit} PRIVATE hepnc_gpu hepnc_runtime m)

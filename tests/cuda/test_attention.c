@@ -130,13 +130,9 @@ static void run_case(hn_gpu *g, const acase *c)
 int main(int argc, char **argv)
 {
     unit_seed(0x9e3779b97f4a7c15ull);
-    if (argc < 2) { fprintf(stderr, "usage: %s TEMPLATES_CUDA_DIR\n", argv[0]); return 2; }
-    if (!hn_gpu_available()) { printf("skipped: no GPU (no CUDA driver or device on this machine)\n"); return 77; }
-    char *src = kernel_source(argv[1]), err[8192] = "";
-    if (!src) return 1;
-    hn_gpu *g = hn_gpu_open(src, "unit_attention", NULL, err, sizeof err);
-    free(src);
-    if (!g) { printf("FAIL opening the kernels: %s\n", err); return 1; }
+    int rc;
+    hn_gpu *g = unit_open(argc, argv, kernel_source, "unit_attention", &rc);
+    if (!g) return rc;
     static const acase cases[] = {
         { "d16 U counts 150,0,1,33,64,65", 6, 150, 2, 16, { 150, 0, 1, 33, 64, 65 }, 0, 1 },
         { "d16 no U counts 100,32,97", 3, 100, 3, 16, { 100, 32, 97 }, 0, 0 },

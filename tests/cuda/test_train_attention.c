@@ -202,13 +202,9 @@ static void check_refusals(hn_gpu *g)
 int main(int argc, char **argv)
 {
     unit_seed(0x2545f4914f6cdd1dull);
-    if (argc < 2) { fprintf(stderr, "usage: %s TEMPLATES_CUDA_DIR\n", argv[0]); return 2; }
-    if (!hn_gpu_available()) { printf("skipped: no GPU (no CUDA driver or device on this machine)\n"); return 77; }
-    char *src = kernel_source(argv[1]), err[8192] = "";
-    if (!src) return 1;
-    hn_gpu *g = hn_gpu_open(src, "unit_train_attention", NULL, err, sizeof err);
-    free(src);
-    if (!g) { printf("FAIL opening the kernels: %s\n", err); return 1; }
+    int rc;
+    hn_gpu *g = unit_open(argc, argv, kernel_source, "unit_train_attention", &rc);
+    if (!g) return rc;
 
     static const tcase cases[] = {
         { "d8 U dU counts 7,0,1,4", 4, 7, 2, 8, { 7, 0, 1, 4 }, 0, 1, 1, 0.0f },

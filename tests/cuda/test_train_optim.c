@@ -257,14 +257,9 @@ static void clip_checks(hn_gpu *g)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) { fprintf(stderr, "usage: %s TEMPLATES_CUDA_DIR\n", argv[0]); return 2; }
-    if (!hn_gpu_available()) { printf("skipped: no GPU\n"); return 77; }
-    char *src = kernel_source(argv[1]);
-    if (!src) return 1;
-    char err[8192];
-    hn_gpu *g = hn_gpu_open(src, "unit_train_optim", NULL, err, sizeof err);
-    free(src);
-    if (!g) { fprintf(stderr, "%s\n", err); return 1; }
+    int rc;
+    hn_gpu *g = unit_open(argc, argv, kernel_source, "unit_train_optim", &rc);
+    if (!g) return rc;
     optimiser_checks(g);
     clip_checks(g);
     hn_gpu_close(g);

@@ -1,6 +1,8 @@
 /* unit_kernels.c — see unit_kernels.h. */
 #include "unit_kernels.h"
 
+#include <hepnc/gpu.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,4 +69,17 @@ float unit_uniform(float lo, float hi)
 void unit_fill(float *p, size_t count, float lo, float hi)
 {
     for (size_t i = 0; i < count; ++i) p[i] = unit_uniform(lo, hi);
+}
+
+hn_gpu *unit_open(int argc, char **argv, char *(*source)(const char *dir), const char *name, int *rc)
+{
+    if (argc < 2) { fprintf(stderr, "usage: %s TEMPLATES_CUDA_DIR\n", argv[0]); *rc = 2; return NULL; }
+    if (!hn_gpu_available()) { printf("skipped: no GPU (no CUDA driver or device on this machine)\n"); *rc = 77; return NULL; }
+    char *src = source(argv[1]), err[8192] = "";
+    *rc = 1;
+    if (!src) return NULL;
+    hn_gpu *g = hn_gpu_open(src, name, NULL, err, sizeof err);
+    free(src);
+    if (!g) printf("FAIL opening the kernels: %s\n", err);
+    return g;
 }

@@ -14,6 +14,12 @@ void report(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
  * by a newline; NULL (and a message) when one cannot be read. The caller frees it. */
 char *unit_kernel_source(const char *dir, const char *const *parts, size_t n);
 
+/* The start of a unit check's main: usage (TEMPLATES_CUDA_DIR), "skipped: no GPU" where none (nor
+ * HEPNC_GPU_EMULATE), then the kernels source(dir) opened as `name`. NULL with *rc the exit status (2, 77, 1)
+ * when the check cannot run. */
+struct hn_gpu;
+struct hn_gpu *unit_open(int argc, char **argv, char *(*source)(const char *dir), const char *name, int *rc);
+
 /* Random numbers for the cases: a xorshift64 stream from `seed`, uniform in [lo, hi) with 24 bits. */
 void unit_seed(uint64_t seed);
 float unit_uniform(float lo, float hi);
