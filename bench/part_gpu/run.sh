@@ -6,12 +6,15 @@
 #   bench/part_gpu/run.sh BUNDLE OUT        # BUNDLE from bench/part_gpu/build.sh
 #
 # Then every GPU training step against its C step (train_harness-*), the JetClass ParT's timed at TRAIN_BATCHES
-# (default 256,512) beside PyTorch's training step (forward, loss, backward; TRAIN_MODES).
+# (default 256,512; over every slot and trimmed to the batch's largest count) beside PyTorch's training step
+# (forward, loss, backward; TRAIN_MODES), and weaver's ParticleNet beside hepnc's (PN_MODES).
 # Environment: BATCHES (default 1,256,4096), SECONDS_PER (timed seconds per batch, default 2), MODES (PyTorch
-# modes, default eager-trim,eager,compile; empty: no PyTorch), PROFILE=1 (per-kernel times, OUT/profile.txt),
-# TF32=0 (no TF32 run of part_jetclass_kin), TIMED (models timed, default part_jetclass_kin
-# particlenet_jetclass_kin), PYTHON (default python3: PyTorch with CUDA). Writes OUT/raw.jsonl
-# (one JSON object per timing), OUT/parity.log, OUT/gpu.txt (nvidia-smi) and OUT/logs.tgz (every log).
+# modes, default eager-trim,eager,compile; empty: no PyTorch), PROFILE=1 (per-kernel times of the ParT's
+# inference and training step, OUT/profile.txt), TF32=0 / BF16=0 (no TF32 / bf16 run of part_jetclass_kin),
+# TIMED (models timed, default part_jetclass_kin particlenet_jetclass_kin), PYTHON (default python3: PyTorch
+# with CUDA). Writes OUT/raw.jsonl (one JSON object per timing), OUT/parity.log, OUT/gpu.txt (nvidia-smi)
+# and OUT/logs.tgz (every log). Within one 10-minute device call: SECONDS_PER=1 and MODES=eager-trim,eager
+# TRAIN_MODES=eager-trim,eager PN_MODES=eager keep it to a few minutes (torch.compile's compiles dominate).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bundle=$(cd "$1" && pwd)
