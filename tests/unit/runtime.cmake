@@ -11,3 +11,7 @@ target_include_directories(test_data PRIVATE ${HDF5_C_INCLUDE_DIRS} ${HDF5_INCLU
 target_link_libraries(test_data PRIVATE hepnc_runtime ${HDF5_C_LIBRARIES} ${HDF5_LIBRARIES} m)
 add_test(NAME unit.data COMMAND test_data ${CMAKE_CURRENT_BINARY_DIR}/unit_tmp)
 set_tests_properties(unit.data PROPERTIES LABELS quick)
+
+# The public headers from C++ hosts (tests/unit/headers_cxx.sh).
+add_test(NAME unit.headers_cxx COMMAND ${CMAKE_CURRENT_LIST_DIR}/headers_cxx.sh)
+set_tests_properties(unit.headers_cxx PROPERTIES LABELS quick)

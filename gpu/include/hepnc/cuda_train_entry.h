@@ -7,6 +7,10 @@
 #include <hepnc/gpu.h>
 #include <hepnc/train_entry.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define HN_CUDA_TRAIN_ABI 1
 
 /* A tensor of the step's workspace (the same layout on the GPU as in the C step): its floats for a batch
@@ -37,5 +41,9 @@ typedef struct hn_cuda_train_entry {
 } hn_cuda_train_entry;
 
 const hn_cuda_train_entry *hepnc_cuda_train_entry(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

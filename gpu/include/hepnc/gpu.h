@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct hn_gpu hn_gpu;
 
 /* 1 when a CUDA driver and at least one device are present. */
@@ -81,5 +85,9 @@ typedef struct hn_cuda_model_entry {
 } hn_cuda_model_entry;
 
 #define HN_CUDA_MODEL_ABI 2
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -10,6 +10,10 @@
 
 #include "gpu.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Device scratch of the step's reductions (carved from the workspace's tail by the generated code):
  * partial column sums, per-column sums and 1/√(σ² + eps), and per-row LayerNorm statistics. */
 typedef struct hn_gt_scratch {
@@ -126,5 +130,9 @@ int hn_gt_pair_ordered(hn_gpu *g, const float *in, const int32_t *n, int batch, 
                        size_t errlen);
 /* A trimmed batch's slot weights: w[b][r] = 1 for r < keep of each event's rows, else 0. */
 int hn_gt_slot_weights(hn_gpu *g, float *w, int batch, long rows, long keep, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -18,6 +18,10 @@
 
 #include "gpu_train.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Dropout on the attention probabilities, as templates/c's hn_kt_attn_dropout: element (b, h, i, j) is
  * kept when backward_dropout.h's hn_kt_dropout_keep(seed, key, base + ((b·heads + h)·max + i)·max + j,
  * rate) (base 0 gives the C step's masks, whose event b starts at b·heads·max²). rate 0 (or a NULL
@@ -55,5 +59,9 @@ int hn_gt_attention_backward(hn_gpu *g, const float *qkv, const float *U, const 
 int hn_gt_attention_backward_dropout(hn_gpu *g, const float *qkv, const float *U, const int32_t *n, int batch, int max,
                                      int heads, int head_dim, const hn_gt_attn_dropout *dr, const float *dout, float *dqkv,
                                      float *dU, float *scratch, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

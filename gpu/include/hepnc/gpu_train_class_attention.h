@@ -20,6 +20,10 @@
 
 #include "gpu_train.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Bytes of device scratch hn_gt_class_attention_backward needs, R = batch·(max + 1) key rows:
  *   double [⌈R/256⌉ + 1][2D]   the column sums' partials and result
  *   float  [R][D]              u, the key rows' LayerNorm
@@ -44,5 +48,9 @@ int hn_gt_class_attention_backward(hn_gpu *g, const float *token, const float *x
                                    int heads, const float *W, const float *bias, const float *ln_g, const float *ln_b,
                                    const float *dy, float *dtoken, float *dx, float *dW, float *dbias, float *dln_g,
                                    float *dln_b, float *scratch, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

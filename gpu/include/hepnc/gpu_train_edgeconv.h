@@ -17,6 +17,10 @@
 
 #include "gpu_train.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The most neighbours hn_gt_ec_knn selects (HN_TEC_MAXK of train_edgeconv.cuh). */
 #define HN_GT_EC_MAXK 64
 
@@ -76,5 +80,9 @@ int hn_gt_ec_output_backward(hn_gpu *g, const float *y, float *dy, const int32_t
  * point sums its own list instead of scanning every edge row of its event. */
 int hn_gt_ec_edges_backward(hn_gpu *g, const float *dZ, const float *w, const int32_t *n, int batch, int max, int k, int c1,
                             const int *offs, const int *nb, const hn_gt_scratch *s, float *DF, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -19,6 +19,10 @@
 
 #include "gpu.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* hn_optim_init: counters and moments zero, the slow weights (Lookahead) a copy of the parameters. */
 int hn_gt_optim_init(hn_gpu *g, const hn_optim *o, float *param, size_t n, float *state, char *err, size_t errlen);
 
@@ -48,5 +52,9 @@ int hn_gt_optim_load_slow(hn_gpu *g, const hn_optim *o, float *param, size_t n, 
 size_t hn_gt_clip_scratch_bytes(const size_t *sizes, size_t ntensors);
 int hn_gt_clip_grad_norm(hn_gpu *g, float *const *grads, const size_t *sizes, size_t ntensors, double max_norm,
                          double norm_type, void *scratch, double *total, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -8,6 +8,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum { HN_DM_JET, HN_DM_BJET, HN_DM_EMINUS, HN_DM_EPLUS, HN_DM_MUMINUS, HN_DM_MUPLUS, HN_DM_PHOTON, HN_DM_KINDS };
 
 typedef struct hn_dm_object {
@@ -32,5 +36,9 @@ int hn_dm_next(hn_dm_reader *r, hn_dm_event *ev, char *err, size_t errlen);
 long hn_dm_line(const hn_dm_reader *r);
 void hn_dm_close(hn_dm_reader *r);
 const char *hn_dm_kind_name(int kind);     /* "j", "b", "e-", … */
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

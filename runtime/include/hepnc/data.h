@@ -18,6 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct hn_dataset hn_dataset;
 
 /* Opens path read-only and finds E: the first extent of /labels and of every /<g>/features, /<g>/mask
@@ -63,5 +67,9 @@ int hn_scores_set_names(hn_scores_file *s, int out_index, const char *const *col
 int hn_scores_write_labels(hn_scores_file *s, int64_t first, int count, const int32_t *labels, char *err,
                            size_t errlen);
 int hn_scores_close(hn_scores_file *s, int commit, char *err, size_t errlen);   /* NULL is fine */
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -3,6 +3,10 @@
 #ifndef HEPNC_FOLD_H
 #define HEPNC_FOLD_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* W is [out][in], b is [out] (NULL = zero bias). s = gamma / sqrt(var + eps) over the BN's channels.
  * before = 1: the BN normalises the linear's inputs (in channels); 0: its outputs (out channels).
  * Results go to W2 [out][in] and b2 [out]; computed in double, rounded once to float. */
@@ -25,4 +29,8 @@ int hn_fold_headscale(int heads, int out, int in, float *W, float *b, const floa
 /* EdgeConv's first convolution acts on [x_i, x_j − x_i]: W = [Wa | Wb] ([out][2C]) becomes
  * [Wa − Wb | Wb] in place, so that W·e_ij = (Wa − Wb)·x_i + Wb·x_j is computed per point, not per edge. */
 void hn_fold_edge_split(int out, int C, float *W);
+#ifdef __cplusplus
+}
+#endif
+
 #endif

@@ -18,7 +18,15 @@
 
 #include <hepnc/train_entry.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Fills blob at each descriptor's offset. */
 void hn_init_params(const hn_param_desc *params, int nparams, float *blob, uint64_t seed);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

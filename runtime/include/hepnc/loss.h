@@ -18,6 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Cross-entropy over logits (n × c, row-major) with integer labels, torch.nn.CrossEntropyLoss
  * (label_smoothing = eps): ℓ_i = (1 − eps)·(−log p_{i,y_i}) + (eps/c)·Σ_j (−log p_{i,j}),
  * p = softmax(logits row). */
@@ -48,5 +52,9 @@ void hn_bce_targets(const int64_t *labels, size_t n, size_t k, float *targets);
 double hn_loss_mse(const float *pred, const float *targets, const float *w, size_t n, size_t k, float *grad);
 double hn_loss_mse_f64(const double *pred, const double *targets, const double *w, size_t n, size_t k,
                        double *grad);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

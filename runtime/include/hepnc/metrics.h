@@ -5,6 +5,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* AUC = P(score of a signal event > score of a background event), ties counting one half
  * (Mann–Whitney). is_signal[i] is 1 for signal, 0 for background, anything else ignored.
  * Returns NaN when either class is empty. */
@@ -18,5 +22,9 @@ double hn_rejection_at(const float *score, const int8_t *is_signal, int64_t n, d
  * max_points points evenly spaced in ε_S; written to a temporary file and renamed. */
 int hn_roc_write_csv(const char *path, const float *score, const int8_t *is_signal, int64_t n, int max_points,
                      char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -8,6 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct hn_io_desc {
     const char *name;
     int is_set;                 /* set axes: 1: [max][width] per event with a run-time count; 2: [max][max][width]
@@ -44,5 +48,9 @@ typedef struct hn_model_entry {
 #define HN_OK 0
 #define HN_ERR_SET_SIZE 1       /* a count is negative or above the set's max */
 #define HN_ERR_BATCH 2          /* batch < 0 */
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -30,6 +30,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
   HN_OPT_SGD = 0,
   HN_OPT_ADAM = 1,
@@ -91,5 +95,9 @@ int hn_param_no_decay(const char *name, int ndim, const char *const *exclude, si
  * gradient is scaled by max_norm / (total + 1e-6). Returns the total norm before clipping. */
 double hn_clip_grad_norm(float *const *grads, const size_t *sizes, size_t ntensors, double max_norm,
                          double norm_type);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -16,6 +16,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The purposes of the trainer's streams (the `purpose` argument). */
 #define HN_RNG_SHUFFLE 0x7368756666ull   /* the permutation of epoch `index` */
 #define HN_RNG_STEP 0x73746570ull        /* the seed handed to train_step (dropout) at global step `index` */
@@ -31,5 +35,9 @@ double hn_rng_uniform(uint64_t *state);
 /* perm[0..n) = a uniformly random permutation of 0..n-1: Fisher–Yates from the top (i = n-1 down to 1,
  * j = hn_rng_below(i + 1), swap) with the state hn_rng_stream(seed, HN_RNG_SHUFFLE, epoch). */
 void hn_rng_permutation(int64_t *perm, int64_t n, uint64_t seed, int64_t epoch);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -8,6 +8,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
   HN_SCHED_CONSTANT = 0,    /* base_lr (weaver --lr-scheduler none) */
   HN_SCHED_FLAT_DECAY = 1,  /* weaver flat+decay (MultiStepLR over the last max(1, int(0.3·epochs)) epochs) */
@@ -46,5 +50,9 @@ double hn_lr_flat_decay(double base_lr, int64_t epochs, int64_t epoch);
 double hn_lr_cosine(double base_lr, double eta_min, int64_t t_max, int64_t epoch);
 double hn_lr_step(double base_lr, int64_t step_size, double gamma, int64_t epoch);
 double hn_lr_warmup_factor(double start_factor, int64_t warmup_steps, int64_t step);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -15,6 +15,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* s/√b; +inf for b = 0 < s, 0 for s = b = 0, NaN for negative inputs. */
 double hn_significance_z(double s, double b);
 /* s/√(b + (rel_unc·b)²); as hn_significance_z for rel_unc = 0. NaN for rel_unc < 0. */
@@ -32,5 +36,9 @@ typedef struct hn_working_point {
  * Returns 0, or -1 when either class is empty (wp filled with NaN). */
 int hn_working_point_at(const float *score, const int8_t *is_signal, int64_t n, double eff_s, double signal_yield,
                         double background_yield, double rel_unc, hn_working_point *wp);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

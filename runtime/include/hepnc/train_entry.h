@@ -20,6 +20,10 @@
 #include <hepnc/model.h>
 #include <hepnc/optim.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct hn_param_desc {
     const char *name;           /* safetensors name, e.g. "phi.0.weight" */
     size_t offset;              /* floats into the blob */
@@ -94,5 +98,9 @@ typedef struct hn_train_entry {
 
 #define HN_TRAIN_ABI 3
 #define HN_ERR_LABEL 3
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -34,6 +34,10 @@
 #include <hepnc/schedule.h>
 #include <hepnc/train_entry.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* hn_train's return value when it stopped for hn_train_request_stop (SIGINT) after saving last.safetensors. */
 #define HN_TRAIN_INTERRUPTED 130
 
@@ -133,5 +137,9 @@ typedef struct hn_eval_metrics {
 } hn_eval_metrics;
 int hn_train_evaluate(const hn_train_entry *t, const float *params, const char *path, const hn_trainer_settings *s,
                       hn_eval_metrics *m, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

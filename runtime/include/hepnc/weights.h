@@ -11,6 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define HN_TENSOR_MAX_RANK 8
 
 typedef struct hn_weights hn_weights;
@@ -62,5 +66,9 @@ int hn_safetensors_write(const char *path, int n, const hn_tensor_out *t, char *
  * exactly what hn_safetensors_write writes. */
 int hn_safetensors_write_meta(const char *path, int n, const hn_tensor_out *t, int nmeta, const char *const *keys,
                               const char *const *values, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
