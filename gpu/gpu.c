@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -281,12 +282,39 @@ void hn_gpu_close(hn_gpu *g)
     free(g);
 }
 
+/* Emulated device memory: the buffer (256-byte aligned, as cuMemAlloc's) ends where an inaccessible guard
+ * page begins, so a kernel reading or writing past the end of an allocation (by more than its rounding to
+ * 256 bytes) stops the test with SIGSEGV instead of touching the host's other memory; the mapping's base
+ * and length sit in the 16 bytes before the buffer. */
+static void *emu_alloc(size_t bytes)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), body = (bytes + 255) & ~(size_t)255;
+    size_t len = ((body + 256 + page - 1) / page + 1) * page;
+    char *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED) return NULL;
+    char *guard = base + len - page;
+    if (mprotect(guard, page, PROT_NONE)) { munmap(base, len); return NULL; }
+    char *p = guard - body;
+    memcpy(p - 16, &base, sizeof base);
+    memcpy(p - 8, &len, sizeof len);
+    return p;
+}
+
+static void emu_free(void *p)
+{
+    char *base;
+    size_t len;
+    memcpy(&base, (char *)p - 16, sizeof base);
+    memcpy(&len, (char *)p - 8, sizeof len);
+    munmap(base, len);
+}
+
 int hn_gpu_alloc(hn_gpu *g, void **p, size_t bytes, char *err, size_t errlen)
 {
     CUdeviceptr d = 0;
     CUresult r = 0;
-    if (g && g->emu) {              /* 256-byte aligned, as cuMemAlloc's */
-        void *h = aligned_alloc(256, (bytes + 255) & ~(size_t)255);
+    if (g && g->emu) {
+        void *h = emu_alloc(bytes);
         d = (CUdeviceptr)(uintptr_t)h;
         if (!h) r = 2;
     } else r = drv.cuMemAlloc(&d, bytes ? bytes : 4);
@@ -310,7 +338,7 @@ void hn_gpu_free(hn_gpu *g, void *p)
     CUdeviceptr d = (CUdeviceptr)(uintptr_t)p;
     for (int i = 0; i < HN_GPU_MAX_ALLOCS; ++i)
         if (allocs[i].ptr == d) { alloc_now -= allocs[i].bytes; allocs[i].ptr = 0; break; }
-    if (g && g->emu) free(p);
+    if (g && g->emu) emu_free(p);
     else drv.cuMemFree(d);
 }
 

@@ -5,7 +5,10 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <hepnc/gpu.h>
 
@@ -56,6 +59,11 @@ static const char source[] =
     "    if (threadIdx.x < 16) __syncthreads();\n"
     "    else v = __shfl_xor_sync(0xffffffffu, v, 1);\n"
     "    y[threadIdx.x] = v;\n"
+    "}\n"
+    "/* reads one float past the end of x (n floats; n a multiple of 64, so no rounding hides it) */\n"
+    "extern \"C\" __global__ void read_past_end(const float *x, int n, float *y)\n"
+    "{\n"
+    "    y[0] = x[n];\n"
     "}\n";
 
 static int failures;
@@ -117,6 +125,22 @@ int main(void)
     printf("     (%s)\n", err);
     rc = hn_gpu_launch(g, "no_such_kernel", 1, 1, 32, 0, a4, err, sizeof err);
     check(rc && strstr(err, "no_such_kernel"), "an unknown kernel is named");
+
+    /* a read past the end of an allocation stops the process (the guard page after every buffer); in a child */
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        float *dz;
+        int m = 64;
+        if (hn_gpu_alloc(g, (void **)&dz, sizeof(float) * (size_t)m, err, sizeof err)) _exit(2);
+        void *a5[] = { &dz, &m, &dout };
+        hn_gpu_launch(g, "read_past_end", 1, 1, 1, 0, a5, err, sizeof err);
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    check(WIFSIGNALED(status) && (WTERMSIG(status) == SIGSEGV || WTERMSIG(status) == SIGBUS),
+          "a read one float past the end of an allocation stops the kernel (guard page)");
 
     hn_gpu_free(g, dx);
     hn_gpu_free(g, dout);
