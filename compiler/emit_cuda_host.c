@@ -10,6 +10,7 @@
 #include "emit_c.h"
 #include "emit_cuda.h"
 #include "emit_cuda_internal.h"
+#include "emit_cuda_train_edgeconv.h"
 #include "ops.h"
 #include "ops/edge_conv_layout.h"
 
@@ -89,16 +90,14 @@ long hn_cu_pack_floats(const hn_graph *g)
     return 4 + max + max * widest;
 }
 
-/* An edge_conv in GEMM form (with cuBLAS): its set is the packed rows' (the host holds its counts) or has no
- * counts, k within the kNN kernel's. */
+/* An edge_conv in GEMM form (with cuBLAS): the shapes the training step's GEMM form takes (the kernels are
+ * shared), and its set is the packed rows' (the host holds its counts) or has no counts. */
 int hn_cu_edge_gemm(const hn_graph *g, const hn_node *n)
 {
-    if (n->op != HN_OP_edge_conv || n->dead) return 0;
-    ec_layout L;
-    hn_ec_layout_of(g, n, &L);
+    if (n->op != HN_OP_edge_conv || n->dead || !hn_cu_train_edge_conv_supported(g, n)) return 0;
     const hn_tensor *o = &g->tensors[n->out];
     int masked = o->shape.nset && g->tensors[g->inputs[o->shape.set]].masked;
-    return L.k >= 1 && L.k <= 64 && (!masked || o->shape.set == hn_cu_pack_set(g));
+    return !masked || o->shape.set == hn_cu_pack_set(g);
 }
 
 /* Floats per event of one edge_conv's group scratch: offsets (with slack), neighbours, multiplicities, the

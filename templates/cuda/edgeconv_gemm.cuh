@@ -95,6 +95,20 @@ extern "C" __global__ void hn_tec_output(const float *A, const float *w, const i
     y[idx] = v > 0.0f ? v : 0.0f;
 }
 
+/* Row t of an event with cnt real of max points (the row layout above): its point *i (−1: the padded points'
+ * representative) and neighbour slot *q (q < min(k, cnt − 1): a real neighbour; else the padding neighbours'
+ * row); returns the row's multiplicity. Shared by the training rows (train_edgeconv.cuh) and these. */
+__device__ __forceinline__ float hn_tec_edge_row(long t, int cnt, int max, int k, int *i, int *q)
+{
+    int m = hn_tec_real_neighbours(cnt, k), rpp = hn_tec_rows_per_point(cnt, k);
+    if (t >= (long)cnt * rpp) {
+        *i = -1, *q = 0;
+        return __fmul_rn((float)k, (float)(max - cnt));
+    }
+    *i = (int)(t / rpp), *q = (int)(t % rpp);
+    return *q < m ? 1.0f : (float)(k - m);
+}
+
 /* Edge rows of event b (blockIdx.y) for inference: Z[(i, j)] = ReLU(U'_i + V_j + b₁) for the real
  * neighbours, ReLU(U'_i + b₁) for the padding neighbours' row, 0 for the padded representative; w the
  * multiplicities. UV [batch][max][2·c1] (U'_i | V_i per point). A thread per (row of the event, channel). */
@@ -104,26 +118,21 @@ extern "C" __global__ void hn_ec_edge_rows(const float *UV, const int *n, int ba
     long t = ((long)blockIdx.x * blockDim.x + threadIdx.x) / c1;
     int o = (int)(((long)blockIdx.x * blockDim.x + threadIdx.x) % c1), b = blockIdx.y;
     if (b >= batch || t >= offs[b + 1] - offs[b]) return;
-    int cnt = hn_tec_count(n, b, max), m = hn_tec_real_neighbours(cnt, k), rpp = hn_tec_rows_per_point(cnt, k);
-    long row = offs[b] + t;
-    float z = 0.0f, wt = (float)k * (float)(max - cnt);
-    if (t < (long)cnt * rpp) {
-        int i = (int)(t / rpp), q = (int)(t % rpp);
+    int cnt = hn_tec_count(n, b, max), i, q;
+    float z = 0.0f, wt = hn_tec_edge_row(t, cnt, max, k, &i, &q);
+    if (i >= 0) {
         z = UV[((long)b * max + i) * 2 * c1 + o] + bias[o];
-        if (q < m) z += UV[((long)b * max + nb[((long)b * max + i) * k + q]) * 2 * c1 + c1 + o], wt = 1.0f;
-        else wt = (float)(k - m);
+        if (q < hn_tec_real_neighbours(cnt, k)) z += UV[((long)b * max + nb[((long)b * max + i) * k + q]) * 2 * c1 + c1 + o];
         z = z > 0.0f ? z : 0.0f;
     }
-    Z[row * c1 + o] = z;
-    if (o == 0) w[row] = wt;
+    Z[(offs[b] + t) * c1 + o] = z;
+    if (o == 0) w[offs[b] + t] = wt;
 }
 
-/* y[r][c] = act(y[r][c] + bias[c]) over rows × dim (a GEMM's epilogue). */
+/* y[r][c] = act(y[r][c] + bias[c]) over rows × dim (a GEMM's epilogue): linear.cuh's hn_cu_bias_act, every row real. */
 extern "C" __global__ void hn_rows_bias_act(float *y, long rows, int dim, const float *bias, int act)
 {
-    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= rows * dim) return;
-    y[i] = hn_cu_act(y[i] + bias[i % dim], act);
+    hn_cu_bias_act(y, 0, 1, (int)rows, 1, dim, bias, act);
 }
 
 #endif

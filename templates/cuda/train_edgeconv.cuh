@@ -32,26 +32,16 @@ extern "C" __global__ void hn_tec_rows(const float *UV, const int *n, int batch,
     long t = ((long)blockIdx.x * blockDim.x + threadIdx.x) / c1;
     int o = (int)(((long)blockIdx.x * blockDim.x + threadIdx.x) % c1), b = blockIdx.y;
     if (b >= batch || t >= offs[b + 1] - offs[b]) return;
-    int cnt = hn_tec_count(n, b, max), m = hn_tec_real_neighbours(cnt, k), rpp = hn_tec_rows_per_point(cnt, k);
-    long row = offs[b] + t;
-    float z, wt;
-    if (t < (long)cnt * rpp) {
-        int i = (int)(t / rpp), q = (int)(t % rpp);
+    int cnt = hn_tec_count(n, b, max), i, q;
+    float z = 0.0f, wt = hn_tec_edge_row(t, cnt, max, k, &i, &q);
+    if (i >= 0) {
         const float *U = UV + ((long)b * max + i) * 2 * c1, *V = U + c1;
-        if (q < m) {
-            const float *Vj = UV + ((long)b * max + nb[((long)b * max + i) * k + q]) * 2 * c1 + c1;
-            z = __fadd_rn(__fsub_rn(U[o], V[o]), Vj[o]);
-            wt = 1.0f;
-        } else {
-            z = __fsub_rn(U[o], V[o]);
-            wt = (float)(k - m);
-        }
-    } else {
-        z = 0.0f;
-        wt = __fmul_rn((float)k, (float)(max - cnt));
+        z = __fsub_rn(U[o], V[o]);
+        if (q < hn_tec_real_neighbours(cnt, k))
+            z = __fadd_rn(z, UV[((long)b * max + nb[((long)b * max + i) * k + q]) * 2 * c1 + c1 + o]);
     }
-    Z[row * c1 + o] = z;
-    if (o == 0) w[row] = wt;
+    Z[(offs[b] + t) * c1 + o] = z;
+    if (o == 0) w[offs[b] + t] = wt;
 }
 
 /* (x − mean)·inv·γ + β, rounded step by step (hn_kt_ec_bn_relu's expression) */
