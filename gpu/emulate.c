@@ -219,28 +219,42 @@ static float to_bf16(float x)
     return x;
 }
 
-static float gemm_in(float x, int bf16) { return bf16 ? to_bf16(x) : x; }
+/* x rounded to TF32 (10 stored mantissa bits, to nearest, ties away from zero), as a float; infinities and NaN kept */
+static float to_tf32(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    if ((u & 0x7f800000u) == 0x7f800000u) return x;
+    u = (u + 0x1000u) & 0xffffe000u;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
 
-void hn_emu_gemm_nt(const float *x, const float *W, float *y, long rows, int in, int out, int bf16)
+static float gemm_in(float x, enum hn_emu_math math)
+{
+    return math == HN_EMU_BF16 ? to_bf16(x) : math == HN_EMU_TF32 ? to_tf32(x) : x;
+}
+
+void hn_emu_gemm_nt(const float *x, const float *W, float *y, long rows, int in, int out, enum hn_emu_math math)
 {
     for (long r = 0; r < rows; ++r)
         for (int o = 0; o < out; ++o) {
             const float *a = x + r * in, *w = W + (long)o * in;
             float s = 0.0f;
-            for (int k = 0; k < in; ++k) s += gemm_in(a[k], bf16) * gemm_in(w[k], bf16);
+            for (int k = 0; k < in; ++k) s += gemm_in(a[k], math) * gemm_in(w[k], math);
             y[r * out + o] = s;
         }
 }
 
 void hn_emu_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta,
-                 float *C, int ldc, int bf16)
+                 float *C, int ldc, enum hn_emu_math math)
 {
     for (int i = 0; i < M; ++i)
         for (int j = 0; j < N; ++j) {
             float s = 0.0f;
             for (int k = 0; k < K; ++k)
-                s += gemm_in(ta ? A[(long)k * lda + i] : A[(long)i * lda + k], bf16) *
-                     gemm_in(tb ? B[(long)j * ldb + k] : B[(long)k * ldb + j], bf16);
+                s += gemm_in(ta ? A[(long)k * lda + i] : A[(long)i * lda + k], math) *
+                     gemm_in(tb ? B[(long)j * ldb + k] : B[(long)k * ldb + j], math);
             float *c = C + (long)i * ldc + j;
             *c = beta == 0.0f ? alpha * s : alpha * s + beta * *c;
         }

@@ -100,6 +100,19 @@ static int bf16_requested(void)
     return v && *v == '1';
 }
 
+static int tf32_requested(void)
+{
+    const char *v = getenv("HEPNC_GPU_TF32");
+    return v && *v == '1';
+}
+
+/* The emulated GEMMs' arithmetic: bf16 where both modes are asked for, as on a GPU (cublasGemmEx's compute
+ * type decides there, not the handle's math mode). */
+static enum hn_emu_math emu_math(const hn_gpu *g)
+{
+    return g->bf16 ? HN_EMU_BF16 : g->tf32 ? HN_EMU_TF32 : HN_EMU_FP32;
+}
+
 static void load_blas(void);
 
 static int load_driver(void)
@@ -211,7 +224,10 @@ static hn_gpu *open_emulated(const char *source, const char *name, const char *c
     if (!g) { snprintf(err, errlen, "out of memory"); return NULL; }
     if (!(g->emu = hn_emu_open(source, name, cache_dir, err, errlen))) { free(g); return NULL; }
     if (!getenv("HEPNC_GPU_NO_CUBLAS")) g->blas = g;      /* the GEMMs as loops stand in for cuBLAS */
-    g->bf16 = bf16_requested();
+    if (g->blas) {       /* the math modes are cuBLAS's: without it every GEMM is a float32 kernel */
+        g->bf16 = bf16_requested();
+        g->tf32 = tf32_requested();
+    }
     profile_setup(g);
     return g;
 }
@@ -254,8 +270,7 @@ hn_gpu *hn_gpu_open_image(const char *source, const void *image, size_t image_si
     load_blas();
     if (blas.loaded > 0 && blas.create(&g->blas) == 0) {
         /* CUBLAS_DEFAULT_MATH (0): float32 throughout, no TF32 unless HEPNC_GPU_TF32=1 (CUBLAS_TF32_TENSOR_OP_MATH, 3) */
-        const char *tf32 = getenv("HEPNC_GPU_TF32");
-        g->tf32 = tf32 && *tf32 == '1';
+        g->tf32 = tf32_requested();
         blas.set_math_mode(g->blas, g->tf32 ? 3 : 0);
         if (bf16_requested()) {
             if (!blas.gemm_ex || !blas.gemm_strided_ex) {
@@ -474,7 +489,7 @@ int hn_gpu_linear_gemm(hn_gpu *g, const float *x, const float *W, float *y, long
 {
     if (!g->blas) { snprintf(err, errlen, "cuBLAS is not available"); return -1; }
     if (rows <= 0) return 0;
-    if (g->emu) { hn_emu_gemm_nt(x, W, y, rows, in, out, g->bf16); return 0; }
+    if (g->emu) { hn_emu_gemm_nt(x, W, y, rows, in, out, emu_math(g)); return 0; }
     const float one = 1.0f, zero = 0.0f;
     double t0 = g->profile && !drv.cuCtxSynchronize() ? wall_seconds() : 0;
     /* row-major y[rows][out] = x[rows][in] · W[out][in]ᵀ, i.e. column-major yᵀ = Wᵀᵀ · xᵀ */
@@ -495,7 +510,7 @@ int hn_gpu_gemm(hn_gpu *g, int ta, int tb, int M, int N, int K, float alpha, con
 {
     if (!g->blas) { snprintf(err, errlen, "cuBLAS is not available"); return -1; }
     if (M <= 0 || N <= 0) return 0;
-    if (g->emu) { hn_emu_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, g->bf16); return 0; }
+    if (g->emu) { hn_emu_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, emu_math(g)); return 0; }
     double t0 = g->profile && !drv.cuCtxSynchronize() ? wall_seconds() : 0;
     /* row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: B's storage read as column-major is
      * op(B)ᵀ when B is not transposed */
@@ -521,7 +536,7 @@ int hn_gpu_linear_gemm_rows(hn_gpu *g, const float *x, const float *W, float *y,
     if (used <= 0 || events <= 0) return 0;
     if (g->emu) {
         for (int e = 0; e < events; ++e)
-            hn_emu_gemm_nt(x + (size_t)e * rows * in, W, y + (size_t)e * rows * out, used, in, out, g->bf16);
+            hn_emu_gemm_nt(x + (size_t)e * rows * in, W, y + (size_t)e * rows * out, used, in, out, emu_math(g));
         return 0;
     }
     const float one = 1.0f, zero = 0.0f;

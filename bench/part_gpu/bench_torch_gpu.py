@@ -5,6 +5,10 @@ eval mode under torch.inference_mode(), float32 with TF32 off (PyTorch's default
 kernels are plain float32).
 
     bench_torch_gpu.py WORK [--batches 1,256,4096] [--seconds 2] [--modes eager-trim,eager,compile] [--train]
+                       [--device cuda]
+
+--device cpu runs the same calls on the CPU (no synchronisation, memory 0): a check of the script where no
+GPU is, not a timing to quote.
 
 Modes:
   eager-trim  weaver's default: trim=True, after the SequenceTrimmer's warm-up calls each batch is cut to
@@ -41,16 +45,53 @@ def load_inputs(work):
     return torch_inputs(os.path.join(work, "jets.h5"))
 
 
+ON_GPU = True     # False with --device cpu: synchronisation and the allocator's statistics are skipped
+
+
+def sync():
+    if ON_GPU:
+        torch.cuda.synchronize()
+
+
+def memory_allocated():
+    return torch.cuda.memory_allocated() if ON_GPU else 0
+
+
+def reset_peak_memory():
+    if ON_GPU:
+        torch.cuda.reset_peak_memory_stats()
+
+
+def max_memory_allocated():
+    return torch.cuda.max_memory_allocated() if ON_GPU else 0
+
+
+def empty_cache():
+    if ON_GPU:
+        torch.cuda.empty_cache()
+
+
+def device_name(dev):
+    return torch.cuda.get_device_name(dev) if ON_GPU else "cpu"
+
+
+def use_device(name):
+    """The torch.device of --device; sets ON_GPU."""
+    global ON_GPU
+    ON_GPU = name.startswith("cuda")
+    return torch.device(name)
+
+
 def timed(fn, seconds):
     for _ in range(3):
         fn()
-    torch.cuda.synchronize()
+    sync()
     t = []
     start = time.perf_counter()
     while len(t) < 2000 and (len(t) < 5 or time.perf_counter() - start < seconds):
         t0 = time.perf_counter()
         fn()
-        torch.cuda.synchronize()
+        sync()
         t.append(time.perf_counter() - t0)
     t.sort()
     return t
@@ -64,12 +105,12 @@ def measure(res, call, first_calls, B, seconds, grad_mode):
             t_c = time.perf_counter()
             for _ in range(first_calls):
                 call()
-            torch.cuda.synchronize()
+            sync()
             res["first_calls_s"] = time.perf_counter() - t_c
-            base = torch.cuda.memory_allocated()
-            torch.cuda.reset_peak_memory_stats()
+            base = memory_allocated()
+            reset_peak_memory()
             t = timed(call, seconds)
-            peak = torch.cuda.max_memory_allocated()
+            peak = max_memory_allocated()
         med = statistics.median(t)
         res.update(reps=len(t), ms_median=1e3 * med, ms_p90=1e3 * t[math.ceil(0.9 * len(t)) - 1], ms_min=1e3 * t[0],
                    jets_per_s=B / med, peak_bytes=peak, peak_above_resident_bytes=peak - base, resident_bytes=base)
@@ -86,15 +127,16 @@ def main():
     ap.add_argument("--seconds", type=float, default=2.0)
     ap.add_argument("--modes", default="eager-trim,eager,compile")
     ap.add_argument("--train", action="store_true")
+    ap.add_argument("--device", default="cuda")
     a = ap.parse_args()
     from common import CONFIG
     from weaver.nn.model.ParticleTransformer import ParticleTransformer
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    dev = torch.device("cuda")
+    dev = use_device(a.device)
     xt, vt, mt, _ = load_inputs(a.work)
     state = torch.load(os.path.join(a.work, "weaver_state.pt"), map_location="cpu")
-    name = torch.cuda.get_device_name(0)
+    name = device_name(dev)
     for mode in a.modes.split(","):
         torch.backends.cuda.matmul.allow_tf32 = mode.endswith("-tf32")
         torch.backends.cudnn.allow_tf32 = mode.endswith("-tf32")
@@ -124,9 +166,9 @@ def main():
                         torch.inference_mode)
             print(json.dumps(res), flush=True)
             del x, v, m
-            torch.cuda.empty_cache()
+            empty_cache()
         del model, fn_model
-        torch.cuda.empty_cache()
+        empty_cache()
 
 
 if __name__ == "__main__":

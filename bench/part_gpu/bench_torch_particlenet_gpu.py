@@ -3,7 +3,7 @@
 trained JetClass checkpoint (bench/particlenet_cpu's configuration) on the same jets as the GPU harness
 (bench/particlenet_cpu's prepare.py made them), eval mode under torch.inference_mode(), float32, TF32 off.
 
-    bench_torch_particlenet_gpu.py WORK [--batches 1,256,4096] [--seconds 2] [--modes eager,compile]
+    bench_torch_particlenet_gpu.py WORK [--batches 1,256,4096] [--seconds 2] [--modes eager,compile] [--device cuda]
 
 WORK holds jets.h5 and ParticleNet_kin.pt (build.sh copies them into the bundle). weaver's ParticleNet has no
 trimmer: every call runs all 128 slots (padding points shifted by 1e9, never neighbours of real ones).
@@ -31,14 +31,15 @@ def main():
     ap.add_argument("--batches", default="1,256,4096")
     ap.add_argument("--seconds", type=float, default=2.0)
     ap.add_argument("--modes", default="eager,compile")
+    ap.add_argument("--device", default="cuda")      # cpu: a check of the script where no GPU is (bench_torch_gpu.py)
     a = ap.parse_args()
     from common import load_model, torch_inputs       # bench/particlenet_cpu/common.py
-    from bench_torch_gpu import measure
+    from bench_torch_gpu import device_name, empty_cache, measure, use_device
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    dev = torch.device("cuda")
+    dev = use_device(a.device)
     pt, ft, mt, _ = torch_inputs(os.path.join(a.work, "jets.h5"))
-    name = torch.cuda.get_device_name(0)
+    name = device_name(dev)
     for mode in a.modes.split(","):
         model = load_model(os.path.join(a.work, "ParticleNet_kin.pt")).to(dev)
         fn = torch.compile(model) if mode == "compile" else model
@@ -50,9 +51,9 @@ def main():
             measure(res, lambda: fn(p, f, m), 1, B, a.seconds, torch.inference_mode)
             print(json.dumps(res), flush=True)
             del p, f, m
-            torch.cuda.empty_cache()
+            empty_cache()
         del model, fn
-        torch.cuda.empty_cache()
+        empty_cache()
 
 
 if __name__ == "__main__":

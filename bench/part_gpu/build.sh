@@ -10,29 +10,37 @@
 # Models: the parity fixtures (part_small, part_small_pairs, pfn, fcn: tests/parity/*), and where
 # bench/part_cpu and bench/particlenet_cpu have prepared their work (weights and jets; their run.sh does it),
 # part_jetclass_kin and particlenet_jetclass_kin. Then bench/part_gpu/run.sh BUNDLE on the GPU node.
+# Environment: MODELS (the models to bundle, default all), BUILD_DIR (hepnc's CMake build, default build;
+# CMAKE_BUILD=0 takes it as built), WHEELS=0 (no weaver-core wheel), AOT=0 (no nvcc builds). tests/cuda/bench_part_gpu_emulated.sh
+# builds a small bundle this way in every CI run and runs it on the emulated GPU.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bundle=${1:-$root/build/gpu_bundle}
 cd "$root"
-[ -f build/CMakeCache.txt ] || cmake -S . -B build >/dev/null
-cmake --build build -j2 --target hepnc hepnc_runtime hepnc_gpu >/dev/null
+bdir=${BUILD_DIR:-build}
+if [ "${CMAKE_BUILD:-1}" = 1 ]; then
+  [ -f "$bdir/CMakeCache.txt" ] || cmake -S . -B "$bdir" >/dev/null
+  cmake --build "$bdir" -j2 --target hepnc hepnc_runtime hepnc_gpu >/dev/null
+fi
+wanted() { [ -z "${MODELS:-}" ] || case " $MODELS " in *" $1 "*) return 0;; *) return 1;; esac; }
 rm -rf "$bundle"
 mkdir -p "$bundle/bin" "$bundle/lib" "$bundle/data" "$bundle/wheels"
 
 cuda=${CUDA_HOME:-/usr/local/cuda}
 inc="-Iruntime/include -Igpu/include -Icompiler $(pkg-config --cflags hdf5 2>/dev/null || echo -I/usr/include/hdf5/serial)"
-libs="build/gpu/libhepnc_gpu.a build/runtime/libhepnc_runtime.a $(pkg-config --libs hdf5 2>/dev/null || echo -lhdf5)"
+libs="$bdir/gpu/libhepnc_gpu.a $bdir/runtime/libhepnc_runtime.a $(pkg-config --libs hdf5 2>/dev/null || echo -lhdf5)"
 libs="$libs -lcjson -L$cuda/lib64 -lnvrtc -ldl -lm"
 
 add_model() {   # MODEL WEIGHTS DATA [CHUNK] [AOT_ARCHS]: the harness gpu_harness-MODEL (…__chunkN with a chunk
                 # size, …__aot with the kernels built ahead of time by nvcc)
   local m=$1 w=$2 d=$3 name=$1 defs="" aot=()
   if [ -n "${4:-}" ]; then name="$1__chunk$4"; defs="-D$(echo "$1" | tr a-z A-Z)_CUDA_CHUNK=$4"; fi
-  if [ -n "${5:-}" ]; then name="$1__aot"; aot=(--aot "$5"); fi
-  local gen=$root/build/gpu_bundle_gen/$name
+  if [ -n "${5:-}" ]; then [ "${AOT:-1}" = 1 ] || return 0; name="$1__aot"; aot=(--aot "$5"); fi
+  local gen=${bundle}_gen/$name
+  wanted "$m" || return 0
   [ -f "$w" ] && [ -f "$d" ] || { echo "bench/part_gpu/build.sh: $m skipped (no $w or $d)" >&2; return 0; }
   rm -rf "$gen"
-  build/hepnc compile "models/$m.yaml" --target cuda --blas none "${aot[@]}" -o "$gen" >/dev/null
+  "$bdir/hepnc" compile "models/$m.yaml" --target cuda --blas none "${aot[@]}" -o "$gen" >/dev/null
   cc -std=c11 -O2 $defs -o "$bundle/bin/gpu_harness-$name" bench/part_gpu/gpu_harness.c compiler/infer_io.c \
      "$gen/$m.c" "$gen/${m}_load.c" "$gen/${m}_entry.c" "$gen/${m}_cuda.c" "$gen/${m}_cuda_source.c" \
      "$gen/${m}_cuda_entry.c" -I"$gen" $inc $libs
@@ -51,10 +59,11 @@ add_model part_small tests/parity/part_small/weights.safetensors tests/parity/pa
 add_model particlenet_jetclass_kin build/bench/particlenet_cpu/work/weights.safetensors build/bench/particlenet_cpu/work/jets.h5
 
 add_train_model() {   # MODEL SPEC WEIGHTS DATA: train_harness-MODEL, its GPU training step against its C step, timed
-  local m=$1 spec=$2 w=$3 d=$4 gen=$root/build/gpu_bundle_gen/train-$1
+  local m=$1 spec=$2 w=$3 d=$4 gen=${bundle}_gen/train-$1
+  wanted "$m" || return 0
   [ -f "$d" ] && { [ -f "$w" ] || [ "${w#init:}" != "$w" ]; } || { echo "bench/part_gpu/build.sh: training $m skipped (no $w or $d)" >&2; return 0; }
   rm -rf "$gen"
-  build/hepnc compile "$spec" --target cuda --train --blas none -o "$gen" >/dev/null
+  "$bdir/hepnc" compile "$spec" --target cuda --train --blas none -o "$gen" >/dev/null
   cc -std=c11 -O2 -o "$bundle/bin/train_harness-$m" bench/part_gpu/train_harness.c compiler/infer_io.c \
      "$gen/$m.c" "$gen/${m}_load.c" "$gen/${m}_entry.c" "$gen/${m}_train.c" "$gen/${m}_cuda_train.c" -I"$gen" $inc $libs
   mkdir -p "$bundle/data/train-$m"
@@ -68,12 +77,12 @@ done
 add_train_model part_pool tests/cuda/specs/part_pool.yaml init:7 tests/parity/part_small/inputs.h5
 add_train_model part_small models/part_small.yaml tests/parity/part_small/weights.safetensors tests/parity/part_small/inputs.h5
 add_train_model part_jetclass_kin models/part_jetclass_kin.yaml build/bench/part_cpu/work/weights.safetensors build/bench/part_cpu/work/jets.h5
-if [ -f build/bench/part_cpu/work/weaver_state.pt ]; then
+if wanted part_jetclass_kin && [ -f build/bench/part_cpu/work/weaver_state.pt ]; then
   mkdir -p "$bundle/torch_work"
   cp build/bench/part_cpu/work/{jets.h5,weaver_state.pt} "$bundle/torch_work/"
 fi
 pn=../shared/data/particlenet/ParticleNet_kin.pt      # ParticleNet's PyTorch peer: the trained checkpoint, its jets
-if [ -f "$pn" ] && [ -f build/bench/particlenet_cpu/work/jets.h5 ]; then
+if wanted particlenet_jetclass_kin && [ -f "$pn" ] && [ -f build/bench/particlenet_cpu/work/jets.h5 ]; then
   mkdir -p "$bundle/torch_work/particlenet"
   cp "$pn" build/bench/particlenet_cpu/work/jets.h5 "$bundle/torch_work/particlenet/"
 fi
@@ -83,6 +92,6 @@ for b in "$bundle"/bin/*; do ldd "$b"; done | awk '$3 ~ /^\// { print $3 }' | so
   grep -Ev '/(libc|libm|libdl|libpthread|librt|ld-linux[^/]*|libnvrtc[^/]*|libcuda)\.so' |
   while read -r so; do cp -L "$so" "$bundle/lib/"; done
 
-python3 -m pip download -q --no-deps --only-binary=:all: -d "$bundle/wheels" weaver-core==0.4.17 2>/dev/null ||
+[ "${WHEELS:-1}" = 0 ] || python3 -m pip download -q --no-deps --only-binary=:all: -d "$bundle/wheels" weaver-core==0.4.17 2>/dev/null ||
   echo "bench/part_gpu/build.sh: no weaver-core wheel (the PyTorch side will be skipped)" >&2
 du -sh "$bundle" >&2

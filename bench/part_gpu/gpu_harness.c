@@ -37,6 +37,14 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* The GEMM arithmetic the environment asks for ("bf16" for HEPNC_GPU_BF16=1, which wins as in hepnc/gpu.h,
+ * "tf32" for HEPNC_GPU_TF32=1), or NULL for float32. */
+static const char *math_asked(void)
+{
+    const char *bf16 = getenv("HEPNC_GPU_BF16"), *tf32 = getenv("HEPNC_GPU_TF32");
+    return bf16 && *bf16 == '1' ? "bf16" : tf32 && *tf32 == '1' ? "tf32" : NULL;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -215,10 +223,11 @@ static int parity(const hn_model_entry *m, const hn_cuda_model_entry *cm, void *
         free(first);
         free(again);
     }
-    const char *bf16 = getenv("HEPNC_GPU_BF16");
-    if (bf16 && *bf16 == '1') {         /* the mode asked for is the mode that ran */
-        int on = !strcmp(hn_gpu_math(g), "bf16");
-        printf("%s GEMM arithmetic with HEPNC_GPU_BF16=1: %s\n", on ? "ok  " : "FAIL", hn_gpu_math(g));
+    const char *asked = math_asked();
+    if (asked) {                        /* the mode asked for is the mode that ran */
+        int on = !strcmp(hn_gpu_math(g), asked);
+        printf("%s GEMM arithmetic with HEPNC_GPU_%s=1: %s\n", on ? "ok  " : "FAIL", !strcmp(asked, "bf16") ? "BF16" : "TF32",
+               hn_gpu_math(g));
         failed += !on;
     }
     failed += host_io(m, cm, gmodel, hb, events, &d, err, errlen);
@@ -311,8 +320,7 @@ int main(int argc, char **argv)
     }
     int masked = 0;
     for (int i = 0; i < m->ninputs; ++i) masked |= m->inputs[i].masked;
-    const char *bf16 = getenv("HEPNC_GPU_BF16");
-    int checked = 2 * m->noutputs + 1 + 2 * masked + (bf16 && *bf16 == '1');
+    int checked = 2 * m->noutputs + 1 + 2 * masked + (math_asked() != NULL);
     printf("%d passed, %d failed\n", checked - failed, failed);
     hn_gpu_profile_report(cm->gpu(gmodel), stdout);
     cm->release(gmodel);

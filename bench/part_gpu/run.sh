@@ -12,7 +12,8 @@
 # modes, default eager-trim,eager,compile; empty: no PyTorch), PROFILE=1 (per-kernel times of the ParT's
 # inference and training step, OUT/profile.txt), TF32=0 / BF16=0 (no TF32 / bf16 run of part_jetclass_kin),
 # TIMED (models timed, default part_jetclass_kin particlenet_jetclass_kin), PYTHON (default python3: PyTorch
-# with CUDA). Writes OUT/raw.jsonl (one JSON object per timing), OUT/parity.log, OUT/gpu.txt (nvidia-smi)
+# with CUDA), MAIN (the model of the TF32, bf16, training-timing and profile runs, default part_jetclass_kin;
+# tests/cuda/bench_part_gpu_emulated.sh runs a small bundle with MAIN=part_small on the emulated GPU). Writes OUT/raw.jsonl (one JSON object per timing), OUT/parity.log, OUT/gpu.txt (nvidia-smi)
 # and OUT/logs.tgz (every log). Within one 10-minute device call: SECONDS_PER=1 and MODES=eager-trim,eager
 # TRAIN_MODES=eager-trim,eager PN_MODES=eager keep it to a few minutes (torch.compile's compiles dominate).
 set -uo pipefail
@@ -22,6 +23,7 @@ out=$2
 mkdir -p "$out"
 BATCHES=${BATCHES:-1,256,4096} SECONDS_PER=${SECONDS_PER:-2} MODES=${MODES-eager-trim,eager,compile,eager-trim-tf32}
 PYTHON=${PYTHON:-python3}
+main=${MAIN:-part_jetclass_kin}
 
 # NVRTC of the node's CUDA (13): the toolkit's, else the pip wheel's
 nvrtc=""
@@ -61,7 +63,7 @@ for h in "$bundle"/bin/train_harness-*; do
   w=$bundle/data/train-$m/weights.safetensors
   [ -f "$w" ] || w=$(cat "$bundle/data/train-$m/weights.init")
   args=()
-  [ "$m" = part_jetclass_kin ] && args=(--batches "${TRAIN_BATCHES:-256,512}" --seconds "$SECONDS_PER")
+  [ "$m" = "$main" ] && args=(--batches "${TRAIN_BATCHES:-256,512}" --seconds "$SECONDS_PER")
   echo "== training step: $m" | tee -a "$out/parity.log"
   LD_LIBRARY_PATH=$bundle/lib:$nvrtc "$h" "$w" "$bundle/data/train-$m/inputs.h5" --events 64 "${args[@]}" > "$logs/train-$m.log" 2>&1
   r=$?
@@ -70,8 +72,8 @@ for h in "$bundle"/bin/train_harness-*; do
   [ $r -eq 0 ] || { echo "   exit $r" | tee -a "$out/parity.log"; rc=1; }
 done
 
-if [ "${TF32:-1}" = 1 ] && [ -x "$bundle/bin/gpu_harness-part_jetclass_kin" ]; then   # TF32 GEMMs (HEPNC_GPU_TF32=1)
-  m=part_jetclass_kin
+if [ "${TF32:-1}" = 1 ] && [ -x "$bundle/bin/gpu_harness-$main" ]; then   # TF32 GEMMs (HEPNC_GPU_TF32=1)
+  m=$main
   echo "== $m with HEPNC_GPU_TF32=1 (tolerance 1e-2)" | tee -a "$out/parity.log"
   HEPNC_GPU_TF32=1 LD_LIBRARY_PATH=$bundle/lib:$nvrtc "$bundle/bin/gpu_harness-$m" "$bundle/data/$m/weights.safetensors" \
     "$bundle/data/$m/inputs.h5" --tol 1e-2 --batches "$BATCHES" --seconds "$SECONDS_PER" > "$logs/$m-tf32.log" 2>&1 || rc=1
@@ -79,8 +81,8 @@ if [ "${TF32:-1}" = 1 ] && [ -x "$bundle/bin/gpu_harness-part_jetclass_kin" ]; t
   grep '^{' "$logs/$m-tf32.log" >> "$raw"
 fi
 
-if [ "${BF16:-1}" = 1 ] && [ -x "$bundle/bin/gpu_harness-part_jetclass_kin" ]; then   # bf16 GEMMs (HEPNC_GPU_BF16=1)
-  m=part_jetclass_kin
+if [ "${BF16:-1}" = 1 ] && [ -x "$bundle/bin/gpu_harness-$main" ]; then   # bf16 GEMMs (HEPNC_GPU_BF16=1)
+  m=$main
   echo "== $m with HEPNC_GPU_BF16=1 (tolerance 0.1)" | tee -a "$out/parity.log"
   HEPNC_GPU_BF16=1 LD_LIBRARY_PATH=$bundle/lib:$nvrtc "$bundle/bin/gpu_harness-$m" "$bundle/data/$m/weights.safetensors" \
     "$bundle/data/$m/inputs.h5" --tol 0.1 --batches "$BATCHES" --seconds "$SECONDS_PER" > "$logs/$m-bf16.log" 2>&1 || rc=1
@@ -89,19 +91,19 @@ if [ "${BF16:-1}" = 1 ] && [ -x "$bundle/bin/gpu_harness-part_jetclass_kin" ]; t
 fi
 
 if [ "${PROFILE:-0}" = 1 ]; then   # per-kernel times at the largest batch (every launch synchronised)
-  for m in ${PROFILE_MODELS:-part_jetclass_kin}; do
+  for m in ${PROFILE_MODELS:-$main}; do
     [ -x "$bundle/bin/gpu_harness-$m" ] || continue
     echo "== $m: HEPNC_GPU_PROFILE=1 at batch ${BATCHES##*,}" | tee -a "$out/profile.txt"
     HEPNC_GPU_PROFILE=1 LD_LIBRARY_PATH=$bundle/lib:$nvrtc "$bundle/bin/gpu_harness-$m" "$bundle/data/$m/weights.safetensors" \
       "$bundle/data/$m/inputs.h5" --batches "${BATCHES##*,}" --seconds 0 2>&1 | grep -v '^{' | sed -n '/GPU profile/,$p' | head -40 | tee -a "$out/profile.txt"
   done
-  h=$bundle/bin/train_harness-part_jetclass_kin tb=${TRAIN_BATCHES:-256,512}
+  h=$bundle/bin/train_harness-$main tb=${TRAIN_BATCHES:-256,512}
   if [ -x "$h" ]; then   # the training step's kernels (the parity steps, then the timed ones, full and trimmed)
-    echo "== training step of part_jetclass_kin: HEPNC_GPU_PROFILE=1 at batch ${tb##*,}" | tee -a "$out/profile.txt"
-    w=$bundle/data/train-part_jetclass_kin/weights.safetensors
-    [ -f "$w" ] || w=$(cat "$bundle/data/train-part_jetclass_kin/weights.init")
+    echo "== training step of $main: HEPNC_GPU_PROFILE=1 at batch ${tb##*,}" | tee -a "$out/profile.txt"
+    w=$bundle/data/train-$main/weights.safetensors
+    [ -f "$w" ] || w=$(cat "$bundle/data/train-$main/weights.init")
     HEPNC_GPU_PROFILE=1 LD_LIBRARY_PATH=$bundle/lib:$nvrtc "$h" "$w" \
-      "$bundle/data/train-part_jetclass_kin/inputs.h5" --events 64 --batches "${tb##*,}" --seconds 0 2>&1 | grep -v '^{' |
+      "$bundle/data/train-$main/inputs.h5" --events 64 --batches "${tb##*,}" --seconds 0 2>&1 | grep -v '^{' |
       sed -n '/GPU profile/,$p' | head -50 | tee -a "$out/profile.txt"
   fi
 fi

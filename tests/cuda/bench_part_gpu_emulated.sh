@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# bench/part_gpu end to end on the emulated GPU (HEPNC_GPU_EMULATE=1), so that the GPU benchmark's scripts
+# and harnesses are exercised in every CI run and a lent GPU's few minutes are not spent on a broken script:
+# build.sh bundles part_small (inference and training harnesses, no wheels) from the CMake build in BUILD,
+# run.sh runs it with MAIN=part_small (parity; timings at batches 1 and 4; the TF32, bf16 and profile runs;
+# the training step's parity and timing, full and trimmed), and report.py turns raw.jsonl into its tables.
+# Checks: run.sh exits 0, raw.jsonl holds every timing it should (inference per batch and mode, training per
+# batch and slot mode), the profile holds kernel lines, and report.py prints hepnc's rows for both batches.
+set -euo pipefail
+build=$1 work=$2
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+fail() { echo "FAIL: $*" >&2; exit 1; }
+rm -rf "$work"
+mkdir -p "$work"
+MODELS=part_small BUILD_DIR=$build CMAKE_BUILD=0 WHEELS=0 AOT=0 bash "$root/bench/part_gpu/build.sh" "$work/bundle" 2> "$work/build.log" ||
+  { cat "$work/build.log" >&2; fail "build.sh"; }
+[ -x "$work/bundle/bin/gpu_harness-part_small" ] && [ -x "$work/bundle/bin/train_harness-part_small" ] ||
+  fail "build.sh bundled no part_small harnesses: $(ls "$work/bundle/bin")"
+[ -z "$(ls "$work/bundle/bin" | grep -v 'part_small$')" ] || fail "MODELS=part_small bundled others: $(ls "$work/bundle/bin")"
+
+export HEPNC_GPU_EMULATE=1 HEPNC_CACHE=${HEPNC_CACHE:-$work/cache}
+MAIN=part_small TIMED=part_small BATCHES=1,4 TRAIN_BATCHES=4 SECONDS_PER=0 MODES= PROFILE=1 \
+  bash "$root/bench/part_gpu/run.sh" "$work/bundle" "$work/out" > "$work/run.log" 2>&1 ||
+  { cat "$work/run.log" >&2; fail "run.sh exited non-zero"; }
+
+raw=$work/out/raw.jsonl
+count() { grep -c "$1" "$raw" || true; }
+# inference timings: batches 1 and 4 in float32, TF32 and bf16
+for math in fp32 tf32 bf16; do
+  n=$(grep '"gpu_timing"' "$raw" | grep -c "\"math\": \"$math\"" || true)
+  [ "$n" = 2 ] || fail "$n inference timings in $math (want 2: batches 1 and 4): $(cat "$raw")"
+done
+# training timings at batch 4: over every slot and trimmed
+n=$(count '"gpu_train_timing"')
+[ "$n" = 2 ] || fail "$n training timings (want 2: full and trimmed): $(cat "$raw")"
+grep -q 'hepnc GPU profile' "$work/out/profile.txt" || fail "no kernel profile in profile.txt"
+[ -s "$work/out/logs.tgz" ] || fail "no logs.tgz"
+
+/usr/bin/env python3 "$root/bench/part_gpu/report.py" "$raw" --model part_small > "$work/report.md" ||
+  fail "report.py"
+for b in 1 4; do
+  grep -Eq "^\| $b \| hepnc .*\| fp32 \|" "$work/report.md" || fail "report.py printed no hepnc row at batch $b: $(cat "$work/report.md")"
+done
+grep -q "trimmed" "$work/report.md" || fail "report.py printed no training table: $(cat "$work/report.md")"
+echo "bench/part_gpu on the emulated GPU: $(wc -l < "$raw") timings, report $(wc -l < "$work/report.md") lines"
