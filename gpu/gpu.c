@@ -300,7 +300,20 @@ void hn_gpu_close(hn_gpu *g)
 /* Emulated device memory: the buffer (256-byte aligned, as cuMemAlloc's) ends where an inaccessible guard
  * page begins, so a kernel reading or writing past the end of an allocation (by more than its rounding to
  * 256 bytes) stops the test with SIGSEGV instead of touching the host's other memory; the mapping's base
- * and length sit in the 16 bytes before the buffer. */
+ * and length sit in the 16 bytes before the buffer. A GPU's fresh allocation holds whatever was there
+ * before, not zeros: every word of the buffer starts as HN_EMU_POISON (a quiet NaN as a float, 2143869869 as an
+ * int32), so a kernel that reads memory nothing wrote makes the outputs NaN or an index run off, and the
+ * parity checks fail (HEPNC_GPU_EMULATE_POISON=0: zeros instead). */
+#define HN_EMU_POISON 0x7fc8dbadu
+
+static void emu_poison(void *p, size_t bytes)
+{
+    const char *v = getenv("HEPNC_GPU_EMULATE_POISON");
+    if (v && *v == '0') return;
+    uint32_t *w = p;
+    for (size_t i = 0; i < bytes / 4; ++i) w[i] = HN_EMU_POISON;
+}
+
 static void *emu_alloc(size_t bytes)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE), body = (bytes + 255) & ~(size_t)255;
@@ -312,6 +325,7 @@ static void *emu_alloc(size_t bytes)
     char *p = guard - body;
     memcpy(p - 16, &base, sizeof base);
     memcpy(p - 8, &len, sizeof len);
+    emu_poison(p, body);
     return p;
 }
 

@@ -142,6 +142,17 @@ int main(void)
     check(WIFSIGNALED(status) && (WTERMSIG(status) == SIGSEGV || WTERMSIG(status) == SIGBUS),
           "a read one float past the end of an allocation stops the kernel (guard page)");
 
+    /* a fresh allocation holds no zeros (as on a GPU): every float of it is NaN until something writes it */
+    float *dfresh, fresh[300];
+    int all_nan = 0;
+    if (!hn_gpu_alloc(g, (void **)&dfresh, sizeof fresh, err, sizeof err) &&
+        !hn_gpu_to_host(g, fresh, dfresh, sizeof fresh, err, sizeof err)) {
+        all_nan = 1;
+        for (int i = 0; i < 300; ++i) all_nan &= isnan(fresh[i]) != 0;
+        hn_gpu_free(g, dfresh);
+    }
+    check(all_nan, "a fresh allocation reads as NaN (HEPNC_GPU_EMULATE_POISON)");
+
     hn_gpu_free(g, dx);
     hn_gpu_free(g, dout);
     hn_gpu_close(g);
