@@ -16,6 +16,7 @@
 
 #include "driver.h"
 #include "emit_c.h"
+#include "emit_cuda.h"
 #include "emit_cuda_train.h"
 #include "fsutil.h"
 
@@ -48,14 +49,22 @@ static uint64_t hash_files(char files[][512], int n, uint64_t h)
     return h;
 }
 
+/* What a build holds beside the C object's inference files (build()'s `kind`). */
+enum { BUILD_INFER = 0, BUILD_TRAIN = 1, BUILD_TRAIN_GPU = 2, BUILD_INFER_GPU = 3 };
+
 /* train: 0 the inference files, 1 and NAME_train.c, 2 and NAME_cuda_train.c (the GPU step, built against
- * gpu/include; its hn_gpu and hn_gt functions come from the hepnc executable, which exports them). */
+ * gpu/include; its hn_gpu and hn_gt functions come from the hepnc executable, which exports them), 3 and the
+ * GPU object's NAME_cuda.c, NAME_cuda_source.c and NAME_cuda_entry.c (the same way). */
 static int run_compiler(const char *dir, const char *name, int use_cblas, const char *extra, int train)
 {
     char train_src[2 * HN_NAME + 1200] = "";
     if (train == 1) snprintf(train_src, sizeof train_src, "%s_train.c", name);
 #ifdef HEPNC_GPU_INCLUDE
-    if (train == 2) snprintf(train_src, sizeof train_src, "%s_train.c %s_cuda_train.c -I'" HEPNC_GPU_INCLUDE "'", name, name);
+    if (train == BUILD_TRAIN_GPU)
+        snprintf(train_src, sizeof train_src, "%s_train.c %s_cuda_train.c -I'" HEPNC_GPU_INCLUDE "'", name, name);
+    if (train == BUILD_INFER_GPU)
+        snprintf(train_src, sizeof train_src, "%s_cuda.c %s_cuda_source.c %s_cuda_entry.c -I'" HEPNC_GPU_INCLUDE "'", name,
+                 name, name);
 #endif
     const char *cc = getenv("CC");
     char cmd[6144];
@@ -96,14 +105,19 @@ int hn_build_and_open(const hn_model_build *mb, int use_cblas, hn_loaded_model *
 static int build(const hn_model_build *mb, int use_cblas, const char *extra, int train, hn_loaded_model *out)
 {
     memset(out, 0, sizeof *out);
-    char root[700], tmp[900], final[900], files[12][512];
+    char root[700], tmp[900], final[900], files[24][512];
     int nfiles = 0;
     cache_root(root, sizeof root);
     if (hn_mkdirs(root)) return hn_error_plain("%s: error: cannot create the build cache: %s", root, strerror(errno));
     snprintf(tmp, sizeof tmp, "%s/.tmp-%s-%ld", root, mb->graph.name, (long)getpid());
     remove_tree(tmp);
-    hn_codegen_options co = { .use_cblas = use_cblas, .validate = 0, .train = train > 0 };
+    hn_codegen_options co = { .use_cblas = use_cblas, .validate = 0, .train = train == BUILD_TRAIN || train == BUILD_TRAIN_GPU };
     if (hn_codegen(mb, &co, tmp, files, &nfiles)) { remove_tree(tmp); return -1; }
+    if (train == BUILD_INFER_GPU) {     /* the GPU object beside the C one (its header, loader and entry) */
+        static char strict[64][128];
+        int nstrict = 0;
+        if (hn_emit_cuda(&mb->graph, mb->graph.spec_path, tmp, NULL, files, &nfiles, strict, &nstrict)) { remove_tree(tmp); return -1; }
+    }
     if (train == 2) {           /* the GPU training step beside the C one */
         hn_graph tg;
         memset(&tg, 0, sizeof tg);
@@ -139,12 +153,28 @@ static int build(const hn_model_build *mb, int use_cblas, const char *extra, int
     if (!entry_fn) return hn_error_plain("%s: error: no hepnc_model_entry in the built model", out->so_path);
     out->entry = entry_fn();
     if (out->entry->abi != HN_MODEL_ABI) return hn_error_plain("%s: error: model ABI mismatch", out->so_path);
+    if (train == BUILD_INFER_GPU) {
+        const void *(*cuda_fn)(void) = (const void *(*)(void))dlsym(out->dl, "hepnc_cuda_model_entry");
+        if (!cuda_fn) return hn_error_plain("%s: error: no hepnc_cuda_model_entry in the built model", out->so_path);
+        out->cuda_entry = cuda_fn();
+    }
     return 0;
+}
+
+int hn_build_and_open_gpu(const hn_model_build *mb, hn_loaded_model *out)
+{
+#ifdef HEPNC_GPU_INCLUDE
+    return build(mb, 0, "", BUILD_INFER_GPU, out);
+#else
+    (void)mb;
+    memset(out, 0, sizeof *out);
+    return hn_error_plain("hepnc: error: this hepnc was built without the CUDA toolkit: no GPU inference");
+#endif
 }
 
 int hn_build_and_open_with(const hn_model_build *mb, int use_cblas, const char *extra, hn_loaded_model *out)
 {
-    return build(mb, use_cblas, extra, 0, out);
+    return build(mb, use_cblas, extra, BUILD_INFER, out);
 }
 
 static int open_train(const hn_model_build *mb, int use_cblas, int gpu, hn_loaded_train *out)
@@ -154,7 +184,7 @@ static int open_train(const hn_model_build *mb, int use_cblas, int gpu, hn_loade
        threads must sleep, not spin, while OpenBLAS's threads run the GEMMs between the parallel loops:
        spinning halves the speed on two cores (measured). libgomp reads this when the model loads. */
     setenv("OMP_WAIT_POLICY", "passive", 0);
-    if (build(mb, use_cblas, "-fopenmp", gpu ? 2 : 1, &out->model)) return -1;
+    if (build(mb, use_cblas, "-fopenmp", gpu ? BUILD_TRAIN_GPU : BUILD_TRAIN, &out->model)) return -1;
     /* the training step splits its GEMMs over OpenMP threads itself (templates/c/backward_parallel.h):
        OpenBLAS runs one thread per call, or the two thread pools fight over the cores (measured) */
     openblas_set_num_threads(1);

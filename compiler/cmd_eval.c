@@ -2,7 +2,8 @@
  * metrics physicists quote: accuracy, AUC of a signal class against a background class with the
  * discriminant p_s/(p_s + p_b) (the ratio weaver's taggers use, e.g. top vs QCD from a JetClass model),
  * and, at ε_S = 0.3, 0.5, 0.7, the background rejection 1/ε_B with the expected significance of the
- * working point, s/√b and s/√(b + (δb)²) (hepnc/significance.h); optionally the ROC as CSV and PNG. */
+ * working point, s/√b and s/√(b + (δb)²) (hepnc/significance.h); optionally the ROC as CSV and PNG.
+ * --gpu scores the events with the spec's GPU object (scorer.h). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,10 +18,11 @@
 #include "commands.h"
 #include "infer_io.h"
 #include "plot.h"
+#include "scorer.h"
 
 typedef struct eval_options {
     const char *spec, *weights, *data, *roc, *roc_png, *output;
-    int signal_class, background_class, signal_label, batch;
+    int signal_class, background_class, signal_label, batch, gpu;
     double signal_yield, background_yield, rel_unc;   /* yields < 0: the dataset's counts */
 } eval_options;
 
@@ -39,7 +41,8 @@ static int parse(int argc, char **argv, eval_options *o)
     memset(o, 0, sizeof *o);
     for (int i = 2; i < argc; ++i) {
         const char *v;
-        if (hn_opt(argc, argv, &i, "--weights", &v)) o->weights = v;
+        if (!strcmp(argv[i], "--gpu")) o->gpu = 1;
+        else if (hn_opt(argc, argv, &i, "--weights", &v)) o->weights = v;
         else if (hn_opt(argc, argv, &i, "--data", &v)) o->data = v;
         else if (hn_opt(argc, argv, &i, "--roc", &v)) o->roc = v;
         else if (hn_opt(argc, argv, &i, "--roc-png", &v)) o->roc_png = v;
@@ -144,12 +147,13 @@ int hn_cmd_eval(int argc, char **argv)
     hn_model_build mb;
     if (hn_frontend(&mb, o.spec, NULL)) { hn_model_build_free(&mb); return 1; }
     hn_loaded_model lm;
-    rc = hn_build_and_open(&mb, 1, &lm);
+    rc = o.gpu ? hn_build_and_open_gpu(&mb, &lm) : hn_build_and_open(&mb, 1, &lm);
     hn_model_build_free(&mb);
     if (rc) { hn_loaded_model_close(&lm); return 1; }
     const hn_model_entry *m = lm.entry;
     char err[1024];
-    void *model = NULL;
+    hn_scorer s;
+    int opened = 0;
     hn_dataset *ds = NULL;
     hn_infer_buffers b;
     memset(&b, 0, sizeof b);
@@ -164,13 +168,14 @@ int hn_cmd_eval(int argc, char **argv)
                 width - 1, m->outputs[out].name);
         goto done;
     }
-    if (m->load(&model, o.weights, err, sizeof err)) { fprintf(stderr, "%s\n", err); goto done; }
+    if (hn_scorer_open(&s, &lm, o.weights, o.batch, err, sizeof err)) { fprintf(stderr, "%s\n", err); goto done; }
+    opened = 1;   /* hn_scorer_close at the end */
     if (!(ds = hn_dataset_open(o.data, err, sizeof err))) { fprintf(stderr, "%s\n", err); goto done; }
     if (!hn_dataset_has_labels(ds)) { fprintf(stderr, "%s: error: no /labels dataset to evaluate against\n", o.data); goto done; }
     int64_t E = hn_dataset_events(ds);
     all = malloc(sizeof(float) * (size_t)E * (size_t)width + 1);
     labels = malloc(sizeof(int32_t) * (size_t)E + 1);
-    if (!all || !labels || hn_alloc_buffers(m, o.batch, &b)) { fprintf(stderr, "hepnc eval: out of memory\n"); goto done; }
+    if (!all || !labels || hn_scorer_buffers(&s, &b)) { fprintf(stderr, "hepnc eval: out of memory\n"); goto done; }
     for (int64_t first = 0; first < E; first += o.batch) {
         int count = (int)(E - first < o.batch ? E - first : o.batch);
         if (hn_read_inputs(ds, m, first, count, &b, err, sizeof err) ||
@@ -178,9 +183,8 @@ int hn_cmd_eval(int argc, char **argv)
             fprintf(stderr, "%s\n", err);
             goto done;
         }
-        if (m->infer(model, (const float *const *)b.x, (const int32_t *const *)b.n, count, b.y, b.workspace)) {
-            fprintf(stderr, "hepnc eval: error: the model rejected events %lld.. (a set count out of range)\n",
-                    (long long)first);
+        if (hn_scorer_run(&s, &b, count, err, sizeof err)) {
+            fprintf(stderr, "hepnc eval: error: events %lld..%lld: %s\n", (long long)first, (long long)(first + count - 1), err);
             goto done;
         }
         memcpy(all + first * width, b.y[out], sizeof(float) * (size_t)count * (size_t)width);
@@ -192,7 +196,7 @@ done:
     free(labels);
     hn_free_buffers(m, &b);
     if (ds) hn_dataset_close(ds);
-    if (model) m->release(model);
+    if (opened) hn_scorer_close(&s);
     hn_loaded_model_close(&lm);
     return rc;
 }

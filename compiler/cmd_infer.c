@@ -1,5 +1,6 @@
 /* cmd_infer.c — `hepnc infer`: build the spec's code (cached), run it over an HDF5 dataset in
- * batches, write the outputs to an HDF5 file (atomically). */
+ * batches, write the outputs to an HDF5 file (atomically). --gpu: the spec's GPU object instead
+ * (scorer.h), on device 0 or, with HEPNC_GPU_EMULATE=1, the emulated GPU. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@ void openblas_set_num_threads(int num_threads);
 #include "build.h"
 #include "commands.h"
 #include "infer_io.h"
+#include "scorer.h"
 
 static double now(void)
 {
@@ -21,21 +23,25 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int run(const hn_model_entry *m, void *model, hn_dataset *ds, hn_scores_file *sf, int batch)
+static int run(hn_scorer *s, hn_dataset *ds, hn_scores_file *sf, int batch)
 {
     char err[1024];
     hn_infer_buffers b;
+    const hn_model_entry *m = s->m;
     int64_t events = hn_dataset_events(ds);
-    int rc = hn_alloc_buffers(m, batch, &b);
+    int rc = hn_scorer_buffers(s, &b);
     if (rc) { hn_free_buffers(m, &b); return hn_error_plain("hepnc: error: out of memory for batch %d", batch); }
     double t0 = now(), last = t0, compute = 0;
     for (int64_t first = 0; first < events && !rc; first += batch) {
         int count = (int)(events - first < batch ? events - first : batch);
         if (hn_read_inputs(ds, m, first, count, &b, err, sizeof err)) { rc = hn_error_plain("%s", err); break; }
         double c0 = now();
-        int status = m->infer(model, (const float *const *)b.x, (const int32_t *const *)b.n, count, b.y, b.workspace);
+        int status = hn_scorer_run(s, &b, count, err, sizeof err);
         compute += now() - c0;
-        if (status) { rc = hn_error_plain("hepnc: error: the model rejected events %lld..%lld (code %d: a set count out of range)", (long long)first, (long long)(first + count - 1), status); break; }
+        if (status) {
+            rc = hn_error_plain("hepnc: error: events %lld..%lld: %s", (long long)first, (long long)(first + count - 1), err);
+            break;
+        }
         for (int o = 0; o < m->noutputs && !rc; ++o)
             if (hn_scores_write(sf, o, first, count, b.y[o], err, sizeof err)) rc = hn_error_plain("%s", err);
         if (!rc && hn_dataset_has_labels(ds)) {
@@ -60,9 +66,11 @@ int hn_cmd_infer(int argc, char **argv)
 {
     const char *spec = NULL, *weights = NULL, *data = NULL, *out = NULL, *batch_s = "256", *blas = "openblas";
     const char *threads_s = "1";
+    int gpu = 0;
     for (int i = 2; i < argc; ++i) {
         const char *v;
-        if (hn_opt(argc, argv, &i, "--weights", &v)) weights = v;
+        if (!strcmp(argv[i], "--gpu")) gpu = 1;
+        else if (hn_opt(argc, argv, &i, "--weights", &v)) weights = v;
         else if (hn_opt(argc, argv, &i, "--data", &v)) data = v;
         else if (hn_opt(argc, argv, &i, "--out", &v) || hn_opt(argc, argv, &i, "-o", &v)) out = v;
         else if (hn_opt(argc, argv, &i, "--batch", &v)) batch_s = v;
@@ -77,6 +85,7 @@ int hn_cmd_infer(int argc, char **argv)
     if (threads < 1 || threads > 256) return hn_usage("infer", "--threads must be 1 to 256");
     if (batch < 1) return hn_usage("infer", "--batch must be a positive integer");
     if (strcmp(blas, "openblas") && strcmp(blas, "none")) return hn_usage("infer", "--blas is openblas or none");
+    if (gpu && threads > 1) return hn_usage("infer", "--threads is for the CPU, not with --gpu");
 
     hn_model_build mb;
     if (hn_frontend(&mb, spec, NULL)) { hn_model_build_free(&mb); return 1; }
@@ -87,18 +96,22 @@ int hn_cmd_infer(int argc, char **argv)
     snprintf(nthreads, sizeof nthreads, "%d", threads);
     setenv("OMP_NUM_THREADS", nthreads, 1);
     if (threads > 1) openblas_set_num_threads(1);
-    int rc = hn_build_and_open_with(&mb, strcmp(blas, "openblas") == 0, threads > 1 ? "-fopenmp" : "", &lm);
+    int rc = gpu ? hn_build_and_open_gpu(&mb, &lm)
+                 : hn_build_and_open_with(&mb, strcmp(blas, "openblas") == 0, threads > 1 ? "-fopenmp" : "", &lm);
     hn_model_build_free(&mb);
     if (rc) { hn_loaded_model_close(&lm); return 1; }
     const hn_model_entry *m = lm.entry;
-    fprintf(stderr, "hepnc infer: model '%s' (%s)\n", m->name, lm.cached ? "cached build" : "built");
 
-    char err[1024];
-    void *model = NULL;
+    char err[1024], where[512];
+    hn_scorer s;
     hn_dataset *ds = NULL;
     hn_scores_file *sf = NULL;
+    int opened = 0;
     rc = 1;
-    if (m->load(&model, weights, err, sizeof err)) { fprintf(stderr, "%s\n", err); goto done; }
+    if (hn_scorer_open(&s, &lm, weights, batch, err, sizeof err)) { fprintf(stderr, "%s\n", err); goto done; }
+    opened = 1;   /* hn_scorer_close at the end */
+    hn_scorer_describe(&s, where, sizeof where);
+    fprintf(stderr, "hepnc infer: model '%s' (%s) on %s\n", m->name, lm.cached ? "cached build" : "built", where);
     if (!(ds = hn_dataset_open(data, err, sizeof err))) { fprintf(stderr, "%s\n", err); goto done; }
     const char *names[16];
     int widths[16];
@@ -107,14 +120,14 @@ int hn_cmd_infer(int argc, char **argv)
         fprintf(stderr, "%s\n", err);
         goto done;
     }
-    int failed = run(m, model, ds, sf, batch);
+    int failed = run(&s, ds, sf, batch);
     if (hn_scores_close(sf, !failed, err, sizeof err)) { fprintf(stderr, "%s\n", err); failed = 1; }
     sf = NULL;
     if (!failed) { fprintf(stderr, "hepnc infer: wrote %s\n", out); rc = 0; }
 done:
     if (sf) hn_scores_close(sf, 0, err, sizeof err);
     if (ds) hn_dataset_close(ds);
-    if (model) m->release(model);
+    if (opened) hn_scorer_close(&s);
     hn_loaded_model_close(&lm);
     return rc;
 }

@@ -9,6 +9,13 @@
 
 int hn_alloc_buffers(const hn_model_entry *m, int batch, hn_infer_buffers *b)
 {
+    if (hn_alloc_io_buffers(m, batch, b)) return -1;
+    b->workspace = malloc(m->workspace_bytes(batch) + 64);
+    return b->workspace ? 0 : -1;
+}
+
+int hn_alloc_io_buffers(const hn_model_entry *m, int batch, hn_infer_buffers *b)
+{
     memset(b, 0, sizeof *b);
     for (int i = 0; i < m->ninputs; ++i) {
         const hn_io_desc *d = &m->inputs[i];
@@ -20,8 +27,7 @@ int hn_alloc_buffers(const hn_model_entry *m, int batch, hn_infer_buffers *b)
     for (int o = 0; o < m->noutputs; ++o)
         if (!(b->y[o] = malloc(sizeof(float) * (size_t)batch * (size_t)m->outputs[o].width))) return -1;
     b->labels = malloc(sizeof(int32_t) * (size_t)batch);
-    b->workspace = malloc(m->workspace_bytes(batch) + 64);
-    return b->labels && b->workspace ? 0 : -1;
+    return b->labels ? 0 : -1;
 }
 
 void hn_free_buffers(const hn_model_entry *m, hn_infer_buffers *b)

@@ -36,13 +36,16 @@ static const command commands[] = {
       "                    cuda also NAME_train.cu and NAME_cuda_train.c, the step on the GPU\n"
       "  --dump=PASS       print the IR after PASS to stdout (without -o: only print)\n"
       "  --no-validate     skip the libclang check\n" },
-    { "infer", hn_cmd_infer, "hepnc infer SPEC --weights W.safetensors --data X.h5 --out SCORES.h5 [--batch N] [--blas openblas|none] [--threads T]",
+    { "infer", hn_cmd_infer, "hepnc infer SPEC --weights W.safetensors --data X.h5 --out SCORES.h5 [--batch N] [--blas openblas|none] [--threads T] [--gpu]",
       "Builds the spec's code with the system compiler (cached by the hash of the generated code under\n"
       "$HEPNC_CACHE, default ~/.cache/hepnc), runs it over an HDF5 dataset (layout: docs/data.md) and writes\n"
       "one dataset per output, plus the labels when the input has them, to SCORES.h5 (atomically).\n"
       "  --batch N     events per call (default 256)\n"
       "  --blas B      openblas (default) or none\n"
-      "  --threads T   spread each batch's events over T OpenMP threads (default 1)\n" },
+      "  --threads T   spread each batch's events over T OpenMP threads (default 1)\n"
+      "  --gpu         score on the GPU with the spec's GPU object (hepnc compile --target cuda: its kernels\n"
+      "                compiled by NVRTC at load, cached; docs/cuda.md): device 0, or the emulated GPU with\n"
+      "                HEPNC_GPU_EMULATE=1; HEPNC_GPU_TF32=1 / HEPNC_GPU_BF16=1 for tensor-core GEMMs\n" },
     { "split", hn_cmd_split, "hepnc split IN.h5 -o PREFIX [--fractions 0.7,0.15,0.15] [--seed S]",
       "Divides a dataset into PREFIX_train.h5, PREFIX_val.h5 and PREFIX_test.h5 by a seeded shuffle of its\n"
       "events (each part keeps the file's order). Every dataset whose first extent is the number of events\n"
@@ -90,7 +93,7 @@ static const command commands[] = {
       "  --steps K               also K optimiser steps on the batch, compared with <optimizer><K>.<name>\n"
       "  --optimizer O           adamw (torch defaults) or ranger (weaver's), --lr (1e-3), --weight-decay (0.01)\n"
       "  --trajectory-tolerance  max|dp| / max|p| per tensor after the steps (default 1e-5)\n" },
-    { "eval", hn_cmd_eval, "hepnc eval SPEC --weights W.safetensors --data TEST.h5 [--signal-class K] [--background-class J] [--signal-label L] [--output NAME] [--roc ROC.csv] [--roc-png ROC.png] [--signal-yield S] [--background-yield B] [--bkg-uncertainty D]",
+    { "eval", hn_cmd_eval, "hepnc eval SPEC --weights W.safetensors --data TEST.h5 [--signal-class K] [--background-class J] [--signal-label L] [--output NAME] [--roc ROC.csv] [--roc-png ROC.png] [--signal-yield S] [--background-yield B] [--bkg-uncertainty D] [--batch N] [--gpu]",
       "Runs the spec's code over a labelled dataset (/labels) and prints the accuracy, the AUC of signal class\n"
       "K against background class J with the discriminant p_K / (p_K + p_J), and the background rejection\n"
       "1/eps_B at signal efficiencies 0.3, 0.5 and 0.7, with the expected significance of each working point:\n"
@@ -103,7 +106,9 @@ static const command commands[] = {
       "  --roc-png FILE.png draw it: 1/eps_B against eps_S (Python 3 + matplotlib; skipped with a warning without)\n"
       "  --signal-yield S, --background-yield B   expected events before the cut (sigma x L x preselection);\n"
       "                     default: the dataset's own signal and background counts\n"
-      "  --bkg-uncertainty D   relative background uncertainty delta (default 0.2, as the ttH/four-top study)\n" },
+      "  --bkg-uncertainty D   relative background uncertainty delta (default 0.2, as the ttH/four-top study)\n"
+      "  --batch N          events per call (default 256)\n"
+      "  --gpu              score on the GPU, as hepnc infer --gpu\n" },
     { "bench", hn_cmd_bench, "hepnc bench SPEC [--weights W] [--data X.h5] [--n LO:HI] [--batch N] [--reps R] [--blas openblas|none]",
       "Times the spec's generated code here: latency per event at batch 1 (median and p90 over R calls,\n"
       "default 200) and throughput at batch N (default 256). Events from --data, or synthetic with set sizes\n"

@@ -184,3 +184,16 @@ if(TARGET hepnc_gpu)
   set_tests_properties(gpu_emu.bench_part_gpu PROPERTIES LABELS emulated SKIP_RETURN_CODE 77
                        ENVIRONMENT HEPNC_CACHE=${CMAKE_BINARY_DIR}/cuda_emu_cache)
 endif()
+
+# hepnc infer --gpu / eval --gpu: the CLI's GPU path against the PyTorch references and the CPU path
+if(TARGET hepnc_gpu)
+  foreach(mode gpu emulated)
+    set(name gpu.infer_cli)
+    if(mode STREQUAL emulated)
+      set(name gpu_emu.infer_cli)
+    endif()
+    add_test(NAME ${name} COMMAND ${CMAKE_CURRENT_LIST_DIR}/infer_gpu.sh $<TARGET_FILE:hepnc> $<TARGET_FILE:compare_outputs>
+             ${CMAKE_BINARY_DIR}/infer_gpu_${mode} ${mode})
+    set_tests_properties(${name} PROPERTIES LABELS ${mode} SKIP_RETURN_CODE 77)
+  endforeach()
+endif()

@@ -1,0 +1,46 @@
+/* scorer_gpu.c — the GPU side of scorer.h: the GPU object's entry (hepnc/gpu.h) loads the weights onto the
+ * device (its kernels compiled by NVRTC, or taken from the on-disk cache), a device workspace of
+ * host_workspace_bytes(batch) is allocated once, and each batch goes through infer_host, which stages
+ * inputs and outputs through it chunk by chunk. Built only where hepnc has CUDA (gpu/CMakeLists.txt). */
+#include "scorer.h"
+
+#include <stdio.h>
+
+#include <hepnc/gpu.h>
+
+static const hn_cuda_model_entry *entry_of(const hn_scorer *s) { return (const hn_cuda_model_entry *)s->cuda; }
+
+int hn_scorer_gpu_open(hn_scorer *s, const char *weights, char *err, size_t errlen)
+{
+    const hn_cuda_model_entry *cm = entry_of(s);
+    if (cm->abi != HN_CUDA_MODEL_ABI) {
+        snprintf(err, errlen, "hepnc: error: the GPU object's ABI %d is not this hepnc's %d", cm->abi, HN_CUDA_MODEL_ABI);
+        return -1;
+    }
+    if (cm->load(&s->model, weights, err, errlen)) { s->model = NULL; return -1; }
+    return hn_gpu_alloc(cm->gpu(s->model), &s->device_ws, cm->host_workspace_bytes(s->batch), err, errlen) ? -1 : 0;
+}
+
+int hn_scorer_gpu_run(hn_scorer *s, hn_infer_buffers *b, int count, char *err, size_t errlen)
+{
+    return entry_of(s)->infer_host(s->model, (const float *const *)b->x, (const int *const *)b->n, count, b->y, s->device_ws,
+                                   err, errlen);
+}
+
+void hn_scorer_gpu_describe(const hn_scorer *s, char *dst, size_t n)
+{
+    char name[256] = "";
+    int arch = 0;
+    hn_gpu *g = entry_of(s)->gpu(s->model);
+    hn_gpu_describe(g, name, sizeof name, &arch);
+    if (arch) snprintf(dst, n, "%s (sm_%d), %s GEMMs", name, arch, hn_gpu_math(g));
+    else snprintf(dst, n, "%s, %s GEMMs", name, hn_gpu_math(g));     /* the emulated GPU */
+}
+
+void hn_scorer_gpu_close(hn_scorer *s)
+{
+    const hn_cuda_model_entry *cm = entry_of(s);
+    if (!s->model) return;
+    if (s->device_ws) hn_gpu_free(cm->gpu(s->model), s->device_ws);
+    cm->release(s->model);
+}
