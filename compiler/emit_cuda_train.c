@@ -72,13 +72,26 @@ static int pack_set(const hn_graph *g)
     return -1;
 }
 
-/* 1 when linear layer n runs its GEMMs on the packed real rows: a plain layer (no head scale) over the
- * rows of the packed set, one row per particle. */
-static int packed_linear(const hn_graph *g, const hn_node *n)
+/* 1 when linear layer n's GEMMs can run on the packed real rows: its output is over the rows of the packed
+ * set, one row per particle. */
+static int packed_rows_linear(const hn_graph *g, const hn_node *n)
 {
     const hn_tensor *o = &g->tensors[n->out];
-    return n->op == HN_OP_linear && headscale_of(g, n) < 0 && pack_set(g) >= 0 && o->shape.nset == 1 &&
-           o->shape.set == pack_set(g) && hn_shape_elems(&o->shape) / hn_last_dim(&o->shape) == o->shape.dim[0];
+    return n->op == HN_OP_linear && pack_set(g) >= 0 && o->shape.nset == 1 && o->shape.set == pack_set(g) &&
+           hn_shape_elems(&o->shape) / hn_last_dim(&o->shape) == o->shape.dim[0];
+}
+
+/* A plain packed layer (no head scale): its GEMMs gather and scatter the real rows themselves. */
+static int packed_linear(const hn_graph *g, const hn_node *n)
+{
+    return packed_rows_linear(g, n) && headscale_of(g, n) < 0;
+}
+
+/* A packed layer followed by a head scale (ParT's attention output projection): the GEMMs over the real
+ * rows, the head scale over every row of the node state, whose padding rows are zeroed. */
+static int packed_headscale_linear(const hn_graph *g, const hn_node *n)
+{
+    return packed_rows_linear(g, n) && headscale_of(g, n) >= 0;
 }
 
 /* The ops the GPU step trains. */
@@ -327,6 +340,18 @@ static void forward_call(ctgen *G, const hn_node *n, int i)
         if (n->act) fprintf(f, "    if (hn_gt_act(gpu, %s, (long)batch * %ld, %d, %s, " CHECK, y, hn_shape_elems(&o->shape), n->act, y);
         return;
     }
+    if (packed_headscale_linear(g, n)) {
+        const hn_fold *hs = &g->folds[headscale_of(g, n)];
+        int out = hn_last_dim(&o->shape);
+        fprintf(f, "    /* x·Wᵀ + b over the real rows into the node state (its padding rows zero), then the head scale */\n"
+                   "    if (hn_gt_linear_forward_packed(gpu, %s, &pk, %d, params + %ld, params + %ld, %d, state_ws + (size_t)batch * %ld, extra_ws, " CHECK
+                   "    if (hn_gt_zero_padding(gpu, state_ws + (size_t)batch * %ld, batch, counts[%d], %d, %d, " CHECK
+                   "    if (hn_gt_headscale(gpu, state_ws + (size_t)batch * %ld, (long)batch * %ld, %d, %d, params + %ld, 0, %s, " CHECK,
+                x0, hn_last_dim(&xin_of(g, n)->shape), g->params[n->param[0]].offset, g->params[n->param[1]].offset, out,
+                n->state_offset, n->state_offset, o->shape.set, o->shape.dim[0], out, n->state_offset, R_of(o), hs->heads,
+                out / hs->heads, g->params[hs->bn_gamma].offset, y);
+        return;
+    }
     if (n->op == HN_OP_linear && headscale_of(g, n) >= 0) {
         const hn_fold *hs = &g->folds[headscale_of(g, n)];
         int out = hn_last_dim(&o->shape);
@@ -385,8 +410,12 @@ static void backward_body(ctgen *G, const hn_node *n, char dx[][HN_NAME + 48])
                     dy, n->state_offset, R, fold->heads, dim / fold->heads, dz, g->params[fold->bn_gamma].offset, dy, R, fold->heads,
                     dim / fold->heads, g->params[fold->bn_gamma].offset, dz);
         }
-        fprintf(f, "    if (hn_gt_linear_backward(gpu, %s, (long)batch * %ld, %d, params + %ld, %d, %s, %s, grads + %ld, %s, &scratch, " CHECK,
-                x0, R, hn_last_dim(&xin->shape), PAR(0), dim, dz, dx[0], PAR(0), db);
+        if (packed_headscale_linear(g, n))
+            fprintf(f, "    if (hn_gt_linear_backward_packed(gpu, %s, %s, &pk, %d, params + %ld, %d, %s, grads + %ld, %s, extra_ws, &scratch, "
+                    CHECK, x0, dz, hn_last_dim(&xin->shape), PAR(0), dim, dx[0], PAR(0), db);
+        else
+            fprintf(f, "    if (hn_gt_linear_backward(gpu, %s, (long)batch * %ld, %d, params + %ld, %d, %s, %s, grads + %ld, %s, &scratch, " CHECK,
+                    x0, R, hn_last_dim(&xin->shape), PAR(0), dim, dz, dx[0], PAR(0), db);
         break;
     }
     case HN_OP_relu: case HN_OP_gelu:
@@ -660,7 +689,7 @@ static void emit_step(ctgen *G)
     fprintf(f, "    hn_gt_packed pk = { scratch.pack_offs, scratch.row_event, 0, %d };   /* the real rows of the linear layers */\n"
                "    (void)pk;\n", ps >= 0 ? g->tensors[g->inputs[ps]].shape.dim[0] : 0);
     int any = 0;
-    for (int i = 0; i < g->nnodes; ++i) any |= on_loss_path(g, &g->nodes[i]) && packed_linear(g, &g->nodes[i]);
+    for (int i = 0; i < g->nnodes; ++i) any |= on_loss_path(g, &g->nodes[i]) && packed_rows_linear(g, &g->nodes[i]);
     if (any)
         fprintf(f, "    h.poffs[0] = 0;\n    for (int b = 0; b < batch; ++b) h.poffs[b + 1] = h.poffs[b] + h.counts[%d][b];\n"
                    "    pk.total = h.poffs[batch];\n"
@@ -688,7 +717,7 @@ static void emit_extra_bytes(ctgen *G)
             const hn_shape *s = &g->tensors[n->out].shape;
             fprintf(f, "    if ((b = hn_gt_attention_scratch_bytes(batch, %d, %ld, %d)) > need) need = b;   /* %s */\n", s->dim[0],
                     hn_attr_int(n, "heads"), n->nin > 1, n->name);
-        } else if (packed_linear(g, n)) {     /* the packed rows: x, dy and dx */
+        } else if (packed_rows_linear(g, n)) {     /* the packed rows: x, dy and dx */
             fprintf(f, "    if ((b = sizeof(float) * (size_t)batch * %ldu) > need) need = b;   /* %s */\n",
                     (long)g->tensors[n->out].shape.dim[0] * (2L * hn_last_dim(&g->tensors[n->in[0]].shape) +
                                                              hn_last_dim(&g->tensors[n->out].shape)), n->name);
@@ -741,13 +770,16 @@ static void emit_host(ctgen *G, const char *cu, size_t cu_len)
             m, G->per_event, g->train_fixed_floats, G->red_rows, G->red_cols);
     emit_host_buffers(G);
     emit_step(G);
-    fprintf(f, "/* The workspace's tensors, in graph order (name, offset, gradient offset, floats per event). */\n"
+    fprintf(f, "/* The workspace's tensors, in graph order (name, offset, gradient offset, floats per event, the masked\n"
+               " * input whose counts give its real rows or -1, rows per event). */\n"
                "static const hn_cuda_train_tensor tensors[] = {\n");
     int nt = 0;
     for (int t = 0; t < g->ntensors; ++t) {
         const hn_tensor *x = &g->tensors[t];
         if (x->offset < 0) continue;
-        fprintf(f, "    { \"%s\", %ld, %ld, %ld },\n", x->name, x->offset, x->grad_offset, hn_shape_elems(&x->shape));
+        int rows_set = x->shape.nset == 1 && hn_ct_masked(g, x);   /* [slots][...] over one masked set */
+        fprintf(f, "    { \"%s\", %ld, %ld, %ld, %d, %d },\n", x->name, x->offset, x->grad_offset, hn_shape_elems(&x->shape),
+                rows_set ? x->shape.set : -1, rows_set ? x->shape.dim[0] : 0);
         ++nt;
     }
     fprintf(f, "};\n\n");
