@@ -2,7 +2,9 @@
  * at batch 1 (median and 90th percentile over many calls) and throughput at a larger batch (median of
  * several batches), on a dataset's events or on synthetic ones (random features, plausible 4-vectors,
  * set sizes drawn from --n), with the given weights or random ones of the right shapes. A quick answer
- * to "how fast is this model here"; side-by-side comparisons with PyTorch live in bench/. */
+ * to "how fast is this model here"; side-by-side comparisons with PyTorch live in bench/. --gpu times the
+ * spec's GPU object (scorer.h) on host arrays, as a host program sees it: the copies to and from the
+ * device included. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include "build.h"
 #include "commands.h"
 #include "infer_io.h"
+#include "scorer.h"
 
 void openblas_set_num_threads(int num_threads);
 
@@ -93,9 +96,11 @@ int hn_cmd_bench(int argc, char **argv)
 {
     const char *spec = NULL, *weights = NULL, *data = NULL, *nrange = "30:80", *batch_s = "256", *reps_s = "200";
     const char *blas = "openblas";
+    int gpu = 0;
     for (int i = 2; i < argc; ++i) {
         const char *v;
-        if (hn_opt(argc, argv, &i, "--weights", &v)) weights = v;
+        if (!strcmp(argv[i], "--gpu")) gpu = 1;
+        else if (hn_opt(argc, argv, &i, "--weights", &v)) weights = v;
         else if (hn_opt(argc, argv, &i, "--data", &v)) data = v;
         else if (hn_opt(argc, argv, &i, "--n", &v)) nrange = v;
         else if (hn_opt(argc, argv, &i, "--batch", &v)) batch_s = v;
@@ -118,18 +123,21 @@ int hn_cmd_bench(int argc, char **argv)
         weights = wtmp;
     }
     hn_loaded_model lm;
-    int rc = hn_build_and_open(&mb, strcmp(blas, "none") != 0, &lm);
+    int rc = gpu ? hn_build_and_open_gpu(&mb, &lm) : hn_build_and_open(&mb, strcmp(blas, "none") != 0, &lm);
     hn_model_build_free(&mb);
     if (rc) { if (wtmp[0]) unlink(wtmp); hn_loaded_model_close(&lm); return 1; }
     const hn_model_entry *m = lm.entry;
-    char err[1024];
-    void *model = NULL;
+    char err[1024], where[512];
+    hn_scorer s;
+    int opened = 0;
     hn_infer_buffers b;
     memset(&b, 0, sizeof b);
     double *t1 = malloc(sizeof(double) * (size_t)reps), tb[7];
     rc = 1;
-    if (m->load(&model, weights, err, sizeof err)) { fprintf(stderr, "%s\n", err); goto done; }
-    if (hn_alloc_buffers(m, batch, &b)) { fprintf(stderr, "hepnc bench: out of memory\n"); goto done; }
+    if (hn_scorer_open(&s, &lm, weights, batch, err, sizeof err)) { fprintf(stderr, "%s\n", err); goto done; }
+    opened = 1;   /* hn_scorer_close at the end */
+    hn_scorer_describe(&s, where, sizeof where);
+    if (hn_scorer_buffers(&s, &b)) { fprintf(stderr, "hepnc bench: out of memory\n"); goto done; }
     if (data) {
         hn_dataset *ds = hn_dataset_open(data, err, sizeof err);
         int64_t E = ds ? hn_dataset_events(ds) : 0;
@@ -144,7 +152,10 @@ int hn_cmd_bench(int argc, char **argv)
     }
     const int32_t *counts[16];
     for (int i = 0; i < m->ninputs; ++i) counts[i] = m->inputs[i].masked ? b.n[i] : NULL;
-    m->infer(model, (const float *const *)b.x, counts, batch, b.y, b.workspace);   /* warm-up */
+    if (hn_scorer_infer(&s, (const float *const *)b.x, counts, batch, b.y, b.workspace, err, sizeof err)) {   /* warm-up */
+        fprintf(stderr, "hepnc bench: %s\n", err);
+        goto done;
+    }
     for (int r = 0; r < reps; ++r) {                 /* batch 1, cycling through the events */
         int e = r % batch;
         const float *x[16];
@@ -156,26 +167,28 @@ int hn_cmd_bench(int argc, char **argv)
         }
         for (int o = 0; o < m->noutputs; ++o) y[o] = b.y[o] + (size_t)e * m->outputs[o].width;
         double t0 = now();
-        m->infer(model, x, c, 1, y, b.workspace);
+        hn_scorer_infer(&s, x, c, 1, y, b.workspace, err, sizeof err);
         t1[r] = now() - t0;
     }
     for (int r = 0; r < 7; ++r) {
         double t0 = now();
-        m->infer(model, (const float *const *)b.x, counts, batch, b.y, b.workspace);
+        hn_scorer_infer(&s, (const float *const *)b.x, counts, batch, b.y, b.workspace, err, sizeof err);
         tb[r] = now() - t0;
     }
     qsort(t1, (size_t)reps, sizeof *t1, by_double);
     qsort(tb, 7, sizeof *tb, by_double);
-    printf("model %s (%s; %s events; BLAS %s)\n", m->name, spec, data ? data : "synthetic", blas);
+    if (gpu) printf("model %s (%s; %s events) on %s; host arrays, copies included\n", m->name, spec, data ? data : "synthetic", where);
+    else printf("model %s (%s; %s events; BLAS %s)\n", m->name, spec, data ? data : "synthetic", blas);
     printf("  batch 1     median %.3f ms/event, p90 %.3f ms/event (%d calls)\n", 1e3 * t1[reps / 2],
            1e3 * t1[(int)ceil(0.9 * reps) - 1], reps);
     printf("  batch %-5d %.0f events/s (median of 7 batches)\n", batch, batch / tb[3]);
-    printf("  workspace   %zu bytes at batch 1, %zu at batch %d\n", m->workspace_bytes(1), m->workspace_bytes(batch), batch);
+    if (gpu) printf("  device workspace %zu bytes at batch %d\n", s.device_ws_bytes, batch);
+    else printf("  workspace   %zu bytes at batch 1, %zu at batch %d\n", m->workspace_bytes(1), m->workspace_bytes(batch), batch);
     rc = 0;
 done:
     free(t1);
     hn_free_buffers(m, &b);
-    if (model) m->release(model);
+    if (opened) hn_scorer_close(&s);
     hn_loaded_model_close(&lm);
     if (wtmp[0]) unlink(wtmp);
     return rc;

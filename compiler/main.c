@@ -109,11 +109,13 @@ static const command commands[] = {
       "  --bkg-uncertainty D   relative background uncertainty delta (default 0.2, as the ttH/four-top study)\n"
       "  --batch N          events per call (default 256)\n"
       "  --gpu              score on the GPU, as hepnc infer --gpu\n" },
-    { "bench", hn_cmd_bench, "hepnc bench SPEC [--weights W] [--data X.h5] [--n LO:HI] [--batch N] [--reps R] [--blas openblas|none]",
+    { "bench", hn_cmd_bench, "hepnc bench SPEC [--weights W] [--data X.h5] [--n LO:HI] [--batch N] [--reps R] [--blas openblas|none] [--gpu]",
       "Times the spec's generated code here: latency per event at batch 1 (median and p90 over R calls,\n"
       "default 200) and throughput at batch N (default 256). Events from --data, or synthetic with set sizes\n"
       "uniform in LO:HI (default 30:80); weights from --weights, or random ones of the right shapes.\n"
-      "OPENBLAS_NUM_THREADS sets the BLAS threads. For comparisons with PyTorch see bench/.\n" },
+      "OPENBLAS_NUM_THREADS sets the BLAS threads. For comparisons with PyTorch see bench/.\n"
+      "  --gpu   time the spec's GPU object instead (as hepnc infer --gpu), on host arrays: what a host program\n"
+      "          sees, the copies to and from the device included\n" },
     { "convert", hn_cmd_convert, "hepnc convert darkmachines IN.csv -o OUT.h5 --processes A,B,... [--layout fixed|set] [--max N]",
       "Converts a DarkMachines event CSV (event ID; process ID; weight; MET; METphi; obj, E, pT, eta, phi; ...,\n"
       "objects j b e- e+ m- m+ g, energies in MeV) into the HDF5 layout of docs/data.md, in GeV: /objects\n"

@@ -28,14 +28,20 @@ int hn_scorer_buffers(const hn_scorer *s, hn_infer_buffers *b)
     return s->cuda ? hn_alloc_io_buffers(s->m, s->batch, b) : hn_alloc_buffers(s->m, s->batch, b);
 }
 
-int hn_scorer_run(hn_scorer *s, hn_infer_buffers *b, int count, char *err, size_t errlen)
+int hn_scorer_infer(hn_scorer *s, const float *const *x, const int32_t *const *counts, int batch, float *const *y,
+                    void *cpu_workspace, char *err, size_t errlen)
 {
 #ifdef HEPNC_GPU_INCLUDE
-    if (s->cuda) return hn_scorer_gpu_run(s, b, count, err, errlen);
+    if (s->cuda) return hn_scorer_gpu_infer(s, x, counts, batch, y, err, errlen);
 #endif
-    int status = s->m->infer(s->model, (const float *const *)b->x, (const int32_t *const *)b->n, count, b->y, b->workspace);
+    int status = s->m->infer(s->model, x, counts, batch, y, cpu_workspace);
     if (status) snprintf(err, errlen, "the model rejected the batch (code %d: a set count out of range)", status);
     return status;
+}
+
+int hn_scorer_run(hn_scorer *s, hn_infer_buffers *b, int count, char *err, size_t errlen)
+{
+    return hn_scorer_infer(s, (const float *const *)b->x, (const int32_t *const *)b->n, count, b->y, b->workspace, err, errlen);
 }
 
 void hn_scorer_describe(const hn_scorer *s, char *dst, size_t n)

@@ -14,6 +14,7 @@ typedef struct hn_scorer {
     const void *cuda;           /* the GPU object's hn_cuda_model_entry, or NULL on the CPU */
     void *model;                /* the loaded model (C or GPU) */
     void *device_ws;            /* the GPU object's device workspace for `batch` events */
+    size_t device_ws_bytes;     /* its size (host_workspace_bytes(batch)) */
     int batch;
 } hn_scorer;
 
@@ -25,13 +26,18 @@ int hn_scorer_buffers(const hn_scorer *s, hn_infer_buffers *b);
 /* b's outputs for its first `count` events (count <= batch). Non-zero and a message naming the failure
  * (e.g. a set count out of range) otherwise. */
 int hn_scorer_run(hn_scorer *s, hn_infer_buffers *b, int count, char *err, size_t errlen);
+/* The same on the model entry's arrays (hn_model_entry.infer's: counts NULL for an unmasked input);
+ * cpu_workspace is the C object's (unused on the GPU). */
+int hn_scorer_infer(hn_scorer *s, const float *const *x, const int32_t *const *counts, int batch, float *const *y,
+                    void *cpu_workspace, char *err, size_t errlen);
 /* "CPU", or the GPU's name and the GEMMs' arithmetic ("NVIDIA H100 80GB HBM3 (sm_90), fp32 GEMMs"). */
 void hn_scorer_describe(const hn_scorer *s, char *dst, size_t n);
 void hn_scorer_close(hn_scorer *s);
 
 /* The GPU side (scorer_gpu.c, built where hepnc has CUDA). */
 int hn_scorer_gpu_open(hn_scorer *s, const char *weights, char *err, size_t errlen);
-int hn_scorer_gpu_run(hn_scorer *s, hn_infer_buffers *b, int count, char *err, size_t errlen);
+int hn_scorer_gpu_infer(hn_scorer *s, const float *const *x, const int32_t *const *counts, int batch, float *const *y,
+                        char *err, size_t errlen);
 void hn_scorer_gpu_describe(const hn_scorer *s, char *dst, size_t n);
 void hn_scorer_gpu_close(hn_scorer *s);
 

@@ -18,13 +18,14 @@ int hn_scorer_gpu_open(hn_scorer *s, const char *weights, char *err, size_t errl
         return -1;
     }
     if (cm->load(&s->model, weights, err, errlen)) { s->model = NULL; return -1; }
-    return hn_gpu_alloc(cm->gpu(s->model), &s->device_ws, cm->host_workspace_bytes(s->batch), err, errlen) ? -1 : 0;
+    s->device_ws_bytes = cm->host_workspace_bytes(s->batch);
+    return hn_gpu_alloc(cm->gpu(s->model), &s->device_ws, s->device_ws_bytes, err, errlen) ? -1 : 0;
 }
 
-int hn_scorer_gpu_run(hn_scorer *s, hn_infer_buffers *b, int count, char *err, size_t errlen)
+int hn_scorer_gpu_infer(hn_scorer *s, const float *const *x, const int32_t *const *counts, int batch, float *const *y,
+                        char *err, size_t errlen)
 {
-    return entry_of(s)->infer_host(s->model, (const float *const *)b->x, (const int *const *)b->n, count, b->y, s->device_ws,
-                                   err, errlen);
+    return entry_of(s)->infer_host(s->model, x, (const int *const *)counts, batch, y, s->device_ws, err, errlen);
 }
 
 void hn_scorer_gpu_describe(const hn_scorer *s, char *dst, size_t n)

@@ -67,8 +67,13 @@ add_train_model() {   # MODEL SPEC WEIGHTS DATA: train_harness-MODEL, its GPU tr
   cc -std=c11 -O2 -o "$bundle/bin/train_harness-$m" bench/part_gpu/train_harness.c compiler/infer_io.c \
      "$gen/$m.c" "$gen/${m}_load.c" "$gen/${m}_entry.c" "$gen/${m}_train.c" "$gen/${m}_cuda_train.c" -I"$gen" $inc $libs
   mkdir -p "$bundle/data/train-$m"
-  [ -f "$w" ] && cp "$w" "$bundle/data/train-$m/weights.safetensors" || echo "$w" > "$bundle/data/train-$m/weights.init"
-  cp "$d" "$bundle/data/train-$m/inputs.h5"
+  local same=$bundle/data/$m      # the inference harness's files, when they are these: named, not copied again
+  if [ -f "$w" ] && cmp -s "$w" "$same/weights.safetensors" 2>/dev/null && cmp -s "$d" "$same/inputs.h5"; then
+    echo "$m" > "$bundle/data/train-$m/same_as"
+  else
+    [ -f "$w" ] && cp "$w" "$bundle/data/train-$m/weights.safetensors" || echo "$w" > "$bundle/data/train-$m/weights.init"
+    cp "$d" "$bundle/data/train-$m/inputs.h5"
+  fi
   echo "bench/part_gpu/build.sh: training $m" >&2
 }
 for m in fcn pfn; do

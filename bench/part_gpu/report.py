@@ -21,6 +21,20 @@ def gb(x):
     return f"{x / 1e9:.2f} GB"
 
 
+def hepnc_name(model):
+    """hepnc's row name for a harness: MODEL, MODEL__chunkN (another chunk size), MODEL__aot (nvcc's image)."""
+    if "__chunk" in model:
+        return f"hepnc (chunk {model.split('__chunk')[1]})"
+    if model.endswith("__aot"):
+        return "hepnc (nvcc image)"
+    return "hepnc"
+
+
+def memory_ratio(peer_bytes, ours):
+    """PyTorch's peak over hepnc's; n/a where PyTorch reports none (--device cpu rehearsals)."""
+    return f"{peer_bytes / ours:.1f}x" if peer_bytes and ours else "n/a"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("raw")
@@ -39,7 +53,7 @@ def main():
     print("|---:|---|---|---:|---:|---:|")
     for b in sorted({r["batch"] for r in hep + torch}):
         for r in [r for r in hep if r["batch"] == b]:
-            name = "hepnc" + (f" (chunk {r['model'].split('__chunk')[1]})" if "__chunk" in r["model"] else "")
+            name = hepnc_name(r["model"])
             print(f"| {b} | {name} | {r['math']} | {r['ms_median']:.2f} | {r['jets_per_s']:.0f} | {gb(r['device_bytes'])} |")
         for r in [r for r in torch if r["batch"] == b]:
             print(f"| {b} | PyTorch {r['impl'].removeprefix('pytorch-')} | {r['math']} | {r['ms_median']:.2f} | "
@@ -50,12 +64,12 @@ def main():
     print("| batch | hepnc | against | speed | memory |")
     print("|---:|---|---|---:|---:|")
     for r in hep:
-        name = "hepnc" + (f" (chunk {r['model'].split('__chunk')[1]})" if "__chunk" in r["model"] else "") + f" {r['math']}"
+        name = f"{hepnc_name(r['model'])} {r['math']}"
         for t in torch:
             if t["batch"] != r["batch"] or t["math"] != r["math"]:
                 continue
             print(f"| {r['batch']} | {name} | PyTorch {t['impl'].removeprefix('pytorch-')} | "
-                  f"{r['jets_per_s'] / t['jets_per_s']:.2f}x | {t['peak_bytes'] / r['device_bytes']:.1f}x |")
+                  f"{r['jets_per_s'] / t['jets_per_s']:.2f}x | {memory_ratio(t['peak_bytes'], r['device_bytes'])} |")
 
 
 def train_report(rows, torch, model):

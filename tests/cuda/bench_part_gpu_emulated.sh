@@ -18,6 +18,9 @@ MODELS=part_small BUILD_DIR=$build CMAKE_BUILD=0 WHEELS=0 AOT=0 bash "$root/benc
 [ -x "$work/bundle/bin/gpu_harness-part_small" ] && [ -x "$work/bundle/bin/train_harness-part_small" ] ||
   fail "build.sh bundled no part_small harnesses: $(ls "$work/bundle/bin")"
 [ -z "$(ls "$work/bundle/bin" | grep -v 'part_small$')" ] || fail "MODELS=part_small bundled others: $(ls "$work/bundle/bin")"
+# the training harness's weights and jets are the inference harness's: named (same_as), not copied twice
+[ "$(cat "$work/bundle/data/train-part_small/same_as" 2>/dev/null)" = part_small ] &&
+  [ ! -e "$work/bundle/data/train-part_small/inputs.h5" ] || fail "the training data was copied again, not named in same_as"
 
 export HEPNC_GPU_EMULATE=1 HEPNC_CACHE=${HEPNC_CACHE:-$work/cache}
 MAIN=part_small TIMED=part_small BATCHES=1,4 TRAIN_BATCHES=4 SECONDS_PER=0 MODES= PROFILE=1 \
@@ -36,6 +39,7 @@ n=$(count '"gpu_train_timing"')
 [ "$n" = 2 ] || fail "$n training timings (want 2: full and trimmed): $(cat "$raw")"
 grep -q 'hepnc GPU profile' "$work/out/profile.txt" || fail "no kernel profile in profile.txt"
 [ -s "$work/out/logs.tgz" ] || fail "no logs.tgz"
+grep -q "^## part_small" "$work/out/report.md" && grep -q "hepnc" "$work/out/report.md" || fail "run.sh wrote no report.md tables"
 
 /usr/bin/env python3 "$root/bench/part_gpu/report.py" "$raw" --model part_small > "$work/report.md" ||
   fail "report.py"

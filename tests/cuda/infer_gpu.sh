@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# hepnc infer --gpu and hepnc eval --gpu (the spec's GPU object behind the CLI, compiler/scorer_gpu.c) on a GPU
+# hepnc infer --gpu, eval --gpu and bench --gpu (the spec's GPU object behind the CLI, compiler/scorer_gpu.c) on a GPU
 # (mode gpu; "skipped: no GPU" elsewhere) or the emulated GPU (mode emulated, every CI run):
 #   - each parity fixture's scores against its PyTorch reference (tests/parity/<model>/expected.h5, written by
 #     weaver-core's model for the ParT fixtures) at the CPU path's tolerances (logits 1e-4, probabilities 1e-5),
 #     and against hepnc infer on the CPU at 3e-5 absolute (logits reach |5|; the GPU harness tests hold each
 #     model to 1e-5 relative, this checks the CLI's plumbing);
 #   - eval --gpu prints the same accuracy and AUC as eval on the CPU;
-#   - another model's weights: a message naming the file, exit 1, no output file.
+#   - another model's weights: a message naming the file, exit 1, no output file;
+#   - bench --gpu runs and prints its latency, throughput and device workspace lines (timings not asserted).
 set -euo pipefail
 hepnc=$1 compare=$2 work=$3 mode=$4
 here=$(cd "$(dirname "$0")" && pwd)
@@ -49,3 +50,10 @@ fi
 grep -q "pfn/weights.safetensors" "$work/bad.log" || { echo "FAIL: the message does not name the weights file:"; cat "$work/bad.log"; exit 1; }
 [ ! -e "$work/bad-out.h5" ] || { echo "FAIL: an output file was left behind"; exit 1; }
 echo "ok   another model's weights refused: $(head -1 "$work/bad.log")"
+
+# bench --gpu: a smoke test (the emulated GPU's timings mean nothing)
+"$hepnc" bench "$root/models/pfn.yaml" --gpu --reps 10 --batch 8 > "$work/bench.txt"
+for want in "batch 1 .*ms/event" "batch 8 .*events/s" "device workspace [0-9]+ bytes" "GEMMs; host arrays"; do
+  grep -Eq "$want" "$work/bench.txt" || { echo "FAIL: bench --gpu printed no '$want':"; cat "$work/bench.txt"; exit 1; }
+done
+echo "ok   bench --gpu: $(head -1 "$work/bench.txt")"
