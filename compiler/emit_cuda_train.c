@@ -605,7 +605,7 @@ static void emit_host_checks(ctgen *G)
     FILE *f = G->f;
     int C = hn_ct_logits_width(g);
     fprintf(f, "    if (batch < 0) { snprintf(err, errlen, \"%s: negative batch %%d\", batch); return HN_ERR_BATCH; }\n", g->name);
-    fprintf(f, "    if (!cfg->training) { snprintf(err, errlen, \"%s: the GPU step runs in training mode only\"); return 3; }\n", g->name);
+    fprintf(f, "    if (!cfg->training) { snprintf(err, errlen, \"%s: the GPU step runs in training mode only\"); return HN_ERR_DEVICE; }\n", g->name);
     fprintf(f, "    host_buffers h;\n    int rc = host_setup(&h, gpu, counts, labels, weights, batch, err, errlen);\n"
                "    if (rc) { host_free(&h); return rc; }\n");
     for (int i = 0; i < g->ninputs; ++i) {
@@ -643,14 +643,14 @@ static void emit_host_buffers(ctgen *G)
                "    h->dlogits = malloc(sizeof(float) * nb * %d);\n    h->targets = malloc(sizeof(float) * nb * %d);\n"
                "    if (weights) h->weights = malloc(sizeof(float) * nb);\n    h->offs = malloc(sizeof(int) * (nb + 1));\n"
                "    h->poffs = malloc(sizeof(int) * (nb + 1));\n"
-               "    if (!h->labels || !h->offs || !h->poffs || !h->logits || !h->dlogits || !h->targets || (weights && !h->weights)) { snprintf(err, errlen, \"out of host memory\"); return 3; }\n"
+               "    if (!h->labels || !h->offs || !h->poffs || !h->logits || !h->dlogits || !h->targets || (weights && !h->weights)) { snprintf(err, errlen, \"out of host memory\"); return HN_ERR_DEVICE; }\n"
                "    if (batch && (hn_gpu_to_host(gpu, h->labels, labels, sizeof(int64_t) * (size_t)batch, err, errlen) ||\n"
-               "                  (weights && hn_gpu_to_host(gpu, h->weights, weights, sizeof(float) * (size_t)batch, err, errlen)))) return 3;\n",
+               "                  (weights && hn_gpu_to_host(gpu, h->weights, weights, sizeof(float) * (size_t)batch, err, errlen)))) return HN_ERR_DEVICE;\n",
             C, C, C);
     for (int i = 0; i < g->ninputs; ++i) {
         if (!g->tensors[g->inputs[i]].masked) continue;
-        fprintf(f, "    if (!(h->counts[%d] = malloc(sizeof(int32_t) * nb))) { snprintf(err, errlen, \"out of host memory\"); return 3; }\n"
-                   "    if (batch && hn_gpu_to_host(gpu, h->counts[%d], counts[%d], sizeof(int32_t) * (size_t)batch, err, errlen)) return 3;\n",
+        fprintf(f, "    if (!(h->counts[%d] = malloc(sizeof(int32_t) * nb))) { snprintf(err, errlen, \"out of host memory\"); return HN_ERR_DEVICE; }\n"
+                   "    if (batch && hn_gpu_to_host(gpu, h->counts[%d], counts[%d], sizeof(int32_t) * (size_t)batch, err, errlen)) return HN_ERR_DEVICE;\n",
                 i, i, i);
     }
     fprintf(f, "    return 0;\n}\n\n");
@@ -700,7 +700,7 @@ static void emit_step(ctgen *G)
         if (on_loss_path(g, &g->nodes[i])) forward_call(G, &g->nodes[i], i);
     emit_loss(G);
     backward_calls(G);
-    fprintf(f, "    host_free(&h);\n    return hn_gpu_sync(gpu, err, errlen) ? 3 : 0;\nfail:\n    host_free(&h);\n    return 3;\n}\n\n");
+    fprintf(f, "    host_free(&h);\n    return hn_gpu_sync(gpu, err, errlen) ? HN_ERR_DEVICE : 0;\nfail:\n    host_free(&h);\n    return HN_ERR_DEVICE;\n}\n\n");
 }
 
 /* extra_bytes(batch): the largest scratch of the attention and class-attention backwards (one at a time),

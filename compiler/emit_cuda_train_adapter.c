@@ -53,20 +53,20 @@ static void emit_device_hooks(ctgen *G)
                "    const hn_train_entry *t = hepnc_train_entry();\n"
                "    if (batch < 0) return HN_ERR_BATCH;\n"
                "    const float *x[%d];\n    const int32_t *n[%d];\n"
-               "    if (upload_batch(inputs, counts, labels, weights, batch, x, n, err, errlen)) return 3;\n"
+               "    if (upload_batch(inputs, counts, labels, weights, batch, x, n, err, errlen)) return HN_ERR_DEVICE;\n"
                "    int rc = %s_cuda_train_step(gh.gpu, gh.params, gh.grads, x, n, gh.labels, weights ? gh.weights : NULL, batch, cfg, seed,\n"
                "                                gh.logits, loss_out, gh.ws, err, errlen);\n"
                "    if (rc) return rc;\n"
-               "    if (!gs.counted && device_counters(t, o, state_offset, state_size, err, errlen)) return 3;\n"
+               "    if (!gs.counted && device_counters(t, o, state_offset, state_size, err, errlen)) return HN_ERR_DEVICE;\n"
                "    double total = 0;\n"
                "    if (clip_norm > 0 && hn_gt_clip_grad_norm(gh.gpu, gs.clip_g, gs.clip_n, (size_t)gs.nclip, clip_norm, 2.0, gs.clip_scratch,\n"
-               "                                              &total, err, errlen)) return 3;\n"
+               "                                              &total, err, errlen)) return HN_ERR_DEVICE;\n"
                "    for (int k = 0; k < t->nparams; ++k) {\n        if (!state_size[k]) continue;\n"
                "        const hn_param_desc *p = &t->params[k];\n"
                "        if (hn_gt_optim_step_counted(gh.gpu, o, gh.params + p->offset, gh.grads + p->offset, p->size, gs.state + state_offset[k],\n"
-               "                                     lr, no_decay[k], &gs.step[k], &gs.lookahead[k], err, errlen)) return 3;\n    }\n"
+               "                                     lr, no_decay[k], &gs.step[k], &gs.lookahead[k], err, errlen)) return HN_ERR_DEVICE;\n    }\n"
                "    if (logits_out && batch && hn_gpu_to_host(gh.gpu, logits_out, gh.logits, sizeof(float) * (size_t)batch * %d, err, errlen))\n"
-               "        return 3;\n    return 0;\n}\n\n",
+               "        return HN_ERR_DEVICE;\n    return 0;\n}\n\n",
             g->ninputs, g->ninputs, m, C);
 }
 
@@ -108,11 +108,15 @@ void hn_ct_emit_host_adapter(ctgen *G)
                "    if (hn_gpu_alloc(gh.gpu, (void **)&gh.logits, sizeof(float) * (size_t)batch * %d, e, el) ||\n"
                "        hn_gpu_alloc(gh.gpu, (void **)&gh.weights, sizeof(float) * (size_t)batch, e, el) ||\n"
                "        hn_gpu_alloc(gh.gpu, (void **)&gh.labels, sizeof(int64_t) * (size_t)batch, e, el) ||\n"
-               "        hn_gpu_alloc(gh.gpu, &gh.ws, %s_cuda_train_workspace_bytes(batch), e, el)) return -1;\n"
+               "        hn_gpu_alloc(gh.gpu, &gh.ws, %s_cuda_train_workspace_bytes(batch), e, el)) {\n"
+               "        size_t len = strlen(e);   /* say what needs the memory, and what the user can change */\n"
+               "        snprintf(e + len, el - len, \" (the GPU training step of batch %%d needs %%.0f MB of device workspace, %%.1f MB per event: a smaller --batch needs less)\",\n"
+               "                 batch, %s_cuda_train_workspace_bytes(batch) / 1e6, %s_cuda_train_workspace_bytes(batch) / 1e6 / batch);\n"
+               "        return -1;\n    }\n"
                "    for (int i = 0; i < %d; ++i)\n"
                "        if (hn_gpu_alloc(gh.gpu, (void **)&gh.x[i], sizeof(float) * input_floats[i] * (size_t)batch, e, el) ||\n"
                "            (input_masked[i] && hn_gpu_alloc(gh.gpu, (void **)&gh.n[i], sizeof(int32_t) * (size_t)batch, e, el))) return -1;\n"
-               "    gh.cap = batch;\n    return 0;\n}\n\n", m, upper, upper, g->ninputs, C, m, g->ninputs);
+               "    gh.cap = batch;\n    return 0;\n}\n\n", m, upper, upper, g->ninputs, C, m, m, m, g->ninputs);
     /* the step changes only the batchnorms' running statistics in the blob: they alone come back */
     fprintf(f, "/* The blob's running statistics (the only parameters a step changes), as (offset, floats). */\n"
                "static const long buffers[][2] = {\n");
@@ -153,12 +157,12 @@ void hn_ct_emit_host_adapter(ctgen *G)
                "        hn_gpu_to_device(gh.gpu, gh.params, params, sizeof(float) * %s_PARAM_FLOATS, e, el)) goto cuda_error;\n"
                "    int rc = %s_cuda_train_step(gh.gpu, gh.params, gh.grads, x, n, gh.labels, weights ? gh.weights : NULL, batch, cfg, seed,\n"
                "                                gh.logits, loss_out, gh.ws, e, el);\n"
-               "    if (rc == 3) goto cuda_error;\n    if (rc) return rc;\n"
+               "    if (rc == HN_ERR_DEVICE) goto cuda_error;\n    if (rc) return rc;\n"
                "    if (hn_gpu_to_host(gh.gpu, grads, gh.grads, sizeof(float) * %s_PARAM_FLOATS, e, el) ||\n"
                "        download_buffers(params, e, el) ||\n"
                "        (logits_out && batch && hn_gpu_to_host(gh.gpu, logits_out, gh.logits, sizeof(float) * (size_t)batch * %d, e, el)))\n"
                "        goto cuda_error;\n    return 0;\n"
-               "cuda_error:\n    fprintf(stderr, \"hepnc: %s on the GPU: %%s\\n\", gh.err);\n    return 4;\n}\n\n",
+               "cuda_error:\n    fprintf(stderr, \"hepnc: %s on the GPU: %%s\\n\", gh.err);\n    return HN_ERR_DEVICE;\n}\n\n",
             g->ninputs, g->ninputs, upper, m, upper, C, m);
     emit_device_hooks(G);
     fprintf(f, "static size_t gpu_host_workspace_bytes(int batch)\n{\n    (void)batch;\n    return 16;   /* the device holds the step's */\n}\n\n"

@@ -338,17 +338,30 @@ static void emu_free(void *p)
     munmap(base, len);
 }
 
+/* The emulated device's memory in bytes (HEPNC_GPU_EMULATE_MEMORY, e.g. 24e9 for a 24 GB card), so that a
+ * host's out-of-memory path can be checked; 0: the host's memory is the limit. */
+static size_t emu_memory_limit(void)
+{
+    const char *v = getenv("HEPNC_GPU_EMULATE_MEMORY");
+    double x = v && *v ? strtod(v, NULL) : 0.0;
+    return x > 0 ? (size_t)x : 0;
+}
+
 int hn_gpu_alloc(hn_gpu *g, void **p, size_t bytes, char *err, size_t errlen)
 {
     CUdeviceptr d = 0;
     CUresult r = 0;
     if (g && g->emu) {
-        void *h = emu_alloc(bytes);
+        size_t limit = emu_memory_limit();
+        void *h = limit && alloc_now + bytes > limit ? NULL : emu_alloc(bytes);
         d = (CUdeviceptr)(uintptr_t)h;
         if (!h) r = 2;
     } else r = drv.cuMemAlloc(&d, bytes ? bytes : 4);
     *p = (void *)(uintptr_t)d;
-    if (r && g && g->emu) { snprintf(err, errlen, "emulated GPU: out of memory for %zu bytes", bytes); return -1; }
+    if (r && g && g->emu) {
+        snprintf(err, errlen, "emulated GPU: out of memory for %zu bytes (%zu held)", bytes, alloc_now);
+        return -1;
+    }
     if (r) {
         char what[64];
         snprintf(what, sizeof what, "cuMemAlloc of %zu bytes", bytes);

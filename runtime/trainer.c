@@ -236,6 +236,7 @@ static int train_batch(run *r, int epoch, int n, double *lr_out, double *loss_ou
                        b->weights, n, &cfg, seed, r->logits, &loss, r->ws);
     if (rc == HN_ERR_LABEL)
         return fail(err, errlen, "%s: a label is outside 0..%d", b->path, t->nclasses - 1);
+    if (rc == HN_ERR_DEVICE) return fail(err, errlen, "%s: the device running the training step failed (its message above)", t->name);
     if (rc) return fail(err, errlen, "%s: the training step rejected a batch (code %d: a set count out of range?)",
                         b->path, rc);
     if (!isfinite(loss))

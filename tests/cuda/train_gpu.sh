@@ -47,3 +47,16 @@ paste -d, "$work/cpu-clip/log.csv" "$work/gpu-clip/log.csv" "$work/cpu/log.csv" 
     printf "clipped to 0.05: train loss CPU %s, GPU %s (unclipped %s)\n", c, g, $24
     if (!(d <= 1e-6 * c)) { print "FAIL: clipped runs differ"; bad = 1 }
     if (c == $24) { print "FAIL: clipping changed nothing"; bad = 1 } } END { exit bad }'
+
+# a device too small for the batch (the emulated GPU's HEPNC_GPU_EMULATE_MEMORY; on a GPU skipped): refused
+# with what needs the memory and what to change, exit 1, no run left half-written as if it had trained
+if [ "$mode" = emulated ]; then
+  if HEPNC_GPU_EMULATE_MEMORY=10e6 "$hepnc" train "$root/models/part_top_small.yaml" "${common[@]}" --epochs 1 --batch 16 \
+      -o "$work/gpu-oom" --gpu 2> "$work/oom.log"; then
+    echo "FAIL: a 10 MB device trained batches of 16"; exit 1
+  fi
+  grep -q "out of memory" "$work/oom.log" && grep -q "training step of batch 16 needs" "$work/oom.log" ||
+    { echo "FAIL: the out-of-memory message does not say what to change:"; cat "$work/oom.log"; exit 1; }
+  [ ! -e "$work/gpu-oom/last.safetensors" ] || { echo "FAIL: a checkpoint was written"; exit 1; }
+  echo "ok   out of device memory: $(grep -o 'out of memory.*' "$work/oom.log" | head -1)"
+fi

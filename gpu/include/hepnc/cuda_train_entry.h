@@ -34,8 +34,8 @@ typedef struct hn_cuda_train_entry {
     /* As hn_train_entry.train_step with every array in device memory (inputs and counts: host arrays of
      * device pointers; labels int64, weights may be NULL, logits_out may be NULL), loss_out on the host;
      * training mode only (cfg->training), no trimmed batches (cfg->slots) and no dropout yet. Returns 0;
-     * 1 a count outside 0..max, 2 a negative batch, HN_ERR_LABEL a label outside the classes, 3 a CUDA
-     * error or an unsupported setting; err says which. */
+     * 1 a count outside 0..max, 2 a negative batch, HN_ERR_LABEL a label outside the classes, HN_ERR_DEVICE
+     * a CUDA error or an unsupported setting; err says which. */
     int (*step)(hn_gpu *gpu, float *params, float *grads, const float *const *inputs, const int32_t *const *counts,
                 const int64_t *labels, const float *weights, int batch, const hn_train_config *cfg, uint64_t seed,
                 float *logits_out, double *loss_out, void *workspace, char *err, size_t errlen);

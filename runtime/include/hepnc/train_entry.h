@@ -97,7 +97,8 @@ typedef struct hn_train_entry {
 } hn_train_entry;
 
 #define HN_TRAIN_ABI 3
-#define HN_ERR_LABEL 3
+#define HN_ERR_LABEL 3           /* a label outside the classes */
+#define HN_ERR_DEVICE 4          /* the device running the step (a GPU) failed, or cannot run it: the message says why */
 
 #ifdef __cplusplus
 }
