@@ -5,6 +5,7 @@
 #include "scorer.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include <hepnc/gpu.h>
 
@@ -19,7 +20,15 @@ int hn_scorer_gpu_open(hn_scorer *s, const char *weights, char *err, size_t errl
     }
     if (cm->load(&s->model, weights, err, errlen)) { s->model = NULL; return -1; }
     s->device_ws_bytes = cm->host_workspace_bytes(s->batch);
-    return hn_gpu_alloc(cm->gpu(s->model), &s->device_ws, s->device_ws_bytes, err, errlen) ? -1 : 0;
+    if (hn_gpu_alloc(cm->gpu(s->model), &s->device_ws, s->device_ws_bytes, err, errlen)) {
+        size_t len = strlen(err);      /* what needs the memory, and what the user can change */
+        int smaller = s->batch > 1 && cm->host_workspace_bytes(s->batch / 2) < s->device_ws_bytes;   /* above a chunk: no */
+        snprintf(err + len, errlen - len, " (the GPU object's workspace for --batch %d: %.0f MB; %s)", s->batch,
+                 s->device_ws_bytes / 1e6, smaller ? "a smaller --batch needs less" : "one chunk of events needs that much at any larger batch");
+        s->device_ws = NULL;
+        return -1;
+    }
+    return 0;
 }
 
 int hn_scorer_gpu_infer(hn_scorer *s, const float *const *x, const int32_t *const *counts, int batch, float *const *y,

@@ -7,6 +7,7 @@
 #     model to 1e-5 relative, this checks the CLI's plumbing);
 #   - eval --gpu prints the same accuracy and AUC as eval on the CPU;
 #   - another model's weights: a message naming the file, exit 1, no output file;
+#   - a device too small for the batch: the message says what needs the memory and what to change;
 #   - bench --gpu runs and prints its latency, throughput and device workspace lines (timings not asserted).
 set -euo pipefail
 hepnc=$1 compare=$2 work=$3 mode=$4
@@ -50,6 +51,19 @@ fi
 grep -q "pfn/weights.safetensors" "$work/bad.log" || { echo "FAIL: the message does not name the weights file:"; cat "$work/bad.log"; exit 1; }
 [ ! -e "$work/bad-out.h5" ] || { echo "FAIL: an output file was left behind"; exit 1; }
 echo "ok   another model's weights refused: $(head -1 "$work/bad.log")"
+
+# a device too small for the batch's workspace (the emulated GPU's HEPNC_GPU_EMULATE_MEMORY): refused with
+# what needs the memory and what to change, nothing written
+if [ "$mode" = emulated ]; then
+  if HEPNC_GPU_EMULATE_MEMORY=2e6 "$hepnc" infer "$root/models/part_small.yaml" --weights "$fix/weights.safetensors" \
+      --data "$fix/inputs.h5" --out "$work/oom-out.h5" --gpu --batch 400 2> "$work/oom.log"; then
+    echo "FAIL: a 2 MB device scored batches of 400"; exit 1
+  fi
+  grep -q "out of memory" "$work/oom.log" && grep -q "smaller --batch" "$work/oom.log" ||
+    { echo "FAIL: the out-of-memory message does not say what to change:"; cat "$work/oom.log"; exit 1; }
+  [ ! -e "$work/oom-out.h5" ] || { echo "FAIL: an output file was left behind"; exit 1; }
+  echo "ok   out of device memory: $(grep -o 'out of memory.*' "$work/oom.log" | head -1)"
+fi
 
 # bench --gpu: a smoke test (the emulated GPU's timings mean nothing)
 "$hepnc" bench "$root/models/pfn.yaml" --gpu --reps 10 --batch 8 > "$work/bench.txt"
