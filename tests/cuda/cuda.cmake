@@ -195,5 +195,9 @@ if(TARGET hepnc_gpu)
     add_test(NAME ${name} COMMAND ${CMAKE_CURRENT_LIST_DIR}/infer_gpu.sh $<TARGET_FILE:hepnc> $<TARGET_FILE:compare_outputs>
              ${CMAKE_BINARY_DIR}/infer_gpu_${mode} ${mode})
     set_tests_properties(${name} PROPERTIES LABELS ${mode} SKIP_RETURN_CODE 77)
+    # ParticleNet's published weights through infer --gpu against weaver-core's outputs (../shared data)
+    add_test(NAME ${name}_particlenet COMMAND ${CMAKE_CURRENT_LIST_DIR}/infer_gpu_particlenet.sh $<TARGET_FILE:hepnc>
+             $<TARGET_FILE:compare_outputs> ${CMAKE_BINARY_DIR}/infer_gpu_particlenet_${mode} ${mode})
+    set_tests_properties(${name}_particlenet PROPERTIES LABELS ${mode} SKIP_RETURN_CODE 77)
   endforeach()
 endif()
