@@ -1,6 +1,7 @@
 /* train_ops.c — see hepnc/gpu_train.h: host-side launches of templates/cuda/train.cuh's kernels. */
 #include "hepnc/gpu_train.h"
 
+#include <stdint.h>
 #include <stdio.h>
 
 #define CHUNK 256               /* HN_CUT_CHUNK of train.cuh */
@@ -34,6 +35,8 @@ static int launch(hn_gpu *g, const char *k, long threads, void **args, char *err
 int hn_gt_zero(hn_gpu *g, float *p, long count, char *err, size_t errlen)
 {
     void *a[] = { &p, &count };
+    if ((uintptr_t)p % 16 == 0)   /* the step's workspace and parameters (cuMemAlloc's alignment): 16-byte stores */
+        return launch(g, "hn_t_zero4", (count + 3) / 4, a, err, errlen);
     return launch(g, "hn_t_zero", count, a, err, errlen);
 }
 

@@ -16,6 +16,15 @@ extern "C" __global__ void hn_t_zero(float *p, long count)
     if (i < count) p[i] = 0.0f;
 }
 
+/* p[0..count) = 0 with 16-byte stores (p 16-byte aligned): thread i the floats 4i..4i+3 that exist */
+extern "C" __global__ void hn_t_zero4(float *p, long count)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x, at = 4 * i;
+    if (at + 3 < count) reinterpret_cast<float4 *>(p)[i] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    else
+        for (long k = at; k < count; ++k) p[k] = 0.0f;
+}
+
 /* dst += src, elementwise */
 extern "C" __global__ void hn_t_accumulate(const float *src, long count, float *dst)
 {
