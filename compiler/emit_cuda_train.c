@@ -6,7 +6,8 @@
  * by the runtime's own functions (logits are [batch][classes]: two small copies, the C step's numbers).
  *
  * Every op with a backward rule is covered; an op on the loss path that is not is refused with a message
- * naming the layer. Its parts: the pair embedding (emit_cuda_train_pair.c), EdgeConv
+ * naming the layer. Its parts: the linear layers (emit_cuda_train_linear.c), the pair embedding
+ * (emit_cuda_train_pair.c), EdgeConv
  * (emit_cuda_train_edgeconv.c), and the host adapter through which hepnc train --gpu drives the step
  * (emit_cuda_train_adapter.c); what they share is emit_cuda_train_internal.h. */
 #include "emit_cuda_train.h"
@@ -48,14 +49,6 @@ int hn_ct_masked(const hn_graph *g, const hn_tensor *t)
     return t->shape.nset && g->tensors[g->inputs[t->shape.set]].masked;
 }
 
-/* The fold of linear layer n's head scale (ParT's c_attn), -1: none. */
-static int headscale_of(const hn_graph *g, const hn_node *n)
-{
-    for (int i = 0; i < g->nfolds; ++i)
-        if (g->folds[i].kind == HN_FOLD_HEADSCALE && g->folds[i].w == n->param[0]) return i;
-    return -1;
-}
-
 void hn_ct_upper(const hn_graph *g, char *dst, size_t n)
 {
     snprintf(dst, n, "%s", g->name);
@@ -63,36 +56,6 @@ void hn_ct_upper(const hn_graph *g, char *dst, size_t n)
 }
 
 int hn_ct_logits_width(const hn_graph *g) { return (int)hn_shape_elems(&g->tensors[g->train_logits].shape); }
-
-/* The set whose real rows the linear layers pack (the first masked input), -1: none. */
-static int pack_set(const hn_graph *g)
-{
-    for (int i = 0; i < g->ninputs; ++i)
-        if (g->tensors[g->inputs[i]].masked) return i;
-    return -1;
-}
-
-/* 1 when linear layer n's GEMMs can run on the packed real rows: its output is over the rows of the packed
- * set, one row per particle. */
-static int packed_rows_linear(const hn_graph *g, const hn_node *n)
-{
-    const hn_tensor *o = &g->tensors[n->out];
-    return n->op == HN_OP_linear && pack_set(g) >= 0 && o->shape.nset == 1 && o->shape.set == pack_set(g) &&
-           hn_shape_elems(&o->shape) / hn_last_dim(&o->shape) == o->shape.dim[0];
-}
-
-/* A plain packed layer (no head scale): its GEMMs gather and scatter the real rows themselves. */
-static int packed_linear(const hn_graph *g, const hn_node *n)
-{
-    return packed_rows_linear(g, n) && headscale_of(g, n) < 0;
-}
-
-/* A packed layer followed by a head scale (ParT's attention output projection): the GEMMs over the real
- * rows, the head scale over every row of the node state, whose padding rows are zeroed. */
-static int packed_headscale_linear(const hn_graph *g, const hn_node *n)
-{
-    return packed_rows_linear(g, n) && headscale_of(g, n) >= 0;
-}
 
 /* The ops the GPU step trains. */
 static int supported(const hn_graph *g, const hn_node *n)
@@ -208,8 +171,6 @@ static const char *node_counts(const hn_graph *g, const hn_node *n, char *buf, s
     return hn_ct_counts_of(g, t, buf, len);
 }
 
-static long R_of(const hn_tensor *t) { return rows_per_event(t); }
-static const hn_tensor *xin_of(const hn_graph *g, const hn_node *n) { return &g->tensors[n->in[0]]; }
 
 int hn_pair_feature_selection(const hn_node *n, int *sel);
 
@@ -322,46 +283,7 @@ static void forward_call(ctgen *G, const hn_node *n, int i)
                 (unsigned long long)hn_fnv1a(n->name, strlen(n->name), 1469598103934665603ull), y);
         return;
     }
-    if (packed_linear(g, n)) {
-        char bias[48] = "NULL";
-        if (n->nparam > 1) snprintf(bias, sizeof bias, "params + %ld", g->params[n->param[1]].offset);
-        fprintf(f, "    if (hn_gt_linear_forward_packed(gpu, %s, &pk, %d, params + %ld, %s, %d, %s, extra_ws, " CHECK, x0,
-                hn_last_dim(&xin_of(g, n)->shape), g->params[n->param[0]].offset, bias, hn_last_dim(&o->shape), y);
-        return;
-    }
-    if (n->op == HN_OP_linear && headscale_of(g, n) < 0) {
-        char bias[48] = "NULL";
-        if (n->nparam > 1) snprintf(bias, sizeof bias, "params + %ld", g->params[n->param[1]].offset);
-        fprintf(f, "    if (hn_gt_linear_forward(gpu, %s, (long)batch * %ld, %d, params + %ld, %s, %d, %s, " CHECK, x0, R_of(o),
-                hn_last_dim(&xin_of(g, n)->shape), g->params[n->param[0]].offset, bias, hn_last_dim(&o->shape), y);
-        if (hn_ct_masked(g, o))       /* padding rows stay zero, as the C step leaves them */
-            fprintf(f, "    if (hn_gt_zero_padding(gpu, %s, batch, counts[%d], %d, %ld, " CHECK, y, o->shape.set, o->shape.dim[0],
-                    hn_shape_row_elems(&o->shape));
-        if (n->act) fprintf(f, "    if (hn_gt_act(gpu, %s, (long)batch * %ld, %d, %s, " CHECK, y, hn_shape_elems(&o->shape), n->act, y);
-        return;
-    }
-    if (packed_headscale_linear(g, n)) {
-        const hn_fold *hs = &g->folds[headscale_of(g, n)];
-        int out = hn_last_dim(&o->shape);
-        fprintf(f, "    /* x·Wᵀ + b over the real rows into the node state (its padding rows zero), then the head scale */\n"
-                   "    if (hn_gt_linear_forward_packed(gpu, %s, &pk, %d, params + %ld, params + %ld, %d, state_ws + (size_t)batch * %ld, extra_ws, " CHECK
-                   "    if (hn_gt_zero_padding(gpu, state_ws + (size_t)batch * %ld, batch, counts[%d], %d, %d, " CHECK
-                   "    if (hn_gt_headscale(gpu, state_ws + (size_t)batch * %ld, (long)batch * %ld, %d, %d, params + %ld, 0, %s, " CHECK,
-                x0, hn_last_dim(&xin_of(g, n)->shape), g->params[n->param[0]].offset, g->params[n->param[1]].offset, out,
-                n->state_offset, n->state_offset, o->shape.set, o->shape.dim[0], out, n->state_offset, R_of(o), hs->heads,
-                out / hs->heads, g->params[hs->bn_gamma].offset, y);
-        return;
-    }
-    if (n->op == HN_OP_linear && headscale_of(g, n) >= 0) {
-        const hn_fold *hs = &g->folds[headscale_of(g, n)];
-        int out = hn_last_dim(&o->shape);
-        fprintf(f, "    /* x·Wᵀ + b over every slot into the node state, then the head scale (head-major → channel-major) */\n"
-                   "    if (hn_gt_linear_forward(gpu, %s, (long)batch * %ld, %d, params + %ld, params + %ld, %d, state_ws + (size_t)batch * %ld, " CHECK
-                   "    if (hn_gt_headscale(gpu, state_ws + (size_t)batch * %ld, (long)batch * %ld, %d, %d, params + %ld, 0, %s, " CHECK,
-                x0, R_of(o), hn_last_dim(&xin_of(g, n)->shape), g->params[n->param[0]].offset, g->params[n->param[1]].offset, out,
-                n->state_offset, n->state_offset, R_of(o), hs->heads, out / hs->heads, g->params[hs->bn_gamma].offset, y);
-        return;
-    }
+    if (n->op == HN_OP_linear) { hn_ct_linear_forward(G, n, x0, y); return; }
     fprintf(f, "    {\n        const int32_t *n = %s;\n", node_counts(g, n, cnt, sizeof cnt));
     for (int k = 0; k < n->nin; ++k) {
         hn_ct_tvar(g, n->in[k], x0, sizeof x0);
@@ -391,33 +313,9 @@ static void backward_body(ctgen *G, const hn_node *n, char dx[][HN_NAME + 48])
     long R = rows_per_event(o), elems = hn_shape_elems(&o->shape);
 #define PAR(k) g->params[n->param[k]].offset
     switch (n->op) {
-    case HN_OP_linear: {
-        char db[48] = "NULL";
-        int hs = headscale_of(g, n);
-        if (n->nparam > 1) snprintf(db, sizeof db, "grads + %ld", PAR(1));
-        if (packed_linear(g, n)) {
-            fprintf(f, "    if (hn_gt_linear_backward_packed(gpu, %s, %s, &pk, %d, params + %ld, %d, %s, grads + %ld, %s, extra_ws, &scratch, "
-                    CHECK, x0, dy, hn_last_dim(&xin->shape), PAR(0), dim, dx[0], PAR(0), db);
-            break;
-        }
-        char dz[96];
-        snprintf(dz, sizeof dz, "%s", dy);
-        if (hs >= 0) {          /* through the head scale first: dc, then dz = c ⊙ dy back to head-major */
-            const hn_fold *fold = &g->folds[hs];
-            snprintf(dz, sizeof dz, "(state_ws + (size_t)batch * %ldu)", n->state_offset + elems);
-            fprintf(f, "    if (hn_gt_headscale_grad(gpu, %s, state_ws + (size_t)batch * %ld, (long)batch * %ld, %d, %d, %s, grads + %ld, &scratch, " CHECK
-                       "    if (hn_gt_headscale(gpu, %s, (long)batch * %ld, %d, %d, params + %ld, 1, %s, " CHECK,
-                    dy, n->state_offset, R, fold->heads, dim / fold->heads, dz, g->params[fold->bn_gamma].offset, dy, R, fold->heads,
-                    dim / fold->heads, g->params[fold->bn_gamma].offset, dz);
-        }
-        if (packed_headscale_linear(g, n))
-            fprintf(f, "    if (hn_gt_linear_backward_packed(gpu, %s, %s, &pk, %d, params + %ld, %d, %s, grads + %ld, %s, extra_ws, &scratch, "
-                    CHECK, x0, dz, hn_last_dim(&xin->shape), PAR(0), dim, dx[0], PAR(0), db);
-        else
-            fprintf(f, "    if (hn_gt_linear_backward(gpu, %s, (long)batch * %ld, %d, params + %ld, %d, %s, %s, grads + %ld, %s, &scratch, " CHECK,
-                    x0, R, hn_last_dim(&xin->shape), PAR(0), dim, dz, dx[0], PAR(0), db);
+    case HN_OP_linear:
+        hn_ct_linear_backward(G, n, x0, dy, dx[0]);
         break;
-    }
     case HN_OP_relu: case HN_OP_gelu:
         fprintf(f, "    if (%s && hn_gt_act_backward(gpu, %s, %s, (long)batch * %ld, %d, %s, " CHECK, dx[0], x0, dy, elems,
                 n->op == HN_OP_relu ? 1 : 2, dx[0]);
@@ -685,11 +583,11 @@ static void emit_step(ctgen *G)
                "    if (hn_gt_zero(gpu, ws, (long)batch * %ld, err, errlen) || hn_gt_zero(gpu, grads, %s_PARAM_FLOATS, err, errlen)) goto fail;\n",
             g->train_act_floats + g->train_grad_floats, upper);
     pointers(f, g);
-    int ps = pack_set(g);
+    int ps = hn_ct_pack_set(g);
     fprintf(f, "    hn_gt_packed pk = { scratch.pack_offs, scratch.row_event, 0, %d };   /* the real rows of the linear layers */\n"
                "    (void)pk;\n", ps >= 0 ? g->tensors[g->inputs[ps]].shape.dim[0] : 0);
     int any = 0;
-    for (int i = 0; i < g->nnodes; ++i) any |= on_loss_path(g, &g->nodes[i]) && packed_rows_linear(g, &g->nodes[i]);
+    for (int i = 0; i < g->nnodes; ++i) any |= on_loss_path(g, &g->nodes[i]) && hn_ct_packed_rows_linear(g, &g->nodes[i]);
     if (any)
         fprintf(f, "    h.poffs[0] = 0;\n    for (int b = 0; b < batch; ++b) h.poffs[b + 1] = h.poffs[b] + h.counts[%d][b];\n"
                    "    pk.total = h.poffs[batch];\n"
@@ -717,7 +615,7 @@ static void emit_extra_bytes(ctgen *G)
             const hn_shape *s = &g->tensors[n->out].shape;
             fprintf(f, "    if ((b = hn_gt_attention_scratch_bytes(batch, %d, %ld, %d)) > need) need = b;   /* %s */\n", s->dim[0],
                     hn_attr_int(n, "heads"), n->nin > 1, n->name);
-        } else if (packed_rows_linear(g, n)) {     /* the packed rows: x, dy and dx */
+        } else if (hn_ct_packed_rows_linear(g, n)) {     /* the packed rows: x, dy and dx */
             fprintf(f, "    if ((b = sizeof(float) * (size_t)batch * %ldu) > need) need = b;   /* %s */\n",
                     (long)g->tensors[n->out].shape.dim[0] * (2L * hn_last_dim(&g->tensors[n->in[0]].shape) +
                                                              hn_last_dim(&g->tensors[n->out].shape)), n->name);

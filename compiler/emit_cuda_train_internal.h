@@ -1,6 +1,6 @@
 /* emit_cuda_train_internal.h — what the GPU training step's emitter (compiler/emit_cuda_train.c: the kernels,
- * the step) shares with its parts: the pair embedding (emit_cuda_train_pair.c) and the host adapter of
- * hepnc train --gpu (emit_cuda_train_adapter.c). */
+ * the step) shares with its parts: the linear layers (emit_cuda_train_linear.c), the pair embedding
+ * (emit_cuda_train_pair.c) and the host adapter of hepnc train --gpu (emit_cuda_train_adapter.c). */
 #ifndef HN_EMIT_CUDA_TRAIN_INTERNAL_H
 #define HN_EMIT_CUDA_TRAIN_INTERNAL_H
 
@@ -30,6 +30,14 @@ const char *hn_ct_counts_of(const hn_graph *g, const hn_tensor *t, char *buf, si
 /* The model's name in capitals (NAME_PARAM_FLOATS), and the width of the logits the loss reads. */
 void hn_ct_upper(const hn_graph *g, char *dst, size_t n);
 int hn_ct_logits_width(const hn_graph *g);
+
+/* The set whose real rows the linear layers pack (the first masked input), -1: none; 1 when linear layer n
+ * runs its GEMMs on those packed rows (its output is over them, one row per particle). */
+int hn_ct_pack_set(const hn_graph *g);
+int hn_ct_packed_rows_linear(const hn_graph *g, const hn_node *n);
+/* A linear layer's forward and backward launches (emit_cuda_train_linear.c); dx may be "NULL". */
+void hn_ct_linear_forward(ctgen *G, const hn_node *n, const char *x0, const char *y);
+void hn_ct_linear_backward(ctgen *G, const hn_node *n, const char *x0, const char *dy, const char *dx);
 
 /* The pair embedding's training forward and backward (dy: its output's gradient). */
 void hn_ct_pair_embed_forward(ctgen *G, const hn_node *n);

@@ -98,12 +98,16 @@ __device__ __forceinline__ void hn_cuta_forward(const float *qkv, const float *U
                                  1.0f / sqrtf((float)hd), keep, out + (long)T.b * max * D);
 }
 
-/* K, V (and U's rows r0 …) of keys j0 … j0 + nk − 1 into shared tiles, coalesced. */
+/* The tile of keys from j0: K, V (and U's rows r0 …) of keys j0 … j0 + nk − 1 into shared tiles, coalesced,
+ * between two barriers (every thread of the block is done with the previous tile before it is overwritten,
+ * and sees the whole new one after); returns nk, at most HN_ATT_KEYS. Every thread of the block calls it. */
 template <int HDMAX, int UNROLL>
-__device__ __forceinline__ void hn_cuta_key_tile(const float *ev, const float *u, int D, int hd, int h, int r0, int cnt,
-                                                 int max, int j0, int nk, float (*ks)[HDMAX], float (*vs)[HDMAX],
-                                                 float (*us)[HN_ATT_KEYS + 1])
+__device__ __forceinline__ int hn_cuta_key_tile(const float *ev, const float *u, int D, int hd, int h, int r0, int cnt,
+                                                int max, int j0, float (*ks)[HDMAX], float (*vs)[HDMAX],
+                                                float (*us)[HN_ATT_KEYS + 1])
 {
+    int nk = cnt - j0 < HN_ATT_KEYS ? cnt - j0 : HN_ATT_KEYS;
+    __syncthreads();
     for (int e = threadIdx.x; e < nk * hd; e += blockDim.x) {
         const float *row = ev + (long)(j0 + e / hd) * 3 * D + h * hd;
         ks[e / hd][e % hd] = row[D + e % hd];
@@ -114,6 +118,8 @@ __device__ __forceinline__ void hn_cuta_key_tile(const float *ev, const float *u
             int r = e / HN_ATT_KEYS, j = e % HN_ATT_KEYS;
             if (r0 + r < cnt && j < nk) us[r][j] = u[(long)(r0 + r) * max + j0 + j];
         }
+    __syncthreads();
+    return nk;
 }
 
 /* Query row i against key j of a tile: the score s_ij = q_i·k_j (+ u_ij when u is not NULL) and dp_ij =
@@ -162,10 +168,7 @@ __device__ __forceinline__ void hn_cuta_bw_rows(const float *qkv, const float *U
     }
     float m = -HN_CU_INF, l = 0.0f, cc = 0.0f;
     for (int j0 = 0; j0 < cnt; j0 += HN_ATT_KEYS) {      /* the statistics */
-        int nk = cnt - j0 < HN_ATT_KEYS ? cnt - j0 : HN_ATT_KEYS;
-        __syncthreads();
-        hn_cuta_key_tile<HDMAX, UNROLL>(ev, u, D, hd, T.h, T.r0, cnt, max, j0, nk, ks, vs, us);
-        __syncthreads();
+        int nk = hn_cuta_key_tile<HDMAX, UNROLL>(ev, u, D, hd, T.h, T.r0, cnt, max, j0, ks, vs, us);
         for (int j = 0; live && j < nk; ++j) {
             float s, dp;
             hn_cuta_score<HDMAX, UNROLL>(q, g, ks[j], vs[j], u ? &us[t][j] : 0, keep(i, j0 + j), hd, &s, &dp);
@@ -178,10 +181,7 @@ __device__ __forceinline__ void hn_cuta_bw_rows(const float *qkv, const float *U
     float inv = 1.0f / l;
     cc *= inv;
     for (int j0 = 0; j0 < cnt; j0 += HN_ATT_KEYS) {      /* ds and dq */
-        int nk = cnt - j0 < HN_ATT_KEYS ? cnt - j0 : HN_ATT_KEYS;
-        __syncthreads();
-        hn_cuta_key_tile<HDMAX, UNROLL>(ev, u, D, hd, T.h, T.r0, cnt, max, j0, nk, ks, vs, us);
-        __syncthreads();
+        int nk = hn_cuta_key_tile<HDMAX, UNROLL>(ev, u, D, hd, T.h, T.r0, cnt, max, j0, ks, vs, us);
         for (int j = 0; live && j < nk; ++j) {
             float s, dp;
             hn_cuta_score<HDMAX, UNROLL>(q, g, ks[j], vs[j], u ? &us[t][j] : 0, keep(i, j0 + j), hd, &s, &dp);
