@@ -5,7 +5,7 @@
 # and bench/part_gpu/gpu_harness.c linked with the model's C and GPU files, the shared libraries they
 # need (NVRTC and the driver excepted), the weights and jets; plus weaver-core's wheel for the PyTorch side.
 #
-#   bench/part_gpu/build.sh [BUNDLE]          # default build/gpu_bundle
+#   bench/part_gpu/build.sh [BUNDLE]          # default build/gpu_bundle, and BUNDLE.tar.xz to carry
 #
 # Models: the parity fixtures (part_small, part_small_pairs, pfn, fcn: tests/parity/*), and where
 # bench/part_cpu and bench/particlenet_cpu have prepared their work (weights and jets; their run.sh does it),
@@ -23,7 +23,7 @@ if [ "${CMAKE_BUILD:-1}" = 1 ]; then
   cmake --build "$bdir" -j2 --target hepnc hepnc_runtime hepnc_gpu >/dev/null
 fi
 wanted() { [ -z "${MODELS:-}" ] || case " $MODELS " in *" $1 "*) return 0;; *) return 1;; esac; }
-rm -rf "$bundle"
+rm -rf "$bundle" "$bundle.tar.xz"
 mkdir -p "$bundle/bin" "$bundle/lib" "$bundle/data" "$bundle/wheels"
 
 cuda=${CUDA_HOME:-/usr/local/cuda}
@@ -100,3 +100,16 @@ for b in "$bundle"/bin/*; do ldd "$b"; done | awk '$3 ~ /^\// { print $3 }' | so
 [ "${WHEELS:-1}" = 0 ] || python3 -m pip download -q --no-deps --only-binary=:all: -d "$bundle/wheels" weaver-core==0.4.17 2>/dev/null ||
   echo "bench/part_gpu/build.sh: no weaver-core wheel (the PyTorch side will be skipped)" >&2
 du -sh "$bundle" >&2
+
+# the archive that travels to the GPU node (run.sh takes it as BUNDLE): a device call carries at most 64 MiB
+# with the working tree, and the unpacked bundle (its shared libraries, weights and jets, some twice) is
+# over 50; xz's 64 MiB window takes the duplicates out (ARCHIVE=0: none; XZ_LEVEL, default -9e)
+if [ "${ARCHIVE:-1}" = 1 ]; then
+  tar -C "$(dirname "$bundle")" -cf - "$(basename "$bundle")" | xz "${XZ_LEVEL:--9e}" -T2 > "$bundle.tar.xz.tmp" &&
+    mv "$bundle.tar.xz.tmp" "$bundle.tar.xz"
+  tree=$(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1)
+  arch=$(stat -c %s "$bundle.tar.xz")
+  mib=$(( (tree + arch) / 1048576 ))
+  echo "bench/part_gpu/build.sh: $bundle.tar.xz, $((arch / 1048576)) MiB; with the working tree $mib MiB of a device call's 64" >&2
+  [ "$mib" -lt 62 ] || echo "bench/part_gpu/build.sh: WARNING: $mib MiB is too close to the device call's 64 MiB limit" >&2
+fi

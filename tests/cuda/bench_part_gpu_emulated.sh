@@ -4,8 +4,10 @@
 # build.sh bundles part_small (inference and training harnesses, no wheels) from the CMake build in BUILD,
 # run.sh runs it with MAIN=part_small (parity; timings at batches 1 and 4; the TF32, bf16 and profile runs;
 # the training step's parity and timing, full and trimmed), and report.py turns raw.jsonl into its tables.
-# Checks: run.sh exits 0, raw.jsonl holds every timing it should (inference per batch and mode, training per
-# batch and slot mode), the profile holds kernel lines, and report.py prints hepnc's rows for both batches.
+# Checks: build.sh writes the archive that travels (and says its size); run.sh skips (and names) every
+# section when the budget (BUDGET_S) is too short for it; from the archive, run.sh runs MAIN's inference
+# first and exits 0, raw.jsonl holds every timing it should (inference per batch and mode, training per batch
+# and slot mode), the profile holds kernel lines, and report.py prints hepnc's rows for both batches.
 set -euo pipefail
 build=$1 work=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -13,7 +15,7 @@ root=$(cd "$here/../.." && pwd)
 fail() { echo "FAIL: $*" >&2; exit 1; }
 rm -rf "$work"
 mkdir -p "$work"
-MODELS=part_small BUILD_DIR=$build CMAKE_BUILD=0 WHEELS=0 AOT=0 bash "$root/bench/part_gpu/build.sh" "$work/bundle" 2> "$work/build.log" ||
+MODELS=part_small BUILD_DIR=$build CMAKE_BUILD=0 WHEELS=0 AOT=0 XZ_LEVEL=-0 bash "$root/bench/part_gpu/build.sh" "$work/bundle" 2> "$work/build.log" ||
   { cat "$work/build.log" >&2; fail "build.sh"; }
 [ -x "$work/bundle/bin/gpu_harness-part_small" ] && [ -x "$work/bundle/bin/train_harness-part_small" ] ||
   fail "build.sh bundled no part_small harnesses: $(ls "$work/bundle/bin")"
@@ -22,10 +24,25 @@ MODELS=part_small BUILD_DIR=$build CMAKE_BUILD=0 WHEELS=0 AOT=0 bash "$root/benc
 [ "$(cat "$work/bundle/data/train-part_small/same_as" 2>/dev/null)" = part_small ] &&
   [ ! -e "$work/bundle/data/train-part_small/inputs.h5" ] || fail "the training data was copied again, not named in same_as"
 
+tar -tJf "$work/bundle.tar.xz" > "$work/archive.txt" 2>&1 && grep -q '^bundle/bin/gpu_harness-part_small$' "$work/archive.txt" ||
+  fail "build.sh wrote no archive of the bundle (bundle.tar.xz, what travels to the GPU node)"
+grep -q "MiB of a device call's 64" "$work/build.log" || fail "build.sh did not say how much travels: $(cat "$work/build.log")"
+
 export HEPNC_GPU_EMULATE=1 HEPNC_CACHE=${HEPNC_CACHE:-$work/cache}
-MAIN=part_small TIMED=part_small BATCHES=1,4 TRAIN_BATCHES=4 SECONDS_PER=0 MODES= PROFILE=1 \
-  bash "$root/bench/part_gpu/run.sh" "$work/bundle" "$work/out" > "$work/run.log" 2>&1 ||
+# a budget too short for any section: each skipped and said so, nothing run, a report still written
+BUDGET_S=600 MIN_SECTION_S=100000 MAIN=part_small TIMED=part_small MODES= \
+  bash "$root/bench/part_gpu/run.sh" "$work/bundle" "$work/short" > "$work/short.log" 2>&1 ||
+  { cat "$work/short.log" >&2; fail "run.sh with a short budget exited non-zero"; }
+n=$(grep -c '^skipped: ' "$work/short/sections.txt" || true)
+[ "$n" -ge 7 ] || fail "$n sections said skipped with too short a budget (want every one): $(cat "$work/short/sections.txt")"
+[ ! -s "$work/short/raw.jsonl" ] && [ -e "$work/short/report.md" ] || fail "a run with every section skipped timed something or wrote no report"
+
+# the whole run, from the archive (as on the GPU node), within a budget that it keeps to
+MAIN=part_small TIMED=part_small BATCHES=1,4 TRAIN_BATCHES=4 SECONDS_PER=0 MODES= PROFILE=1 BUDGET_S=1500 \
+  bash "$root/bench/part_gpu/run.sh" "$work/bundle.tar.xz" "$work/out" > "$work/run.log" 2>&1 ||
   { cat "$work/run.log" >&2; fail "run.sh exited non-zero"; }
+! grep -q '^skipped' "$work/out/sections.txt" || fail "run.sh skipped sections within its budget: $(cat "$work/out/sections.txt")"
+head -1 "$work/out/sections.txt" | grep -q '^1 part_small inference: ' || fail "MAIN's inference did not run first: $(cat "$work/out/sections.txt")"
 
 raw=$work/out/raw.jsonl
 count() { grep -c "$1" "$raw" || true; }
