@@ -5,8 +5,10 @@
  * kernels' numbers (every GPU parity test runs twice: on the GPU where one exists, emulated everywhere).
  *
  * Execution model: blocks run one after another; the threads of a block are fibers on one OS thread (made
- * once with ucontext, switched with _setjmp/_longjmp: no system call per switch). A block's warps run one at a time, each as far as it can (alternating the warp order from block
- * to block, to expose a missing barrier); a lane runs until it ends or waits at a barrier:
+ * once with ucontext, switched with _setjmp/_longjmp: no system call per switch). A block's warps run one
+ * at a time, each as far as it can (alternating the warp order from block to block, and the lane order
+ * from pair of blocks to pair, to expose a missing __syncthreads or __syncwarp); a lane runs until it ends
+ * or waits at a barrier:
  *   __syncthreads()           every thread of the block that has not returned waits, then all go on;
  *   __shfl_*_sync()           the live lanes of the warp exchange values through a slot per lane.
  * A barrier that can never be passed (threads of one block waiting at different barriers, a shuffle
@@ -184,12 +186,16 @@ static int hn_emu_fibers(int n)
 }
 
 /* Runs warp w's lanes until each has returned or waits at __syncthreads (a warp barrier that all its live
- * lanes reach is passed at once); 0, or -1 when its lanes wait at different barriers. */
-static int hn_emu_warp(int w, int n)
+ * lanes reach is passed at once); 0, or -1 when its lanes wait at different barriers. Each lane runs as far
+ * as it can before the next starts, lane 31 first when `reversed`: a lane that reads what another lane of its
+ * warp wrote without __syncwarp between them (a race since Volta's independent thread scheduling) reads the
+ * other's earlier value in one of the two orders, and the numbers show it. */
+static int hn_emu_warp(int w, int n, int reversed)
 {
     int end = w + 32 < n ? w + 32 : n;
     for (;;) {
-        for (int t = w; t < end; ++t) {
+        for (int k = w; k < end; ++k) {
+            int t = reversed ? end - 1 - (k - w) : k;
             hn_emu_fiber *f = hn_emu.fibers[t];
             if (f->state != HN_EMU_RUN) continue;
             hn_emu.current = t;
@@ -210,10 +216,13 @@ static int hn_emu_warp(int w, int n)
 
 /* One block: every thread from its start. Each warp in turn runs as far as it can before the next starts
  * (forward order in even blocks, backward in odd ones), so that a missing __syncthreads lets one warp
- * overwrite or read shared data that another has not read or written yet, and the numbers show it. */
+ * overwrite or read shared data that another has not read or written yet, and the numbers show it; the
+ * lanes of a warp run backward in every other pair of blocks (blocks 2, 3, 6, 7, ...), for a missing
+ * __syncwarp. */
 static int hn_emu_block(void)
 {
-    int n = (int)blockDim.x, nw = (n + 31) / 32, backward = (blockIdx.x + blockIdx.y) & 1;
+    int n = (int)blockDim.x, nw = (n + 31) / 32, order = (int)(blockIdx.x + blockIdx.y), backward = order & 1;
+    int lanes_backward = (order >> 1) & 1;
     for (int t = 0; t < n; ++t) {       /* every fiber is parked: resuming it starts thread t */
         hn_emu_fiber *f = hn_emu.fibers[t];
         f->state = HN_EMU_RUN;
@@ -223,7 +232,7 @@ static int hn_emu_block(void)
     for (;;) {
         int stuck = 0;
         for (int k = 0; k < nw; ++k)
-            if (hn_emu_warp(32 * (backward ? nw - 1 - k : k), n)) stuck = 1;
+            if (hn_emu_warp(32 * (backward ? nw - 1 - k : k), n, lanes_backward)) stuck = 1;
         if (hn_emu.error[0]) return -1;
         int live = 0, at_block = 0;
         for (int t = 0; t < n; ++t) {

@@ -1,6 +1,7 @@
 /* test_emulate.c — the emulated GPU (gpu/emulate.c) keeps CUDA's semantics: block barriers and static
- * shared memory, dynamic shared memory, warp shuffles (xor, down, idx, sub-warp widths), a 2-D grid; and it
- * refuses what hardware would hang on or read garbage from (a shuffle with a lane that returned, threads
+ * shared memory, dynamic shared memory, warp shuffles (xor, down, idx, sub-warp widths), __syncwarp, a 2-D
+ * grid; a race between lanes of a warp (no __syncwarp) changes the numbers; and it refuses what hardware
+ * would hang on or read garbage from (a shuffle with a lane that returned, threads
  * of one block waiting at different barriers), naming the kernel. Runs everywhere (no GPU needed). */
 #include <math.h>
 #include <stdio.h>
@@ -60,6 +61,16 @@ static const char source[] =
     "    else v = __shfl_xor_sync(0xffffffffu, v, 1);\n"
     "    y[threadIdx.x] = v;\n"
     "}\n"
+    "/* each lane reads its left neighbour's value through shared memory: with __syncwarp between the write\n"
+    " * and the read when `synced`, else a race that the emulated GPU shows in the blocks whose lanes run backward */\n"
+    "extern \"C\" __global__ void shift_left_neighbour(int synced, float *y)\n"
+    "{\n"
+    "    __shared__ float buf[32];\n"
+    "    int lane = threadIdx.x;\n"
+    "    buf[lane] = (float)(blockIdx.x * 32 + lane);\n"
+    "    if (synced) __syncwarp();\n"
+    "    y[blockIdx.x * 32 + lane] = buf[lane ? lane - 1 : 0];\n"
+    "}\n"
     "/* reads one float past the end of x (n floats; n a multiple of 64, so no rounding hides it) */\n"
     "extern \"C\" __global__ void read_past_end(const float *x, int n, float *y)\n"
     "{\n"
@@ -115,6 +126,18 @@ int main(void)
     ok = !rc;
     for (int i = 0; ok && i < 6 * 32; ++i) ok = rev[i] == x[i / 32 * 32 + 31 - i % 32];
     check(ok, "extern __shared__ (dynamic shared memory) over a 2-D grid");
+
+    /* a missing __syncwarp: lanes run in both orders across blocks, so the race changes some block's numbers */
+    for (int synced = 1; synced >= 0; --synced) {
+        float shifted[4 * 32];
+        void *a6[] = { &synced, &dout };
+        rc = hn_gpu_launch(g, "shift_left_neighbour", 4, 1, 32, 0, a6, err, sizeof err) ||
+             hn_gpu_to_host(g, shifted, dout, sizeof shifted, err, sizeof err);
+        int right = !rc;
+        for (int i = 0; right && i < 4 * 32; ++i) right = shifted[i] == (float)(i % 32 ? i - 1 : i);
+        check(synced ? right : !rc && !right, synced ? "lanes exchanging values through __shared__ after __syncwarp"
+                                                     : "a missing __syncwarp changes the numbers (lanes run in both orders)");
+    }
 
     void *a4[] = { &dout };
     rc = hn_gpu_launch(g, "shuffle_after_return", 1, 1, 32, 0, a4, err, sizeof err);
