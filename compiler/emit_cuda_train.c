@@ -419,8 +419,13 @@ static void backward_calls(ctgen *G)
         if (!wants_backward(g, n)) continue;
         const hn_tensor *o = &g->tensors[n->out];
         char var[HN_NAME + 8], cnt[32], dx[HN_MAX_IN][HN_NAME + 48];
-        grad_var(g, n->out, var, sizeof var);
         fprintf(f, "    /* backward of %s (%s) */\n", n->name, hn_op(n->op)->name);
+        for (int t = 0; t < g->ntensors; ++t)   /* gradients born here start at zero (their floats are shared) */
+            if (g->tensors[t].grad_offset >= 0 && g->tensors[t].grad_zero_at == i) {
+                grad_var(g, t, var, sizeof var);
+                fprintf(f, "    if (hn_gt_zero(gpu, %s, (long)batch * %ld, " CHECK, var, hn_shape_elems(&g->tensors[t].shape));
+            }
+        grad_var(g, n->out, var, sizeof var);
         if (o->shape.nset == 1 && !hn_op(n->op)->all_slots && hn_ct_masked(g, o))
             fprintf(f, "    if (hn_gt_zero_padding(gpu, %s, batch, %s, %d, %ld, " CHECK, var, hn_ct_counts_of(g, o, cnt, sizeof cnt),
                     o->shape.dim[0], hn_shape_row_elems(&o->shape));
@@ -579,9 +584,10 @@ static void emit_step(ctgen *G)
             g->train_fixed_floats, G->red_rows, G->red_cols);
     char upper[HN_NAME];
     hn_ct_upper(g, upper, sizeof upper);
-    fprintf(f, "    /* activations and gradients start at zero: padding rows stay finite constants */\n"
+    fprintf(f, "    /* activations start at zero: padding rows stay finite constants (each gradient is zeroed before its\n"
+               "     * first writer's backward) */\n"
                "    if (hn_gt_zero(gpu, ws, (long)batch * %ld, err, errlen) || hn_gt_zero(gpu, grads, %s_PARAM_FLOATS, err, errlen)) goto fail;\n",
-            g->train_act_floats + g->train_grad_floats, upper);
+            g->train_act_floats, upper);
     pointers(f, g);
     int ps = hn_ct_pack_set(g);
     fprintf(f, "    hn_gt_packed pk = { scratch.pack_offs, scratch.row_event, 0, %d };   /* the real rows of the linear layers */\n"

@@ -180,6 +180,11 @@ static void emit_backward_calls(FILE *f, const tgen *G)
         char id[HN_NAME], var[HN_NAME + 8], counts[32];
         hn_c_ident(id, sizeof id, n->name);
         counts_expr(g, n, counts, sizeof counts);
+        for (int t = 0; t < g->ntensors; ++t)   /* gradients born here start at zero (their floats are shared) */
+            if (g->tensors[t].grad_offset >= 0 && g->tensors[t].grad_zero_at == i) {
+                grad_var(g, t, var, sizeof var);
+                fprintf(f, "    hn_kt_zero_par(%s, (size_t)batch * %ldu);\n", var, hn_shape_elems(&g->tensors[t].shape));
+            }
         grad_var(g, n->out, var, sizeof var);
         if (o->shape.nset == 1 && !hn_op(n->op)->all_slots && strcmp(counts, "NULL"))
             fprintf(f, "    hn_kt_zero_padding(%s, batch, %s, %d, %ld);   /* padding rows were constants */\n", var,
@@ -255,8 +260,9 @@ static void emit_step(FILE *f, const tgen *G)
             g->train_act_floats + g->train_grad_floats + g->train_tmp_floats);
     fprintf(f, "    float *fixed_ws = ws + (size_t)batch * %ldu;\n", G->per_event);
     fprintf(f, "    (void)acc; (void)state_ws; (void)fixed_ws;\n");
-    fprintf(f, "    /* activations and gradients start at zero: padding rows stay finite constants */\n");
-    fprintf(f, "    hn_kt_zero_par(ws, (size_t)batch * %ldu);\n", g->train_act_floats + g->train_grad_floats);
+    fprintf(f, "    /* activations start at zero: padding rows stay finite constants (each gradient is zeroed before\n"
+               "     * its first writer's backward) */\n");
+    fprintf(f, "    hn_kt_zero_par(ws, (size_t)batch * %ldu);\n", g->train_act_floats);
     fprintf(f, "    memset(grads, 0, sizeof(float) * %s_PARAM_FLOATS);\n", G->upper);
     emit_pointers(f, G);
     emit_forward_calls(f, G);

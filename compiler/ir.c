@@ -46,6 +46,7 @@ int hn_graph_add_tensor(hn_graph *g, const char *name, hn_shape shape, hn_loc lo
     t->first_use = t->last_use = -1;
     t->offset = -1;
     t->grad_offset = -1;
+    t->grad_zero_at = -1;
     t->vectors_of = -1;
     t->standardized = -1;
     t->pairs_of = -1;

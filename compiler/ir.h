@@ -38,7 +38,10 @@ typedef struct hn_tensor {
     int first_use, last_use;    /* liveness in node order (plan pass) */
     long offset;                /* floats per event into the workspace, -1 when not in it */
     /* training plan (passes/plan_train.c; -1 / 0 outside training) */
-    long grad_offset;           /* floats per event into the gradient region, -1 when no gradient is kept */
+    long grad_offset;           /* floats per event into the gradient region, -1 when no gradient is kept;
+                                 * gradients never live at the same time share floats */
+    int grad_zero_at;           /* the node before whose backward the gradient's region is zeroed (its first
+                                 * writer's, else its producer's); -1: the loss writes all of it */
     int requires_grad;          /* depends on a trainable parameter */
     int on_loss_path;           /* the loss depends on it */
     char features[HN_MAX_LIST][48];  /* inputs: feature names */

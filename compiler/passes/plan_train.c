@@ -1,9 +1,14 @@
 /* plan_train.c — the memory plan of a training step.
  *
- * The backward needs what the forward computed, so nothing is reused: every intermediate keeps its own
- * region for the whole step. Per event, the workspace holds, in this order,
+ * The backward needs what the forward computed, so no activation is reused: every intermediate keeps its
+ * own region for the whole step. A gradient lives only from its first writer's backward (the last of its
+ * consumers in graph order; the loss for the logits) to its producer's backward, so gradients whose lives
+ * do not overlap share floats (first fit, in order of birth); each gradient's region is zeroed just
+ * before its first writer's backward (grad_zero_at), as the whole region used to be at the step's start.
+ * Per event, the workspace holds, in this order,
  *   activations   every tensor the loss depends on (the logits included; a softmax output is not computed)
- *   gradients     ∂loss/∂t for every tensor that depends on a parameter and that the loss depends on
+ *   gradients     ∂loss/∂t for every tensor that depends on a parameter and that the loss depends on,
+ *                 shared as above
  *   accumulators  the largest gradient, once per input of the rule with most inputs whose gradient adds to
  *                 an earlier one (tensors with several consumers)
  *   node state    what a backward rule needs besides inputs and output (op train_state)
@@ -82,6 +87,60 @@ static int max_accumulators(const hn_graph *g)
     return most;
 }
 
+/* Whether node n's backward runs (the emitters' wants_backward), given which tensors keep a gradient. */
+static int runs_backward(const hn_graph *g, const hn_node *n)
+{
+    const hn_tensor *o = &g->tensors[n->out];
+    return !n->dead && o->on_loss_path && o->requires_grad && o->grad_offset >= 0;
+}
+
+/* The gradients' lives, in node indices: from born[t] (its first writer; nnodes for the logits, which the
+ * loss writes before any backward) down to its producer; then first-fit offsets, in order of birth. */
+static long share_gradients(hn_graph *g)
+{
+    int nt = g->ntensors;
+    int *born = malloc(sizeof(int) * (size_t)(nt + 1)), *order = malloc(sizeof(int) * (size_t)(nt + 1));
+    long *size = malloc(sizeof(long) * (size_t)(nt + 1));
+    if (!born || !order || !size) { free(born); free(order); free(size); return -1; }
+    int n_order = 0;
+    for (int t = 0; t < nt; ++t) {
+        hn_tensor *x = &g->tensors[t];
+        if (x->grad_offset < 0) continue;
+        born[t] = t == g->train_logits ? g->nnodes : x->producer;
+        for (int i = x->producer + 1; i < g->nnodes; ++i) {
+            const hn_node *c = &g->nodes[i];
+            if (!runs_backward(g, c)) continue;
+            for (int k = 0; k < c->nin; ++k)
+                if (c->in[k] == t && !(hn_op(c->op)->no_grad_inputs >> k & 1u) && i > born[t]) born[t] = i;
+        }
+        x->grad_zero_at = t == g->train_logits ? -1 : born[t];
+        size[t] = padded(hn_shape_elems(&x->shape));
+        int j = n_order++;   /* insertion: born later (in backward order: a larger node index) first */
+        while (j > 0 && born[order[j - 1]] < born[t]) { order[j] = order[j - 1]; --j; }
+        order[j] = t;
+    }
+    long total = 0;
+    for (int a = 0; a < n_order; ++a) {
+        int t = order[a];
+        long at = 0;
+        for (int moved = 1; moved;) {   /* the lowest offset clear of every placed gradient alive with it */
+            moved = 0;
+            for (int b = 0; b < a; ++b) {
+                int u = order[b];
+                int overlap_in_time = g->tensors[u].producer <= born[t] && g->tensors[t].producer <= born[u];
+                long u0 = g->tensors[u].grad_offset, u1 = u0 + size[u];
+                if (overlap_in_time && at < u1 && u0 < at + size[t]) { at = u1; moved = 1; }
+            }
+        }
+        g->tensors[t].grad_offset = at;
+        if (at + size[t] > total) total = at + size[t];
+    }
+    free(born);
+    free(order);
+    free(size);
+    return total;
+}
+
 int hn_pass_plan_train(hn_graph *g)
 {
     g->train_logits = find_logits(g);
@@ -92,6 +151,7 @@ int hn_pass_plan_train(hn_graph *g)
     for (int t = 0; t < g->ntensors; ++t) {
         hn_tensor *x = &g->tensors[t];
         x->offset = x->grad_offset = -1;
+        x->grad_zero_at = -1;
         if (x->role != HN_T_ACT || x->producer < 0 || g->nodes[x->producer].dead || !x->on_loss_path) continue;
         long size = padded(hn_shape_elems(&x->shape));
         x->offset = act;
@@ -111,6 +171,7 @@ int hn_pass_plan_train(hn_graph *g)
         if (s > 0) { n->state_offset = state; state += padded(s); }
         if (f > 0) { n->fixed_offset = fixed; fixed += padded(f); }
     }
+    if ((grad = share_gradients(g)) < 0) return hn_error_plain("%s: error: out of memory planning the training step", g->name);
     g->train_act_floats = act;
     g->train_grad_floats = grad;
     g->train_tmp_floats = widest * max_accumulators(g);

@@ -14,7 +14,9 @@ extern "C" {
 #define HN_CUDA_TRAIN_ABI 2
 
 /* A tensor of the step's workspace (the same layout on the GPU as in the C step): its floats for a batch
- * start at workspace + batch·offset, batch·floats of them; grad_offset ≥ 0: its gradient's, likewise.
+ * start at workspace + batch·offset, batch·floats of them; grad_offset ≥ 0: its gradient's, likewise
+ * (gradients whose lives in the backward do not overlap share floats: after a step, a gradient's floats
+ * hold the last gradient that lived there).
  * set ≥ 0: the tensor is `slots` rows per event over the particles of masked input `set`, of which an event's
  * first counts[set][e] are real (what the padding rows hold is the step's business: the C and GPU steps
  * may leave different values there); -1: every float is meaningful. */
