@@ -10,6 +10,7 @@
 #include "emit_cuda.h"
 #include "emit_cuda_train.h"
 #include "driver.h"
+#include "passes/passes.h"
 
 static void print_summary(const hn_graph *g)
 {
@@ -48,6 +49,26 @@ static void print_summary(const hn_graph *g)
                HN_CUDA_EDGE_GROUP);
 }
 
+/* The training step's memory: the C step's workspace per event and per batch (the GPU step's is the same
+ * plus its scratch), and what it holds. */
+static void print_training(const hn_model_build *mb)
+{
+    hn_graph tg;
+    memset(&tg, 0, sizeof tg);
+    if (hn_train_graph(mb, &tg)) {
+        printf("  training         not possible (above)\n");
+        hn_graph_free(&tg);
+        return;
+    }
+    long per_event = hn_train_event_floats(&tg) * 4;
+    printf("  training         %ld bytes per event + %ld per batch (%.1f GB at batch 256; the GPU step adds its\n"
+           "                   scratch): activations %.1f MB, gradients %.1f MB (shared where their lives do not\n"
+           "                   overlap), saved state %.1f MB per event\n",
+           per_event, tg.train_fixed_floats * 4, per_event * 256e-9, tg.train_act_floats * 4e-6,
+           tg.train_grad_floats * 4e-6, tg.train_state_floats * 4e-6);
+    hn_graph_free(&tg);
+}
+
 int hn_cmd_check(int argc, char **argv)
 {
     const char *spec = NULL, *dump = NULL;
@@ -61,7 +82,10 @@ int hn_cmd_check(int argc, char **argv)
     if (!spec) return hn_usage("check", "a SPEC file is required");
     hn_model_build mb;
     int rc = hn_frontend(&mb, spec, dump);
-    if (!rc && !dump) print_summary(&mb.graph);
+    if (!rc && !dump) {
+        print_summary(&mb.graph);
+        print_training(&mb);
+    }
     hn_model_build_free(&mb);
     return rc ? 1 : 0;
 }

@@ -23,6 +23,7 @@
 #include "emit_cuda_train_internal.h"
 #include "fsutil.h"
 #include "ops.h"
+#include "passes/passes.h"
 #include "ops/pair_embed_layout.h"
 
 extern const char hn_cuda_kernels_text[];
@@ -697,8 +698,7 @@ int hn_emit_cuda_train(const hn_graph *g, const char *dir, char files[][512], in
 {
     if (hn_emit_cuda_train_check(g)) return -1;
     ctgen G = { .g = g };
-    G.per_event = g->train_act_floats + g->train_grad_floats + g->train_tmp_floats + g->train_state_floats +
-                  hn_shape_elems(&g->tensors[g->train_logits].shape);
+    G.per_event = hn_train_event_floats(g);
     reduction_extent(&G);
     G.ctx = calloc((size_t)g->nnodes + 1, sizeof *G.ctx);
     char *cu = NULL, *host = NULL;

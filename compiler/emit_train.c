@@ -16,6 +16,7 @@
 #include "emit.h"
 #include "fsutil.h"
 #include "ops.h"
+#include "passes/passes.h"
 #include "templates.h"
 
 typedef struct tgen {
@@ -367,8 +368,7 @@ int hn_emit_train(const hn_graph *g, const hn_emit_options *opt, const char *dir
     snprintf(G.lower, sizeof G.lower, "%s", g->name);
     for (int i = 0; G.lower[i]; ++i) G.upper[i] = (char)toupper((unsigned char)G.lower[i]);
     /* + the loss's targets per event (BCE's one-hot of the label), after the nodes' state */
-    G.per_event = g->train_act_floats + g->train_grad_floats + g->train_tmp_floats + g->train_state_floats +
-                  hn_shape_elems(&g->tensors[g->train_logits].shape);
+    G.per_event = hn_train_event_floats(g);
     if (hn_emit_train_check(g)) return -1;
     char name[HN_NAME + 16];
     snprintf(name, sizeof name, "%s_train.c", G.lower);

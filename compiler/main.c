@@ -14,8 +14,9 @@ typedef struct command {
 
 static const command commands[] = {
     { "check", hn_cmd_check, "hepnc check SPEC [--dump=PASS]",
-      "Validates a spec and prints its inputs, outputs, parameter count, multiply-accumulates per event and\n"
-      "workspace size. Errors are reported as SPEC:LINE:COL with the source line and a caret.\n"
+      "Validates a spec and prints its inputs, outputs, parameter count, multiply-accumulates per event, the\n"
+      "inference workspace (C and GPU) and the training step's memory per event (activations, gradients,\n"
+      "saved state). Errors are reported as SPEC:LINE:COL with the source line and a caret.\n"
       "  --dump=PASS   print the IR after PASS (lower, fold, fuse, plan) to stdout\n" },
     { "compile", hn_cmd_compile, "hepnc compile SPEC -o DIR [--target c] [--weights W.safetensors] [--embed-weights] [--blas openblas|none] [--train] [--aot sm_80,sm_90] [--dump=PASS] [--no-validate]",
       "Emits specialised C for the spec into DIR: NAME.h (the API), NAME.c (inference: libc and libm only,\n"

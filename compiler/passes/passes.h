@@ -11,6 +11,9 @@ int hn_pass_fold(hn_graph *g);      /* batchnorm into a neighbouring linear */
 int hn_pass_fuse(hn_graph *g);      /* relu/gelu into the producing linear's epilogue */
 int hn_pass_plan(hn_graph *g);      /* liveness and workspace offsets */
 int hn_pass_plan_train(hn_graph *g); /* training: loss path, gradients, every tensor kept (plan_train.c) */
+/* After hn_pass_plan_train: the training step's workspace floats per event (activations, gradients,
+ * accumulators, node state, the loss's targets); train_fixed_floats more per batch. */
+long hn_train_event_floats(const hn_graph *g);
 
 /* Runs the whole pipeline. When dump_after names a pass ("lower", "fold", "fuse", "plan"), the IR
  * after it is printed to `dump`. Returns -1 if a pass fails or its result does not check. */

@@ -180,3 +180,9 @@ int hn_pass_plan_train(hn_graph *g)
     g->train_fixed_floats = fixed;
     return 0;
 }
+
+long hn_train_event_floats(const hn_graph *g)
+{
+    return g->train_act_floats + g->train_grad_floats + g->train_tmp_floats + g->train_state_floats +
+           hn_shape_elems(&g->tensors[g->train_logits].shape);   /* BCE's one-hot targets, after the state */
+}

@@ -27,3 +27,7 @@ set_tests_properties(train.short_run PROPERTIES LABELS quick)
 # hepnc train --event-weights on DarkMachines events (their /weights).
 add_test(NAME train.event_weights COMMAND ${CMAKE_CURRENT_LIST_DIR}/event_weights.sh $<TARGET_FILE:hepnc> ${CMAKE_BINARY_DIR}/event_weights)
 set_tests_properties(train.event_weights PROPERTIES LABELS quick)
+
+# hepnc check's training memory is what the generated training step allocates; gradients share floats.
+add_test(NAME train.check_memory COMMAND ${CMAKE_CURRENT_LIST_DIR}/check_memory.sh $<TARGET_FILE:hepnc> ${CMAKE_BINARY_DIR}/check_memory)
+set_tests_properties(train.check_memory PROPERTIES LABELS quick)
