@@ -35,7 +35,7 @@
 #                  training steps' (default 64)
 #   PYTHON         a Python with PyTorch (default python3); TORCH_DEVICE cuda (default), or cpu to check the
 #                  PyTorch scripts where no GPU is
-# Within one 10-minute device call: BUDGET_S=480 SECONDS_PER=1 MODES=eager-trim,eager
+# Within one 10-minute device call: BUDGET_S=480 SECONDS_PER=1 PROFILE=1 MODES=eager-trim,eager
 # TRAIN_MODES=eager-trim,eager PN_MODES=eager (torch.compile's compiles dominate otherwise). With
 # HEPNC_GPU_EMULATE=1 and TORCH_DEVICE=cpu the whole run is a rehearsal without a GPU (docs/performance.md,
 # "Before a GPU run"); tests/cuda/bench_part_gpu_emulated.sh runs a small bundle with MAIN=part_small in
