@@ -5,7 +5,8 @@
 # run.sh runs it with MAIN=part_small (parity; timings at batches 1 and 4; the TF32, bf16 and profile runs;
 # the training step's parity and timing, full and trimmed), and report.py turns raw.jsonl into its tables.
 # Checks: build.sh writes the archive that travels (and says its size); run.sh skips (and names) every
-# section when the budget (BUDGET_S) is too short for it; from the archive, run.sh runs MAIN's inference
+# section when the budget (BUDGET_S) is too short for it, and stops a hung harness at the budget (keeping
+# its lines so far, failing, skipping the rest); from the archive, run.sh runs MAIN's inference
 # first and exits 0, raw.jsonl holds every timing it should (inference per batch and mode, training per batch
 # and slot mode), the profile holds kernel lines, and report.py prints hepnc's rows for both batches.
 set -euo pipefail
@@ -36,6 +37,22 @@ BUDGET_S=600 MIN_SECTION_S=100000 MAIN=part_small TIMED=part_small MODES= \
 n=$(grep -c '^skipped: ' "$work/short/sections.txt" || true)
 [ "$n" -ge 7 ] || fail "$n sections said skipped with too short a budget (want every one): $(cat "$work/short/sections.txt")"
 [ ! -s "$work/short/raw.jsonl" ] && [ -e "$work/short/report.md" ] || fail "a run with every section skipped timed something or wrote no report"
+
+# a command that outlasts the budget is stopped there (a harness that hangs, in a copy of the bundle): the
+# run ends within the budget, says so, fails, and skips what came after
+cp -r "$work/bundle" "$work/hung"
+printf '#!/bin/sh\necho "checked so far"\nexec sleep 60\n' > "$work/hung/bin/gpu_harness-part_small"
+start=$SECONDS
+if BUDGET_S=3 MIN_SECTION_S=1 MAIN=part_small TIMED=part_small MODES= \
+     bash "$root/bench/part_gpu/run.sh" "$work/hung" "$work/hung_out" > "$work/hung.log" 2>&1; then
+  cat "$work/hung.log" >&2; fail "run.sh passed with a command stopped at the budget"
+fi
+[ $((SECONDS - start)) -lt 30 ] || fail "run.sh took $((SECONDS - start)) s with a 3 s budget (the hung harness was not stopped)"
+grep -q 'part_small: stopped at the budget' "$work/hung_out/parity.log" ||
+  fail "no 'stopped at the budget' in parity.log: $(cat "$work/hung_out/parity.log")"
+grep -q '^checked so far' "$work/hung_out/parity.log" || fail "the stopped harness's output so far was not kept"
+grep -q '^skipped: 2 part_small training step' "$work/hung_out/sections.txt" ||
+  fail "the sections after the budget ran out were not skipped: $(cat "$work/hung_out/sections.txt")"
 
 # the whole run, from the archive (as on the GPU node), within a budget that it keeps to
 MAIN=part_small TIMED=part_small BATCHES=1,4 TRAIN_BATCHES=4 SECONDS_PER=0 MODES= PROFILE=1 BUDGET_S=1500 \
