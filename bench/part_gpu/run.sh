@@ -232,9 +232,11 @@ profile() {   # per-kernel times at the largest batch (every launch synchronised
 }
 sanitize() {   # SANITIZE_MODEL's inference and training step under compute-sanitizer's memcheck, racecheck and
                # synccheck: out-of-bounds accesses, shared-memory races and barrier misuse on the hardware
-               # (the emulated GPU sees neither races between a warp's lanes nor the hardware's scheduling)
+               # (the emulated GPU runs whole lanes and warps in a few orders: a race that none of them shows,
+               # or one that needs the hardware's scheduling, only shows here)
   local cs m=${SANITIZE_MODEL:-part_small} tool r w
-  cs=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null) ||
+  cs=$(command -v compute-sanitizer || ls ${CUDA_HOME:-/usr/local/cuda}/bin/compute-sanitizer \
+       /usr/local/cuda/compute-sanitizer/compute-sanitizer 2>/dev/null | head -1) && [ -n "$cs" ] ||
     { echo "== compute-sanitizer: not on this node" | tee -a "$out/parity.log"; return 0; }
   [ -n "${HEPNC_GPU_EMULATE:-}" ] && { echo "== compute-sanitizer: not on the emulated GPU" | tee -a "$out/parity.log"; return 0; }
   for tool in memcheck racecheck synccheck; do
