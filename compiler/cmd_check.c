@@ -49,6 +49,15 @@ static void print_summary(const hn_graph *g)
                HN_CUDA_EDGE_GROUP);
 }
 
+/* bytes as "12.3 kB", "4.5 MB" or "10.7 GB" into buf */
+static const char *human_bytes(double bytes, char *buf, size_t len)
+{
+    if (bytes >= 1e9) snprintf(buf, len, "%.1f GB", bytes / 1e9);
+    else if (bytes >= 1e6) snprintf(buf, len, "%.1f MB", bytes / 1e6);
+    else snprintf(buf, len, "%.1f kB", bytes / 1e3);
+    return buf;
+}
+
 /* The training step's memory: the C step's workspace per event and per batch (the GPU step's is the same
  * plus its scratch), and what it holds. */
 static void print_training(const hn_model_build *mb)
@@ -61,11 +70,13 @@ static void print_training(const hn_model_build *mb)
         return;
     }
     long per_event = hn_train_event_floats(&tg) * 4;
-    printf("  training         %ld bytes per event + %ld per batch (%.1f GB at batch 256; the GPU step adds its\n"
-           "                   scratch): activations %.1f MB, gradients %.1f MB (shared where their lives do not\n"
-           "                   overlap), saved state %.1f MB per event\n",
-           per_event, tg.train_fixed_floats * 4, per_event * 256e-9, tg.train_act_floats * 4e-6,
-           tg.train_grad_floats * 4e-6, tg.train_state_floats * 4e-6);
+    char all[32], act[32], grad[32], state[32];
+    printf("  training         %ld bytes per event + %ld per batch (%s at batch 256; the GPU step adds its\n"
+           "                   scratch): activations %s, gradients %s (shared where their lives do not\n"
+           "                   overlap), saved state %s per event\n",
+           per_event, tg.train_fixed_floats * 4, human_bytes((double)per_event * 256 + tg.train_fixed_floats * 4, all, sizeof all),
+           human_bytes(tg.train_act_floats * 4.0, act, sizeof act), human_bytes(tg.train_grad_floats * 4.0, grad, sizeof grad),
+           human_bytes(tg.train_state_floats * 4.0, state, sizeof state));
     hn_graph_free(&tg);
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `hepnc check` states the training step's memory: per model, its "training … bytes per event + … per
 # batch" must be what the generated C training step allocates (NAME_train.c's workspace_bytes(batch) =
-# 4 × (batch × E + F)), and the gradients it states must take under a quarter of the activations' floats
+# 4 × (batch × E + F)), and the gradients it states must take under half the activations' floats
 # (gradients share floats where their lives do not overlap; unshared, they are nearly as many: every
 # activation after the first parameter has one).
 set -euo pipefail
@@ -17,9 +17,13 @@ for m in pfn part_small part_jetclass_kin; do
   line=$(grep '^  training ' "$work/$m.check") || { echo "FAIL: $m: hepnc check printed no training line"; cat "$work/$m.check"; exit 1; }
   want="$((4 * e)) bytes per event + $((4 * f)) per batch"
   case "$line" in *"$want"*) ;; *) echo "FAIL: $m: hepnc check says '$line', the training step allocates $want"; exit 1;; esac
-  act=$(grep -o 'activations [0-9.]* MB' "$work/$m.check" | grep -o '[0-9.]*')
-  grad=$(grep -o 'gradients [0-9.]* MB' "$work/$m.check" | grep -o '[0-9.]*')
-  awk -v a="$act" -v g="$grad" 'BEGIN { exit !(4 * g < a) }' ||
-    { echo "FAIL: $m: gradients $grad MB, not under a quarter of the activations' $act MB (are gradients shared?)"; exit 1; }
-  echo "ok   $m: $want (activations $act MB, gradients $grad MB)"
+  bytes() {   # WHAT: the size check prints after WHAT ("12.3 kB", "4.5 MB"), in bytes
+    grep -o "$1 [0-9.]* [kMG]B" "$work/$m.check" |
+      awk '{ u = $3 == "kB" ? 1e3 : $3 == "MB" ? 1e6 : 1e9; printf "%.0f\n", $2 * u }'
+  }
+  act=$(bytes activations) grad=$(bytes gradients)
+  [ -n "$act" ] && [ -n "$grad" ] || { echo "FAIL: $m: no activations / gradients sizes in: $line"; exit 1; }
+  [ $((2 * grad)) -lt "$act" ] ||
+    { echo "FAIL: $m: gradients $grad bytes, not under half the activations' $act (are gradients shared?)"; exit 1; }
+  echo "ok   $m: $want (activations $act bytes, gradients $grad bytes)"
 done
