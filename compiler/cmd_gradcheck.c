@@ -410,6 +410,9 @@ int hn_cmd_gradcheck(int argc, char **argv)
     r.scratch = malloc(sizeof(float) * r.t->param_floats);
     grads = calloc(r.t->param_floats, sizeof(float));
     if (!r.buf.workspace || !r.labels || !r.scratch || !grads) { fprintf(stderr, "hepnc: error: out of memory\n"); goto done; }
+    /* every byte of the workspace NaN (0xff..): a step that reads what it did not write this step (a
+     * gradient before its zeroing, a region it assumes fresh memory leaves zero) shows in every check */
+    memset(r.buf.workspace, 0xff, r.t->workspace_bytes(r.batch));
     if (hn_read_inputs(ds, r.t->model, 0, r.batch, &r.buf, err, sizeof err) ||
         hn_dataset_read_labels(ds, 0, r.batch, r.buf.labels, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
