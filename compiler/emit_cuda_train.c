@@ -32,16 +32,6 @@ extern const char hn_cuda_train_kernels_text[];
 
 static int on_loss_path(const hn_graph *g, const hn_node *n) { return !n->dead && g->tensors[n->out].on_loss_path; }
 
-static int wants_backward(const hn_graph *g, const hn_node *n)
-{
-    const hn_tensor *o = &g->tensors[n->out];
-    return on_loss_path(g, n) && o->requires_grad && o->grad_offset >= 0;
-}
-
-static int grad_flows(const hn_graph *g, const hn_node *n, int k)
-{
-    return g->tensors[n->in[k]].grad_offset >= 0 && !(hn_op(n->op)->no_grad_inputs >> k & 1u);
-}
 
 static long rows_per_event(const hn_tensor *t) { return hn_shape_elems(&t->shape) / hn_last_dim(&t->shape); }
 
@@ -69,7 +59,7 @@ static int supported(const hn_graph *g, const hn_node *n)
     case HN_OP_pair_embed: return 1;
     case HN_OP_edge_conv: return hn_cu_train_edge_conv_supported(g, n);
     case HN_OP_standardize: case HN_OP_dropout: return 1;
-    case HN_OP_slice: return !wants_backward(g, n);     /* forward only: an input's columns */
+    case HN_OP_slice: return !hn_train_runs_backward(g, n);     /* forward only: an input's columns */
     default: return 0;
     }
 }
@@ -417,7 +407,7 @@ static void backward_calls(ctgen *G)
     fprintf(f, "\n    /* backward, in reverse graph order; gradients of tensors read twice add up in acc */\n");
     for (int i = g->nnodes - 1; i >= 0 && written; --i) {
         const hn_node *n = &g->nodes[i];
-        if (!wants_backward(g, n)) continue;
+        if (!hn_train_runs_backward(g, n)) continue;
         const hn_tensor *o = &g->tensors[n->out];
         char var[HN_NAME + 8], cnt[32], dx[HN_MAX_IN][HN_NAME + 48];
         fprintf(f, "    /* backward of %s (%s) */\n", n->name, hn_op(n->op)->name);
@@ -435,7 +425,7 @@ static void backward_calls(ctgen *G)
             const hn_tensor *x = &g->tensors[n->in[k]];
             acc[k] = -1;
             snprintf(dx[k], sizeof dx[k], "NULL");
-            if (!grad_flows(g, n, k)) continue;
+            if (!hn_train_grad_flows(g, n, k)) continue;
             if (written[n->in[k]]) {
                 acc[k] = nacc++;
                 snprintf(dx[k], sizeof dx[k], "(acc + (size_t)batch * %ldu)", acc[k] * g->train_acc_floats);
@@ -445,7 +435,7 @@ static void backward_calls(ctgen *G)
         }
         backward_body(G, n, dx);
         for (int k = 0; k < n->nin; ++k) {
-            if (!grad_flows(g, n, k)) continue;
+            if (!hn_train_grad_flows(g, n, k)) continue;
             if (acc[k] >= 0) {
                 grad_var(g, n->in[k], var, sizeof var);
                 fprintf(f, "    if (hn_gt_accumulate(gpu, %s, (long)batch * %ld, %s, " CHECK, dx[k],

@@ -55,17 +55,6 @@ static void counts_expr(const hn_graph *g, const hn_node *n, char *dst, size_t l
     if (set >= 0 && g->tensors[g->inputs[set]].masked) snprintf(dst, len, "counts[%d]", set);
 }
 
-/* Whether input k of n receives a gradient from n's backward rule. */
-static int grad_flows(const hn_graph *g, const hn_node *n, int k)
-{
-    return g->tensors[n->in[k]].grad_offset >= 0 && !(hn_op(n->op)->no_grad_inputs >> k & 1u);
-}
-
-static int wants_backward(const hn_graph *g, const hn_node *n)
-{
-    const hn_tensor *o = &g->tensors[n->out];
-    return !n->dead && o->on_loss_path && o->requires_grad && o->grad_offset >= 0;
-}
 
 /* ---- kernels --------------------------------------------------------------------------------- */
 
@@ -176,7 +165,7 @@ static void emit_backward_calls(FILE *f, const tgen *G)
     fprintf(f, "\n    /* backward, in reverse graph order; gradients of tensors read twice add up in acc */\n");
     for (int i = g->nnodes - 1; i >= 0 && written; --i) {
         const hn_node *n = &g->nodes[i];
-        if (!wants_backward(g, n)) continue;
+        if (!hn_train_runs_backward(g, n)) continue;
         const hn_tensor *o = &g->tensors[n->out];
         char id[HN_NAME], var[HN_NAME + 8], counts[32];
         hn_c_ident(id, sizeof id, n->name);
@@ -194,7 +183,7 @@ static void emit_backward_calls(FILE *f, const tgen *G)
         for (int k = 0; k < n->nin; ++k) {
             const hn_tensor *x = &g->tensors[n->in[k]];
             acc[k] = -1;
-            if (grad_flows(g, n, k) && written[n->in[k]]) {
+            if (hn_train_grad_flows(g, n, k) && written[n->in[k]]) {
                 acc[k] = nacc++;
                 fprintf(f, "    memset(acc + (size_t)batch * %ldu, 0, sizeof(float) * (size_t)batch * %ldu);\n",
                         acc[k] * g->train_acc_floats, hn_shape_elems(&x->shape));
@@ -210,7 +199,7 @@ static void emit_backward_calls(FILE *f, const tgen *G)
         grad_var(g, n->out, var, sizeof var);
         fprintf(f, ", %s", var);
         for (int k = 0; k < n->nin; ++k) {
-            if (!grad_flows(g, n, k)) { fprintf(f, ", NULL"); continue; }
+            if (!hn_train_grad_flows(g, n, k)) { fprintf(f, ", NULL"); continue; }
             if (acc[k] >= 0) { fprintf(f, ", acc + (size_t)batch * %ldu", acc[k] * g->train_acc_floats); continue; }
             grad_var(g, n->in[k], var, sizeof var);
             fprintf(f, ", %s", var);
@@ -219,7 +208,7 @@ static void emit_backward_calls(FILE *f, const tgen *G)
         fprintf(f, ");\n");
         for (int k = 0; k < n->nin; ++k) {
             const hn_tensor *x = &g->tensors[n->in[k]];
-            if (!grad_flows(g, n, k)) continue;
+            if (!hn_train_grad_flows(g, n, k)) continue;
             if (acc[k] >= 0) {
                 grad_var(g, n->in[k], var, sizeof var);
                 fprintf(f, "    hn_kb_accumulate(acc + (size_t)batch * %ldu, (size_t)batch * %ldu, %s);\n",
@@ -337,7 +326,7 @@ static void emit_train_source(FILE *f, const tgen *G)
         const hn_node *n = &g->nodes[i];
         if (n->dead || !g->tensors[n->out].on_loss_path) continue;
         emit_forward_kernel(f, G, n);
-        if (wants_backward(g, n)) emit_backward_kernel(f, G, n);
+        if (hn_train_runs_backward(g, n)) emit_backward_kernel(f, G, n);
     }
     emit_step(f, G);
     emit_entry(f, G);
@@ -347,16 +336,16 @@ int hn_emit_train_check(const hn_graph *g)
 {
     for (int i = 0; i < g->nnodes; ++i) {
         const hn_node *n = &g->nodes[i];
-        if (!wants_backward(g, n) || hn_op(n->op)->emit_backward) continue;
+        if (!hn_train_runs_backward(g, n) || hn_op(n->op)->emit_backward) continue;
         return hn_error(n->loc, "cannot train this spec: layer '%s' (op %s) has no backward rule yet", n->name,
                         hn_op(n->op)->name);
     }
     for (int i = 0; i < g->nnodes; ++i) {
         const hn_node *n = &g->nodes[i];
-        if (!wants_backward(g, n)) continue;
+        if (!hn_train_runs_backward(g, n)) continue;
         for (int k = 0; k < n->nin; ++k)
             for (int j = 0; j < k; ++j)
-                if (n->in[k] == n->in[j] && grad_flows(g, n, k) && grad_flows(g, n, j))
+                if (n->in[k] == n->in[j] && hn_train_grad_flows(g, n, k) && hn_train_grad_flows(g, n, j))
                     return hn_error(n->loc, "cannot train this spec: layer '%s' reads the same tensor twice", n->name);
     }
     return 0;

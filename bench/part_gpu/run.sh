@@ -130,17 +130,22 @@ write_report() {   # OUT/report.md: report.py's tables of every timed model, fro
 }
 
 # --- the sections -----------------------------------------------------------------------------------------
+run_harness() {   # LOG WHAT SED HARNESS ARGS...: a harness of the bundle within the budget, its output in
+                  # logs/LOG.log; its check lines to parity.log, its JSON timing lines (through SED) to raw.jsonl
+  local log=$logs/$1.log what=$2 edit=$3 r; shift 3
+  LD_LIBRARY_PATH=$bundle/lib:$nvrtc bounded "$@" > "$log" 2>&1
+  r=$?
+  grep -v '^{' "$log" | tee -a "$out/parity.log"
+  grep '^{' "$log" | sed "$edit" >> "$raw"
+  note_exit "$what" $r
+}
 infer_harness() {   # NAME: gpu_harness-NAME (MODEL, MODEL__chunkN another chunk size, MODEL__aot nvcc's image)
-  local name=$1 m=${1%%__*} args=() r
+  local name=$1 m=${1%%__*} args=()
   case " $timed " in *" $m "*) args=(--batches "$BATCHES" --seconds "$SECONDS_PER");; esac
   [ -n "${EVENTS:-}" ] && args+=(--events "$EVENTS")
   echo "== $name" | tee -a "$out/parity.log"
-  LD_LIBRARY_PATH=$bundle/lib:$nvrtc bounded "$bundle/bin/gpu_harness-$name" "$bundle/data/$m/weights.safetensors" \
-    "$bundle/data/$m/inputs.h5" "${args[@]}" > "$logs/$name.log" 2>&1
-  r=$?
-  grep -v '^{' "$logs/$name.log" | tee -a "$out/parity.log"
-  grep '^{' "$logs/$name.log" | sed "s/\"model\": \"$m\"/\"model\": \"$name\"/" >> "$raw"
-  note_exit "$name" $r
+  run_harness "$name" "$name" "s/\"model\": \"$m\"/\"model\": \"$name\"/" "$bundle/bin/gpu_harness-$name" \
+    "$bundle/data/$m/weights.safetensors" "$bundle/data/$m/inputs.h5" "${args[@]}"
 }
 infer_others() {   # every inference harness but MAIN's own
   local h name
@@ -152,16 +157,12 @@ infer_others() {   # every inference harness but MAIN's own
   done
 }
 train_harness() {   # MODEL: its GPU training step against its C step; MAIN's also timed at TRAIN_BATCHES
-  local m=$1 w args=() r
+  local m=$1 w args=()
   w=$(train_weights "$m")
   [ "$m" = "$main" ] && args=(--batches "$train_batches" --seconds "$SECONDS_PER")
   echo "== training step: $m" | tee -a "$out/parity.log"
-  LD_LIBRARY_PATH=$bundle/lib:$nvrtc bounded "$bundle/bin/train_harness-$m" "$w" "$(train_data "$m")/inputs.h5" \
-    --events "${TRAIN_EVENTS:-64}" "${args[@]}" > "$logs/train-$m.log" 2>&1
-  r=$?
-  grep -v '^{' "$logs/train-$m.log" | tee -a "$out/parity.log"
-  grep '^{' "$logs/train-$m.log" >> "$raw"
-  note_exit "training step $m" $r
+  run_harness "train-$m" "training step $m" "" "$bundle/bin/train_harness-$m" "$w" "$(train_data "$m")/inputs.h5" \
+    --events "${TRAIN_EVENTS:-64}" "${args[@]}"
 }
 train_others() {
   local h m
@@ -203,15 +204,10 @@ torch_particlenet() {
     --batches "$BATCHES" --modes "${PN_MODES:-eager,compile}"
 }
 reduced_math() {   # ENV TOLERANCE TAG: MAIN with TF32 or bf16 GEMMs
-  local m=$main r
+  local m=$main
   echo "== $m with $1=1 (tolerance $2)" | tee -a "$out/parity.log"
-  (export "$1=1"
-   LD_LIBRARY_PATH=$bundle/lib:$nvrtc bounded "$bundle/bin/gpu_harness-$m" "$bundle/data/$m/weights.safetensors" \
-     "$bundle/data/$m/inputs.h5" --tol "$2" --batches "$BATCHES" --seconds "$SECONDS_PER" > "$logs/$m-$3.log" 2>&1)
-  r=$?
-  grep -v '^{' "$logs/$m-$3.log" | tee -a "$out/parity.log"
-  grep '^{' "$logs/$m-$3.log" >> "$raw"
-  note_exit "$m $3" $r
+  run_harness "$m-$3" "$m $3" "" env "$1=1" "$bundle/bin/gpu_harness-$m" "$bundle/data/$m/weights.safetensors" \
+    "$bundle/data/$m/inputs.h5" --tol "$2" --batches "$BATCHES" --seconds "$SECONDS_PER"
 }
 profile() {   # per-kernel times at the largest batch (every launch synchronised)
   local m h tb=$train_batches w

@@ -14,6 +14,11 @@ int hn_pass_plan_train(hn_graph *g); /* training: loss path, gradients, every te
 /* After hn_pass_plan_train: the training step's workspace floats per event (activations, gradients,
  * accumulators, node state, the loss's targets); train_fixed_floats more per batch. */
 long hn_train_event_floats(const hn_graph *g);
+/* After hn_pass_plan_train: whether node n's backward runs (its output keeps a gradient), and whether it
+ * hands input k a gradient (kept, and not one of the op's no_grad_inputs). The planner and both training
+ * emitters decide with these. */
+int hn_train_runs_backward(const hn_graph *g, const hn_node *n);
+int hn_train_grad_flows(const hn_graph *g, const hn_node *n, int k);
 
 /* Runs the whole pipeline. When dump_after names a pass ("lower", "fold", "fuse", "plan"), the IR
  * after it is printed to `dump`. Returns -1 if a pass fails or its result does not check. */

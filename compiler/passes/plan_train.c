@@ -65,6 +65,17 @@ static void mark(hn_graph *g)
     }
 }
 
+int hn_train_runs_backward(const hn_graph *g, const hn_node *n)
+{
+    const hn_tensor *o = &g->tensors[n->out];
+    return !n->dead && o->on_loss_path && o->requires_grad && o->grad_offset >= 0;
+}
+
+int hn_train_grad_flows(const hn_graph *g, const hn_node *n, int k)
+{
+    return g->tensors[n->in[k]].grad_offset >= 0 && !(hn_op(n->op)->no_grad_inputs >> k & 1u);
+}
+
 /* How many inputs of one backward rule at most receive a gradient that must be added to an earlier
  * one (each needs its own accumulator). Mirrors emit_train.c's reverse walk. */
 static int max_accumulators(const hn_graph *g)
@@ -73,26 +84,17 @@ static int max_accumulators(const hn_graph *g)
     int most = 1;
     for (int i = g->nnodes - 1; i >= 0 && written; --i) {
         const hn_node *n = &g->nodes[i];
-        const hn_tensor *o = &g->tensors[n->out];
-        if (n->dead || !o->on_loss_path || !o->requires_grad || o->grad_offset < 0) continue;
+        if (!hn_train_runs_backward(g, n)) continue;
         int count = 0;
-        unsigned skip = hn_op(n->op)->no_grad_inputs;
-        for (int k = 0; k < n->nin; ++k)
-            count += g->tensors[n->in[k]].grad_offset >= 0 && !(skip >> k & 1u) && written[n->in[k]];
+        for (int k = 0; k < n->nin; ++k) count += hn_train_grad_flows(g, n, k) && written[n->in[k]];
         if (count > most) most = count;
         for (int k = 0; k < n->nin; ++k)
-            if (g->tensors[n->in[k]].grad_offset >= 0 && !(skip >> k & 1u)) written[n->in[k]] = 1;
+            if (hn_train_grad_flows(g, n, k)) written[n->in[k]] = 1;
     }
     free(written);
     return most;
 }
 
-/* Whether node n's backward runs (the emitters' wants_backward), given which tensors keep a gradient. */
-static int runs_backward(const hn_graph *g, const hn_node *n)
-{
-    const hn_tensor *o = &g->tensors[n->out];
-    return !n->dead && o->on_loss_path && o->requires_grad && o->grad_offset >= 0;
-}
 
 /* The gradients' lives, in node indices: from born[t] (its first writer; nnodes for the logits, which the
  * loss writes before any backward) down to its producer; then first-fit offsets, in order of birth. */
@@ -109,9 +111,9 @@ static long share_gradients(hn_graph *g)
         born[t] = t == g->train_logits ? g->nnodes : x->producer;
         for (int i = x->producer + 1; i < g->nnodes; ++i) {
             const hn_node *c = &g->nodes[i];
-            if (!runs_backward(g, c)) continue;
+            if (!hn_train_runs_backward(g, c)) continue;
             for (int k = 0; k < c->nin; ++k)
-                if (c->in[k] == t && !(hn_op(c->op)->no_grad_inputs >> k & 1u) && i > born[t]) born[t] = i;
+                if (c->in[k] == t && hn_train_grad_flows(g, c, k) && i > born[t]) born[t] = i;
         }
         x->grad_zero_at = t == g->train_logits ? -1 : born[t];
         size[t] = padded(hn_shape_elems(&x->shape));
