@@ -11,13 +11,15 @@
 #include "build.h"
 #include "commands.h"
 #include "infer_io.h"
+#include "ops.h"
 
 typedef struct traced {
     char name[HN_NAME];
     float *data;                /* [batch][per_event] */
     long per_event;
     int32_t *counts;            /* copy of the set counts (NULL for per-event tensors) */
-    int nset;                   /* set axes; tensors with two (pair tensors) are not compared */
+    int nset;                   /* set axes: 1, or 2 for a pair tensor ([max][max][C], or [C][max][max]) */
+    int heads_major;            /* a pair tensor stored [C][max][max] (pair_embed's U, as weaver's) */
     int rows;                   /* rows per event along the set axis (its max) */
 } traced;
 
@@ -68,16 +70,21 @@ static float *read_reference(hid_t file, const char *name, int events, long per_
     return buf;
 }
 
-/* Max |Δ| over each event's real rows (the first counts[b] of `nset`-axis rows); worst event and flat
- * index returned. */
+/* Max |Δ| over each event's real rows (the first counts[b] of `nset`-axis rows; of a pair tensor, its pairs of
+ * real rows); worst event and flat index returned. */
 static double compare_one(const traced *t, const float *ref, int events, double *ref_max, int *we, long *wk)
 {
     double worst = 0;
     *ref_max = 0;
+    long max = t->rows, width = t->nset == 2 ? t->per_event / (max * max) : 1;
     for (int b = 0; b < events; ++b) {
         long real = t->per_event;
         if (t->nset == 1 && t->counts) real = t->per_event / t->rows * t->counts[b];
         for (long k = 0; k < real; ++k) {
+            if (t->nset == 2 && t->counts) {        /* a pair tensor: only pairs of real rows */
+                long a = t->heads_major ? k / max % max : k / width / max, c = t->heads_major ? k % max : k / width % max;
+                if (a >= t->counts[b] || c >= t->counts[b]) continue;
+            }
             double a = t->data[(size_t)b * t->per_event + k], r = ref[(size_t)b * t->per_event + k];
             double d = fabs(a - r);
             if (!(d <= worst)) { worst = d; *we = b; *wk = k; }
@@ -85,6 +92,15 @@ static double compare_one(const traced *t, const float *ref, int events, double 
         }
     }
     return worst;
+}
+
+/* 1 when the traced tensor is a pair embedding's output, stored heads-major. */
+static int heads_major(const hn_graph *g, const char *name)
+{
+    for (int t = 0; t < g->ntensors; ++t)
+        if (!strcmp(g->tensors[t].name, name) && g->tensors[t].producer >= 0)
+            return g->nodes[g->tensors[t].producer].op == HN_OP_pair_embed;
+    return 0;
 }
 
 int hn_cmd_compare(int argc, char **argv)
@@ -111,8 +127,7 @@ int hn_cmd_compare(int argc, char **argv)
     if (hn_frontend(&mb, spec, NULL)) { hn_model_build_free(&mb); return 1; }
     hn_loaded_model lm;
     int rc = hn_build_and_open_with(&mb, 0, "-DHN_TRACE", &lm);
-    hn_model_build_free(&mb);
-    if (rc) { hn_loaded_model_close(&lm); return 1; }
+    if (rc) { hn_model_build_free(&mb); hn_loaded_model_close(&lm); return 1; }
     const hn_model_entry *m = lm.entry;
     char err[1024];
     void *model = NULL;
@@ -137,7 +152,8 @@ int hn_cmd_compare(int argc, char **argv)
     printf("hepnc compare: %d events, tolerance %g (absolute), layers in graph order\n", events, tol);
     int compared = 0, first_bad = -1;
     for (int i = 0; i < ntraced; ++i) {
-        if (trace_log[i].nset > 1) continue;
+        if (trace_log[i].nset > 2) continue;
+        trace_log[i].heads_major = heads_major(&mb.graph, trace_log[i].name);
         int ref_events = 0;
         float *r = read_reference(ref, trace_log[i].name, events, trace_log[i].per_event, &ref_events);
         if (!r) continue;
@@ -160,6 +176,7 @@ int hn_cmd_compare(int argc, char **argv)
     else printf("all %d compared layers within tolerance\n", compared);
     rc = first_bad >= 0;
 done:
+    hn_model_build_free(&mb);
     if (ref >= 0) H5Fclose(ref);
     hn_free_buffers(m, &b);
     if (ds) hn_dataset_close(ds);

@@ -3,6 +3,7 @@
  * m-, m+) or as a pT-ordered masked set of up to --max objects for set models. Streams the CSV; a
  * malformed line stops it with the line number and field, and nothing is written. */
 #include <hdf5.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ static const char *const feature_names[NFEAT] = { "E", "pt", "eta", "phi", "is_j
 typedef struct table {
     float *objects;             /* [E][max][NFEAT] */
     uint8_t *mask;              /* [E][max] */
+    float *vectors;             /* [E][max][4]: px, py, pz, E in GeV (set layout) */
     float *event;               /* [E][2] */
     int32_t *labels;
     float *weights;
@@ -34,13 +36,15 @@ static int grow(table *t)
     if (o) t->objects = o;
     uint8_t *m = realloc(t->mask, (size_t)cap * (size_t)t->max);
     if (m) t->mask = m;
+    float *v = realloc(t->vectors, sizeof(float) * (size_t)cap * (size_t)t->max * 4);
+    if (v) t->vectors = v;
     float *e = realloc(t->event, sizeof(float) * (size_t)cap * 2);
     if (e) t->event = e;
     int32_t *l = realloc(t->labels, sizeof(int32_t) * (size_t)cap);
     if (l) t->labels = l;
     float *w = realloc(t->weights, sizeof(float) * (size_t)cap);
     if (w) t->weights = w;
-    if (!o || !m || !e || !l || !w) return -1;
+    if (!o || !m || !v || !e || !l || !w) return -1;
     t->cap = cap;
     return 0;
 }
@@ -74,13 +78,25 @@ static long fill_fixed(float *rows, uint8_t *mask, hn_dm_event *ev)
     return dropped;
 }
 
-static long fill_set(float *rows, uint8_t *mask, int max, hn_dm_event *ev)
+/* An object's 4-vector (px, py, pz, E) in GeV, for pair features and the SM interaction matrix. */
+static void put_vector(float *v, const hn_dm_object *o)
+{
+    double pt = o->pt, eta = o->eta, phi = o->phi;
+    v[0] = (float)(pt * cos(phi)), v[1] = (float)(pt * sin(phi)), v[2] = (float)(pt * sinh(eta)), v[3] = o->e;
+}
+
+static long fill_set(float *rows, uint8_t *mask, float *vectors, int max, hn_dm_event *ev)
 {
     memset(rows, 0, sizeof(float) * (size_t)max * NFEAT);
     memset(mask, 0, (size_t)max);
+    memset(vectors, 0, sizeof(float) * (size_t)max * 4);
     qsort(ev->objects, (size_t)ev->nobjects, sizeof *ev->objects, by_pt_desc);
     int n = ev->nobjects < max ? ev->nobjects : max;
-    for (int i = 0; i < n; ++i) { put(rows + (size_t)i * NFEAT, &ev->objects[i]); mask[i] = 1; }
+    for (int i = 0; i < n; ++i) {
+        put(rows + (size_t)i * NFEAT, &ev->objects[i]);
+        put_vector(vectors + (size_t)i * 4, &ev->objects[i]);
+        mask[i] = 1;
+    }
     return ev->nobjects - n;
 }
 
@@ -123,12 +139,17 @@ static int write_h5(const char *path, const table *t, int fixed)
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (f < 0) return hn_error_plain("%s: error: cannot create the output file", path);
-    hsize_t d3[3] = { (hsize_t)t->n, (hsize_t)t->max, NFEAT }, d2[2] = { (hsize_t)t->n, (hsize_t)t->max },
+    hsize_t d3[3] = { (hsize_t)t->n, (hsize_t)t->max, NFEAT }, dv[3] = { (hsize_t)t->n, (hsize_t)t->max, 4 }, d2[2] = { (hsize_t)t->n, (hsize_t)t->max },
             de[2] = { (hsize_t)t->n, 2 }, d1[1] = { (hsize_t)t->n };
     hid_t obj = dataset(f, "/objects/features", H5T_NATIVE_FLOAT, 3, d3, t->objects);
     int ok = obj >= 0;
     if (ok) { names_attr(obj, feature_names, NFEAT); H5Dclose(obj); }
-    if (!fixed) { hid_t m = dataset(f, "/objects/mask", H5T_NATIVE_UINT8, 2, d2, t->mask); ok &= m >= 0; if (m >= 0) H5Dclose(m); }
+    if (!fixed) {
+        hid_t m = dataset(f, "/objects/mask", H5T_NATIVE_UINT8, 2, d2, t->mask), v = dataset(f, "/objects/vectors", H5T_NATIVE_FLOAT, 3, dv, t->vectors);
+        ok &= m >= 0 && v >= 0;
+        if (m >= 0) H5Dclose(m);
+        if (v >= 0) H5Dclose(v);
+    }
     static const char *const ev_names[2] = { "met", "met_phi" };
     hid_t ev = dataset(f, "/event/features", H5T_NATIVE_FLOAT, 2, de, t->event);
     ok &= ev >= 0;
@@ -185,7 +206,8 @@ int hn_cmd_convert(int argc, char **argv)
         if (grow(&t)) { hn_error_plain("hepnc convert: out of memory"); rc = 1; break; }
         float *rows = t.objects + (size_t)t.n * (size_t)t.max * NFEAT;
         uint8_t *mask = t.mask + (size_t)t.n * (size_t)t.max;
-        dropped += fixed ? fill_fixed(rows, mask, ev) : fill_set(rows, mask, t.max, ev);
+        float *vectors = t.vectors + (size_t)t.n * (size_t)t.max * 4;
+        dropped += fixed ? fill_fixed(rows, mask, ev) : fill_set(rows, mask, vectors, t.max, ev);
         t.event[2 * t.n] = ev->met;
         t.event[2 * t.n + 1] = ev->met_phi;
         t.labels[t.n] = label;
@@ -198,6 +220,6 @@ int hn_cmd_convert(int argc, char **argv)
     if (!rc && !(rc = write_h5(out, &t, fixed) ? 1 : 0))
         fprintf(stderr, "hepnc convert: %ld events → %s (%s layout, %d object slots; %ld objects beyond the slots dropped)\n",
                 t.n, out, layout, t.max, dropped);
-    free(t.objects); free(t.mask); free(t.event); free(t.labels); free(t.weights);
+    free(t.objects); free(t.mask); free(t.vectors); free(t.event); free(t.labels); free(t.weights);
     return rc;
 }

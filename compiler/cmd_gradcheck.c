@@ -239,7 +239,10 @@ static int check_reference(gc_run *r, const float *params, const float *grads, h
     /* the float64 autograd gradient when the file has it (grad64.<name>), else the float32 one. A tensor
        whose exact gradient is zero (‖ref‖ ≤ 1e-12 of the largest: a bias before a training-mode
        batchnorm, the key bias of attention) holds only rounding noise; it is judged absolutely,
-       ‖g‖ ≤ 1e-6 of the largest tensor norm (float32 sums over ~1e4 terms) */
+       ‖g‖ ≤ 1e-6 of the largest tensor norm (float32 sums over ~1e4 terms). Where the file also has
+       PyTorch's float32 gradient (grad.<name>) and that one misses tol itself in the same measure
+       — a gradient that only rounding or a batchnorm's eps keeps from zero, e.g. the first convolution of
+       a one-channel pair input before its batchnorm — the tensor is judged at 10x PyTorch's own error */
     double worst = 0, scale = 0;
     for (int k = 0; k < r->t->nparams; ++k) {
         const hn_param_desc *p = &r->t->params[k];
@@ -264,15 +267,26 @@ static int check_reference(gc_run *r, const float *params, const float *grads, h
         }
         int zero = p->trainable && sqrt(n2) <= 1e-12 * scale;
         double e = zero ? sqrt(d) / (1e-3 * scale) : sqrt(d) / fmax(sqrt(n2), 1e-30);   /* zero: ≤ tol ⇔ ≤ 1e-6·scale */
-        double limit = p->trainable ? tol : 1e-5;
-        if (p->trainable && e > worst) worst = e;
+        double limit = p->trainable ? tol : 1e-5, floor = 0;
+        float *ref32 = p->trainable && !strcmp(prefix, "grad64.") ? ref_tensor(w, "grad.", p) : NULL;
+        if (ref32) {   /* PyTorch's own float32 error on this tensor, in the same measure */
+            double d32 = 0;
+            for (size_t i = 0; i < p->size; ++i) d32 += ((double)ref32[i] - ref[i]) * ((double)ref32[i] - ref[i]);
+            floor = zero ? sqrt(d32) / (1e-3 * scale) : sqrt(d32) / fmax(sqrt(n2), 1e-30);
+            if (floor > limit) limit = 10 * floor;
+            free(ref32);
+        }
+        if (p->trainable && e / limit > worst / tol) worst = e * tol / limit;
         int fail = !(e <= limit);
         bad |= fail;
-        printf("  %-44s %s %s %.2e%s\n", p->name, p->trainable ? "grad" : "bn1 ", zero ? "zero:" : "rel.", e,
-               fail ? "  FAIL" : "");
+        printf("  %-44s %s %s %.2e%s", p->name, p->trainable ? "grad" : "bn1 ", zero ? "zero:" : "rel.", e, fail ? "  FAIL" : "");
+        if (limit > tol && p->trainable)
+            printf("  (float32-noise-dominated: PyTorch's float32 gradient is off by %.2e; tolerance 10x that)", floor);
+        printf("\n");
         free(ref);
     }
-    printf("worst gradient rel. error %.2e (tolerance %.0e)\n", worst, tol);
+    printf("worst gradient rel. error %.2e (tolerance %.0e; scaled where a tensor's tolerance is PyTorch's float32 error)\n",
+           worst, tol);
     (void)params;
     return bad;
 }
@@ -311,7 +325,10 @@ static int check_trajectory(gc_run *r, float *params, hn_weights *w, const gc_op
     }
     /* per tensor ‖p − p_ref‖/‖p_ref‖ over the elements whose exact gradient is not zero: where it is
        (|grad64| ≤ 1e-12 of the largest), float32 rounding noise is all Adam sees and it turns it into
-       ±lr steps, in PyTorch as here (tests/train/models/README.md); buffers are reported apart */
+       ±lr steps, in PyTorch as here (tests/train/models/README.md); the same holds for a whole tensor whose
+       float32 gradient in PyTorch misses the float64 one by more than the gradient tolerance (one kept from
+       zero only by a batchnorm's eps, as check_reference reports), and such tensors are left out too;
+       buffers are reported apart */
     char prefix[32];
     snprintf(prefix, sizeof prefix, "%s%d.", o->optimizer, o->steps);
     double gmax = 0;
@@ -322,12 +339,24 @@ static int check_trajectory(gc_run *r, float *params, hn_weights *w, const gc_op
         free(g64);
     }
     double worst = 0, worst_buf = 0;
-    long skipped = 0;
+    long skipped = 0, noisy = 0;
     for (int k = 0; k < np; ++k) {
         const hn_param_desc *p = &r->t->params[k];
         float *ref = ref_tensor(w, prefix, p), *g64 = p->trainable ? ref_tensor(w, "grad64.", p) : NULL;
-        if (!ref) { printf("  %s%s missing in the reference\n", prefix, p->name); bad = 1; free(g64); continue; }
-        double d = 0, n2 = 0;
+        float *g32 = g64 ? ref_tensor(w, "grad.", p) : NULL;
+        if (!ref) { printf("  %s%s missing in the reference\n", prefix, p->name); bad = 1; free(g64); free(g32); continue; }
+        double d = 0, n2 = 0, d32 = 0, n64 = 0;
+        for (size_t i = 0; g32 && i < p->size; ++i) {
+            d32 += ((double)g32[i] - g64[i]) * ((double)g32[i] - g64[i]);
+            n64 += (double)g64[i] * g64[i];
+        }
+        if (g32 && n64 > 1e-24 * gmax * gmax && sqrt(d32) > o->tol * sqrt(n64)) {
+            printf("  %-44s left out: float32-noise-dominated (PyTorch's float32 gradient is off by %.2e)\n", p->name,
+                   sqrt(d32 / n64));
+            ++noisy;
+            free(ref); free(g64); free(g32);
+            continue;
+        }
         for (size_t i = 0; i < p->size; ++i) {
             if (g64 && fabs((double)g64[i]) <= 1e-12 * gmax) { ++skipped; continue; }
             d += ((double)params[p->offset + i] - ref[i]) * ((double)params[p->offset + i] - ref[i]);
@@ -341,10 +370,12 @@ static int check_trajectory(gc_run *r, float *params, hn_weights *w, const gc_op
         if (fail) printf("  %-44s ||p - p_ref||/||p_ref|| %.2e  FAIL\n", p->name, e);
         free(ref);
         free(g64);
+        free(g32);
     }
     printf("after %d steps: worst parameter tensor ||p - p_ref||/||p_ref|| = %.2e (tolerance %.0e; %ld elements with an exactly\n"
-           "zero gradient left out), running statistics %.2e (reported only: they follow those elements)\n",
-           o->steps, worst, o->traj_tol, skipped, worst_buf);
+           "zero gradient and %ld float32-noise-dominated tensors left out), running statistics %.2e\n"
+           "(reported only: they follow those elements)\n",
+           o->steps, worst, o->traj_tol, skipped, noisy, worst_buf);
     for (int k = 0; k < np && state; ++k) free(state[k]);
     free(state);
     free(g);

@@ -48,6 +48,8 @@ const char *hn_emit_rows(hn_emit *e, const hn_tensor *t);
 const char *hn_emit_all_rows(hn_emit *e, const hn_tensor *t);
 /* A C float literal that reads back to exactly x ("%.9g" round-trips every float; inf as INFINITY). */
 const char *hn_c_float(float x, char buf[48]);
+/* A C double literal that reads back to exactly x, in the fewest of 15 to 17 significant digits. */
+const char *hn_c_double(double x, char buf[48]);
 /* Sanitised C identifier for a spec name ("phi.0" → "phi_0"). */
 void hn_c_ident(char *dst, size_t n, const char *name);
 /* The model name in capitals: the prefix of the generated macros (NAME_WORKSPACE_BYTES, …). */

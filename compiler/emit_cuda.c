@@ -245,6 +245,23 @@ static int cu_edge_conv(cu_ctx *c)
     return 0;
 }
 
+/* The SM interaction matrix: one thread per slot pair (padding pairs written 0, so training reuses it). */
+static int cu_sm_interaction(cu_ctx *c)
+{
+    int flags[7], mode, max = out_t(c)->shape.dim[0];
+    double k[4];
+    if (hn_sm_interaction_params(c->g, c->n, flags, &mode, k)) return -1;
+    line(c, "const int flags[7] = { %d, %d, %d, %d, %d, %d, %d };   /* j b e- e+ mu- mu+ photon */", flags[0], flags[1], flags[2],
+         flags[3], flags[4], flags[5], flags[6]);
+    char lit[4][48];
+    line(c, "const double c[4] = { %s, %s, %s, %s };   /* alpha_s alpha mu0 g_z */", hn_c_double(k[0], lit[0]),
+         hn_c_double(k[1], lit[1]), hn_c_double(k[2], lit[2]), hn_c_double(k[3], lit[3]));
+    line(c, "hn_cu_sm_interaction(x0, %d, flags, x1, %s, batch, %d, %d, c, y);", hn_last_dim(&in_t(c, 0)->shape),
+         counts(c, out_t(c)), max, mode);
+    threads(c, (long)max * max, 256);
+    return 0;
+}
+
 static int emit_node(cu_ctx *c)
 {
     switch (c->n->op) {
@@ -261,6 +278,7 @@ static int emit_node(cu_ctx *c)
     case HN_OP_pool: return cu_pool(c);
     case HN_OP_attention: return cu_attention(c);
     case HN_OP_pair_embed: return cu_pair_embed(c);
+    case HN_OP_sm_interaction: return cu_sm_interaction(c);
     case HN_OP_class_token: return cu_class_token(c);
     case HN_OP_cls_attention: return cu_cls_attention(c);
     case HN_OP_edge_conv: return cu_edge_conv(c);

@@ -56,7 +56,7 @@ static int supported(const hn_graph *g, const hn_node *n)
     case HN_OP_concat: case HN_OP_flatten: case HN_OP_pool: case HN_OP_residual: case HN_OP_class_token:
     case HN_OP_pair_features: case HN_OP_attention: case HN_OP_cls_attention:
         return 1;
-    case HN_OP_pair_embed: return 1;
+    case HN_OP_pair_embed: case HN_OP_sm_interaction: return 1;
     case HN_OP_edge_conv: return hn_cu_train_edge_conv_supported(g, n);
     case HN_OP_standardize: case HN_OP_dropout: return 1;
     case HN_OP_slice: return !hn_train_runs_backward(g, n);     /* forward only: an input's columns */

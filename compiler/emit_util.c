@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "emit.h"
@@ -66,6 +67,16 @@ const char *hn_c_float(float x, char buf[48])
     snprintf(buf, 48, "%.9g", x);
     if (!strpbrk(buf, ".en")) strcat(buf, ".0");
     strcat(buf, "f");
+    return buf;
+}
+
+const char *hn_c_double(double x, char buf[48])
+{
+    for (int digits = 15; digits <= 17; ++digits) {     /* the shortest that reads back to exactly x */
+        snprintf(buf, 48, "%.*g", digits, x);
+        if (strtod(buf, NULL) == x) break;
+    }
+    if (!strpbrk(buf, ".en")) strcat(buf, ".0");
     return buf;
 }
 

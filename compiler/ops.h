@@ -25,6 +25,7 @@
     X(standardize)    \
     X(pair_features)  \
     X(pair_embed)     \
+    X(sm_interaction) \
     X(attention)      \
     X(residual)       \
     X(class_token)    \
@@ -113,5 +114,9 @@ const hn_shape *hn_in_shape(const hn_graph *g, const hn_node *n, int k);
 int hn_last_dim(const hn_shape *s);
 /* Declares parameter "<node>.<suffix>" of the given shape and attaches it to the node. */
 int hn_node_param(hn_graph *g, hn_node *n, const char *suffix, int rank, int64_t d0, int64_t d1);
+
+/* sm_interaction's seven flag columns, mode (0 ids, 1 const, 2 running) and constants (alpha_s, alpha,
+ * mu0, g_z), for the CUDA emitter; -1 when a flag is missing. */
+int hn_sm_interaction_params(const hn_graph *g, const hn_node *n, int *flags, int *mode, double *consts);
 
 #endif

@@ -18,7 +18,7 @@ static const hn_attr_spec attrs[] = {
     { "dims", HN_ATTR_INTS, 1, NULL, NULL, "widths of the hidden per-pair layers" },
     { "heads", HN_ATTR_INT, 1, NULL, NULL, "attention heads: one bias per head" },
     { "extra", HN_ATTR_TENSOR, 0, NULL, NULL,
-      "externally supplied pair features [n, n, C'] (a pair input), embedded by a second MLP and summed" },
+      "more pair features [n, n, C'] (a pair input, or an sm_interaction layer), embedded by a second MLP and summed" },
 };
 
 static int declare_layer(hn_graph *g, hn_node *n, const char *seq, int k, int in, int out)
@@ -68,7 +68,7 @@ static int infer(hn_graph *g, hn_node *n, hn_shape *out)
     if (n->nin > 1) {                      /* weaver's fts_embed over the supplied pair features */
         const hn_shape *u = hn_in_shape(g, n, 1);
         if (u->nset != 2 || u->set != t->shape.set || u->rank != 3)
-            return hn_error(hn_attr(n, "extra")->loc, "'extra' must be pair features [n, n, C'] of the same set (a pair input)");
+            return hn_error(hn_attr(n, "extra")->loc, "'extra' must be pair features [n, n, C'] of the same set (a pair input or an sm_interaction layer)");
         declare_mlp(g, n, "fts_embed", u->dim[2], dims, heads);
     }
     hn_shape s = { .rank = 3, .dim = { t->shape.dim[0], t->shape.dim[1], heads }, .nset = 2, .set = t->shape.set };

@@ -15,7 +15,7 @@ if(TARGET hepnc_gpu)
   add_test(NAME cuda.emulate COMMAND test_emulate)
   set_tests_properties(cuda.emulate PROPERTIES LABELS quick ENVIRONMENT TEST_CACHE=${CMAKE_BINARY_DIR}/cuda_emu_cache)
 
-  set(gpu_variants part_small part_small_pairs pfn fcn particlenet_jetclass_kin)
+  set(gpu_variants part_small part_small_pairs part_small_sm pfn fcn particlenet_jetclass_kin)
   find_program(NVCC_FOR_TESTS nvcc PATHS /usr/local/cuda/bin ENV CUDA_HOME PATH_SUFFIXES bin)
   if(NVCC_FOR_TESTS)
     list(APPEND gpu_variants part_small__aot)     # the kernels from nvcc's image (--aot), not NVRTC
@@ -108,7 +108,7 @@ endif()
 # particlenet_small (EdgeConv) from tests/train/models; part_pool (tests/cuda/specs: the ParT's pair embedding, particle
 # attention with dropout, head scale, residuals) from hepnc's initialisation on part_small's jets.
 if(TARGET hepnc_gpu)
-  foreach(model fcn pfn part_pool part_small part_small_pairs particlenet_small)
+  foreach(model fcn pfn part_pool part_small part_small_pairs part_small_sm particlenet_small)
     if(model STREQUAL part_pool)
       set(spec ${CMAKE_CURRENT_LIST_DIR}/specs/${model}.yaml)
       set(args init:7 ${PROJECT_SOURCE_DIR}/tests/parity/part_small/inputs.h5)
@@ -116,7 +116,7 @@ if(TARGET hepnc_gpu)
       set(spec ${PROJECT_SOURCE_DIR}/tests/train/models/${model}/${model}.yaml)
       set(args ${PROJECT_SOURCE_DIR}/tests/train/models/${model}/weights.safetensors
                ${PROJECT_SOURCE_DIR}/tests/train/models/${model}/batch.h5)
-    elseif(model STREQUAL part_small_pairs)
+    elseif(model STREQUAL part_small_pairs OR model STREQUAL part_small_sm)
       # the supplied features' MLP sums over every ordered slot pair (24² per event) in float32 in the C
       # step, where zero-mean gradients (convs before batchnorms) cancel: 1e-3, train.gradcheck's tolerance
       set(spec ${PROJECT_SOURCE_DIR}/models/${model}.yaml)

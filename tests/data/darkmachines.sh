@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # hepnc convert darkmachines: a valid file converts (values in GeV, slots filled by type and pT, labels
-# from --processes) and runs through models/fcn.yaml; malformed files stop with the line number and the
-# field, exit 1, and leave no output file.
+# from --processes, 4-vectors in the set layout) and runs through models/fcn.yaml; malformed files stop
+# with the line number and the field, exit 1, and leave no output file.
 set -uo pipefail
 hepnc=$1 work=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,6 +26,10 @@ v=$(h5dump -d /labels "$work/fixed.h5" | sed -n '/(0)/s/.*: //p' | tr -d ' ')
   ok "set layout converts" || ko "set layout"
 v=$(h5dump -d /objects/mask -s 1,0 -c 1,5 "$work/set.h5" | sed -n '/(1,0)/s/.*: //p' | tr -d ' ')
 [ "$v" = "1,1,1,1,1" ] && ok "event 2 keeps its 5 hardest of 7 objects: mask $v" || ko "set mask: '$v'"
+# the set layout's 4-vectors (pair features, the SM interaction matrix): event 1's hardest object, E 250,
+# pt 120, eta 1.2, phi 0.5 -> (pt cos phi, pt sin phi, pt sinh eta, E) = (105.30991, 57.531065, 181.13536, 250)
+v=$(h5dump -d /objects/vectors -s 0,0,0 -c 1,1,4 "$work/set.h5" | sed -n '/(0,0,0)/s/.*: //p' | tr -d ' ')
+[ "$v" = "105.31,57.5311,181.135,250" ] && ok "event 1 object 1 4-vector (px, py, pz, E): $v" || ko "set vectors: '$v'"
 expect_error() {   # file pattern
   msg=$("$hepnc" convert darkmachines "$dm/$1" -o "$work/bad.h5" --processes ttH,ttbar 2>&1 >/dev/null); rc=$?
   if [ $rc -eq 1 ] && grep -q -- "$2" <<<"$msg" && [ ! -e "$work/bad.h5" ]; then ok "$1: $msg"; else ko "$1: exit $rc, '$msg'"; fi

@@ -3,12 +3,16 @@ add_executable(compare_outputs ${CMAKE_CURRENT_LIST_DIR}/compare_outputs.c)
 target_include_directories(compare_outputs PRIVATE ${HDF5_C_INCLUDE_DIRS} ${HDF5_INCLUDE_DIRS})
 target_link_libraries(compare_outputs PRIVATE ${HDF5_C_LIBRARIES} ${HDF5_LIBRARIES} m)
 set_target_properties(compare_outputs PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR})
-foreach(model pfn fcn part_small part_small_pairs)
+foreach(model pfn fcn part_small part_small_pairs part_small_sm)
   add_test(NAME parity.${model}
     COMMAND ${CMAKE_CURRENT_LIST_DIR}/run_parity.sh $<TARGET_FILE:hepnc> $<TARGET_FILE:compare_outputs> ${model}
             ${CMAKE_BINARY_DIR}/parity)
   set_tests_properties(parity.${model} PROPERTIES LABELS quick)
 endforeach()
+# sm_interaction against the independent NumPy reference of the SM interaction matrix, and its errors.
+add_test(NAME parity.sm_interaction COMMAND ${CMAKE_CURRENT_LIST_DIR}/sm_interaction.sh $<TARGET_FILE:hepnc>
+         ${CMAKE_BINARY_DIR}/sm_interaction)
+set_tests_properties(parity.sm_interaction PROPERTIES LABELS quick)
 add_test(NAME parity.bad_weights COMMAND ${CMAKE_CURRENT_LIST_DIR}/bad_weights.sh $<TARGET_FILE:hepnc>
          ${CMAKE_BINARY_DIR}/bad_weights)
 set_tests_properties(parity.bad_weights PROPERTIES LABELS quick)

@@ -6,7 +6,7 @@ models/part_small.yaml (issue #5 item 5).
     tools/parity-env.sh                                 # once: Debian's torch 1.13 + weaver-core 0.4.17
     .venv-parity/bin/python tests/train/gen_model_fixtures.py
 
-Writes tests/train/models/<M>/ for M in {pfn, part_small, part_small_pairs} (or those named on the command line;
+Writes tests/train/models/<M>/ for M in {pfn, part_small, part_small_pairs, part_small_sm} (or those named on the command line;
 file contents: tests/train/models/README.md):
   weights.safetensors  byte-for-byte copy of tests/parity/<M>/weights.safetensors (full state, hepnc names)
   batch.h5             the first B = 32 events of tests/parity/<M>/inputs.h5 (features with their names,
@@ -86,7 +86,8 @@ LR, WD = 1e-3, 0.01
 LABEL_SMOOTHING = 0.1
 FD_STEP = 1e-6
 FD_TOL = 1e-6
-LABEL_SEEDS = {"pfn": 20261201, "part_small": 20261202, "part_small_pairs": 20261203, "part_small_slots": 20261204}
+LABEL_SEEDS = {"pfn": 20261201, "part_small": 20261202, "part_small_pairs": 20261203, "part_small_slots": 20261204,
+               "part_small_sm": 20261205}
 NO_DROPOUT = {"dropout": 0, "attn_dropout": 0, "activation_dropout": 0}
 
 
@@ -228,6 +229,30 @@ class PartPairsModel(PartModel):
                       mask=torch.from_numpy(self.m), uu=torch.from_numpy(self.uu).to(dtype))
 
 
+class PartSmModel(PartPairsModel):
+    """part_small_sm (models/part_small_sm.yaml): weaver's ParticleTransformer with pair_extra_dim = 1 fed the
+    SM interaction matrix as dense pair features — the independent NumPy reference's matrix that
+    tests/parity/gen_part_sm_fixture.py stored as /layers/sm — while hepnc computes it in the step from the
+    objects' flags and 4-vectors (sm_interaction). Padded pairs hold 0 on both sides."""
+    name, ncls = "part_small_sm", 2
+
+    def __init__(self):
+        par = os.path.join(ROOT, "tests/parity/part_small_sm")
+        with h5py.File(os.path.join(par, "inputs.h5"), "r") as f:
+            x, v, m = f["objects/features"][:B], f["objects/vectors"][:B], f["objects/mask"][:B]
+        with h5py.File(os.path.join(par, "expected.h5"), "r") as f:
+            uu = f["layers/sm"][:B]                                       # (N, P, P, 1)
+        self.x = np.ascontiguousarray(x.transpose(0, 2, 1))
+        self.v = np.ascontiguousarray(v.transpose(0, 2, 1))
+        self.m = m[:, None, :].astype(bool)
+        self.uu = np.ascontiguousarray(uu.transpose(0, 3, 1, 2))         # (N, 1, P, P)
+
+    def build(self):
+        config = dict(PART_CONFIG, input_dim=self.x.shape[1], num_classes=self.ncls)
+        return ParticleTransformer(**config, pair_extra_dim=1, for_inference=False, trim=False,
+                                   block_params=dict(NO_DROPOUT), cls_block_params=dict(NO_DROPOUT), fc_params=[])
+
+
 def f32_pair_features(module):
     """A float64 ParT whose pair features are computed in float32 from the float32 4-vectors (weaver's
     float32 expressions: ln m^2 of nearly collinear pairs cancels, so float64 features differ by far
@@ -365,6 +390,9 @@ FD_PICKS = {
     "part_small_pairs": ["pair_embed.embed.1.weight", "pair_embed.fts_embed.0.weight", "pair_embed.fts_embed.2.bias",
                          "pair_embed.fts_embed.1.weight", "pair_embed.fts_embed.4.weight", "pair_embed.fts_embed.8.weight",
                          "blocks.0.attn.in_proj_weight", "fc.0.weight"],
+    "part_small_sm": ["pair_embed.fts_embed.2.weight", "pair_embed.fts_embed.4.weight",
+                      "pair_embed.fts_embed.8.weight", "pair_embed.embed.1.weight", "blocks.0.attn.in_proj_weight",
+                      "fc.0.weight"],
     "part_small": ["cls_token", "embed.input_bn.weight", "embed.embed.1.weight", "pair_embed.embed.0.weight",
                    "pair_embed.embed.1.weight", "pair_embed.embed.8.weight", "blocks.0.attn.in_proj_weight",
                    "blocks.1.c_attn", "cls_blocks.0.w_resid", "cls_blocks.1.fc2.weight", "fc.0.weight"],
@@ -514,7 +542,7 @@ def fixture(model):
 
 
 def main():
-    models = {m.name: m for m in (PfnModel, PartModel, PartPairsModel, PartSlotsModel)}
+    models = {m.name: m for m in (PfnModel, PartModel, PartPairsModel, PartSlotsModel, PartSmModel)}
     for name in sys.argv[1:] or list(models):       # names: only those (the others' files stay as they are)
         fixture(models[name]())
 

@@ -24,6 +24,7 @@
 #include "softmax.h"
 #include "pool.h"
 #include "elementwise.h"
+#include "sm_interaction.h"
 
 static const double U = 1.0 / 16777216.0; /* 2⁻²⁴ */
 static double gam(double k) { return k * U / (1.0 - k * U); }
@@ -522,6 +523,65 @@ static void test_zero(void)
     end("zero", "exact (+0.0f)");
 }
 
+/* ---- the SM interaction matrix (sm_interaction.h) -------------------------------------------------- */
+/* The paper's couplings at three scales (shared/research/models.md §5.3, computed there independently of
+ * this code), the coupling table of every pair of types written out here, symmetry, the three modes, and
+ * padding pairs written +0 whatever the padding rows hold (NaN here). */
+static void test_sm_interaction(void)
+{
+    begin();
+    static const double scales[3][3] = { { 50, 1.269, 0.3135 }, { 200, 1.159, 0.3146 }, { 1000, 1.062, 0.3158 } };
+    const double c[HN_SM_NCONST] = { 0.118, 1 / 127.5, 91.1876, 0.758 };
+    for (int i = 0; i < 3; ++i, ++cases) {
+        double g[2];
+        hn_k_sm_running(c, scales[i][0], g);
+        near("g_s(Q)", g[0], scales[i][1], 1e-3);              /* the reference values carry 4 digits */
+        near("g_e(Q)", g[1], scales[i][2], 1e-4);
+    }
+    /* the table: rows and columns none, j, b, e-, e+, mu-, mu+, photon; S = g_s, Z = g_z, E = g_e,
+     * 2 = g_e / 2, 3 = g_e / 3, . = 0 */
+    static const char *const table[8] = { "........", ".SS....2", ".SS....3", "....Z..E", "...Z...E",
+                                          "......ZE", ".....Z.E", ".23EEEE." };
+    const double gs = 1.25, ge = 0.3, gz = 0.758;
+    for (int a = 0; a < 8; ++a)
+        for (int b = 0; b < 8; ++b, ++cases) {
+            char k = table[a][b];
+            double want = k == 'S' ? gs : k == 'Z' ? gz : k == 'E' ? ge : k == '2' ? ge / 2 : k == '3' ? ge / 3 : 0.0;
+            near("coupling table", hn_k_sm_coupling(a, b, gs, ge, gz), want, 0.0);
+        }
+    /* one event: 5 real objects of types j, b, e-, e+, photon in 7 slots, features [pad, 7 flags, pad] */
+    enum { MAX = 7, NF = 9, N = 5 };
+    static const int type[N] = { 1, 2, 3, 4, 7 };
+    const int flag_cols[7] = { 1, 2, 3, 4, 5, 6, 7 };
+    float x[MAX * NF], p4[MAX * 4];
+    for (int i = 0; i < MAX * NF; ++i) x[i] = NAN;
+    for (int i = 0; i < MAX * 4; ++i) p4[i] = NAN;
+    for (int r = 0; r < N; ++r) {
+        for (int k = 0; k < 7; ++k) x[r * NF + 1 + k] = k + 1 == type[r] ? 1.0f : 0.0f;
+        double pt = 30.0 + 70.0 * r, phi = 0.4 * r;
+        p4[4 * r] = (float)(pt * cos(phi)), p4[4 * r + 1] = (float)(pt * sin(phi)), p4[4 * r + 2] = 10.0f, p4[4 * r + 3] = 500.0f;
+    }
+    for (int mode = HN_SM_IDS; mode <= HN_SM_RUNNING; ++mode) {
+        float *y = buf(MAX * MAX);
+        hn_k_sm_interaction(x, NF, flag_cols, p4, N, MAX, mode, c, y);
+        must(intact(y, MAX * MAX, MAX * MAX + SLACK), "sm_interaction wrote past max²");
+        for (int a = 0; a < MAX; ++a)
+            for (int b = 0; b < MAX; ++b, ++cases) {
+                float got = y[a * MAX + b];
+                if (a >= N || b >= N) { must(got == 0.0f && !signbit(got), "padding pair not +0"); continue; }
+                double q = mode == HN_SM_RUNNING ? 0.5 * (hypot(p4[4 * a], p4[4 * a + 1]) + hypot(p4[4 * b], p4[4 * b + 1])) : c[2];
+                double g[2];
+                hn_k_sm_running(c, q, g);
+                double want = hn_k_sm_coupling(type[a], type[b], g[0], g[1], c[3]);
+                if (mode == HN_SM_IDS) want = want != 0.0;
+                near("sm_interaction entry", got, want, 2 * U * fabs(want));      /* one rounding to float */
+                must(got == y[b * MAX + a], "sm_interaction not symmetric");
+            }
+        free(y);
+    }
+    end("sm_interaction", "reference couplings 1e-3 / 1e-4, entries one float rounding");
+}
+
 int main(void)
 {
     test_activations();
@@ -540,6 +600,7 @@ int main(void)
     test_copy_cols();
     test_gather_cols();
     test_zero();
+    test_sm_interaction();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
