@@ -162,6 +162,9 @@ static void dump_attrs(FILE *f, const hn_node *n)
         case HN_ATTR_FLOATS:
             for (int k = 0; k < v->nfloats; ++k) fprintf(f, "%s%g", k ? "," : "", v->floats[k]);
             break;
+        case HN_ATTR_NAMES:             /* stored one per line; one line per node in the dump */
+            for (const char *c = v->s; *c; ++c) fputc(*c == '\n' ? ',' : *c, f);
+            break;
         default: fputs(v->s, f); break;
         }
     }
