@@ -245,6 +245,16 @@ static int cu_edge_conv(cu_ctx *c)
     return 0;
 }
 
+/* Pair features that no pair_embed fuses: one thread per slot pair. */
+static int cu_pair_features(cu_ctx *c)
+{
+    int sel[8], count = hn_pair_feature_selection(c->n, sel), packed = 0, max = out_t(c)->shape.dim[0];
+    for (int k = 0; k < count; ++k) packed |= sel[k] << (2 * k);
+    line(c, "hn_cu_pair_features(x0, %s, batch, %d, %d, %d, y);", counts(c, out_t(c)), max, packed, count);
+    threads(c, (long)max * max, 256);
+    return 0;
+}
+
 /* The SM interaction matrix: one thread per slot pair (padding pairs written 0, so training reuses it). */
 static int cu_sm_interaction(cu_ctx *c)
 {
@@ -279,6 +289,7 @@ static int emit_node(cu_ctx *c)
     case HN_OP_attention: return cu_attention(c);
     case HN_OP_pair_embed: return cu_pair_embed(c);
     case HN_OP_sm_interaction: return cu_sm_interaction(c);
+    case HN_OP_pair_features: return cu_pair_features(c);
     case HN_OP_class_token: return cu_class_token(c);
     case HN_OP_cls_attention: return cu_cls_attention(c);
     case HN_OP_edge_conv: return cu_edge_conv(c);

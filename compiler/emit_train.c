@@ -340,6 +340,16 @@ int hn_emit_train_check(const hn_graph *g)
         return hn_error(n->loc, "cannot train this spec: layer '%s' (op %s) has no backward rule yet", n->name,
                         hn_op(n->op)->name);
     }
+    for (int i = 0; i < g->nnodes; ++i) {   /* pair_embed trains weaver's 'sum' route: 4-vector features (+ extra) */
+        const hn_node *n = &g->nodes[i];
+        int producer = g->tensors[n->in[0]].producer;
+        int from_pair_features = n->fused_from >= 0 || (producer >= 0 && g->nodes[producer].op == HN_OP_pair_features);
+        if (!n->dead && n->op == HN_OP_pair_embed && !from_pair_features && g->tensors[n->out].on_loss_path)
+            return hn_error(n->loc, "cannot train this spec: layer '%s' embeds '%s', not a pair_features layer; training "
+                                    "embeds pair_features through 'in' and other pair features through 'extra' (weaver's "
+                                    "route); a concatenated pair input (weaver's mode 'concat') runs in inference only",
+                            n->name, g->tensors[n->in[0]].name);
+    }
     for (int i = 0; i < g->nnodes; ++i) {
         const hn_node *n = &g->nodes[i];
         if (!hn_train_runs_backward(g, n)) continue;

@@ -504,6 +504,8 @@ static int lower_layer(lower_ctx *c, int i)
     const hn_op_def *d = hn_op(L->op);
     hn_node proto;
     memset(&proto, 0, sizeof proto);
+    proto.fused_from = -1;                  /* hn_graph_add_node's defaults: proto replaces that node */
+    proto.state_offset = proto.fixed_offset = -1;
     proto.op = L->op;
     proto.loc = L->def->loc;
     snprintf(proto.name, sizeof proto.name, "%s", L->name);

@@ -30,6 +30,19 @@ __device__ void hn_cu_pair_feats(const float *p4, int a, int c, float *f)
     f[3] = hn_cu_logc(__fsub_rn(__fmul_rn(e, e), __fadd_rn(__fadd_rn(__fmul_rn(px, px), __fmul_rn(py, py)), __fmul_rn(pz, pz))));
 }
 
+/* The pair features stored [max][max][nsel] (a pair_features layer that no pair_embed computes itself, e.g.
+ * one concatenated with other pair features): a thread per slot pair, each unordered real pair's features
+ * from (max(a, c), min(a, c)) as weaver's lower triangle, padded pairs 0. sel packs 2 bits per feature. */
+__device__ void hn_cu_pair_features(const float *p4, const int *n, int batch, int max, int sel, int nsel, float *y)
+{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (long)batch * max * max) return;
+    int c = (int)(i % max), a = (int)((i / max) % max), b = (int)(i / ((long)max * max)), cnt = n ? n[b] : max;
+    float all[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
+    if (a < cnt && c < cnt) hn_cu_pair_feats(p4 + (long)b * max * 4, a > c ? a : c, a > c ? c : a, all);
+    for (int k = 0; k < nsel; ++k) y[i * nsel + k] = all[(sel >> (2 * k)) & 3];
+}
+
 #define HN_CU_PAIR_TILE 32
 #define HN_CU_PAIR_WIDTH 64
 /* One per-pair MLP of ParT's PairEmbed over the tile in h[0] (input width dims[0], already batchnormed):

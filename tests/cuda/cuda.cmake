@@ -15,7 +15,7 @@ if(TARGET hepnc_gpu)
   add_test(NAME cuda.emulate COMMAND test_emulate)
   set_tests_properties(cuda.emulate PROPERTIES LABELS quick ENVIRONMENT TEST_CACHE=${CMAKE_BINARY_DIR}/cuda_emu_cache)
 
-  set(gpu_variants part_small part_small_pairs part_small_sm pfn fcn particlenet_jetclass_kin)
+  set(gpu_variants part_small part_small_pairs part_small_sm part_small_sm_concat pfn fcn particlenet_jetclass_kin)
   find_program(NVCC_FOR_TESTS nvcc PATHS /usr/local/cuda/bin ENV CUDA_HOME PATH_SUFFIXES bin)
   if(NVCC_FOR_TESTS)
     list(APPEND gpu_variants part_small__aot)     # the kernels from nvcc's image (--aot), not NVRTC

@@ -16,7 +16,9 @@ hepnc computes the matrix itself from the objects' flags and 4-vectors.
 Events: 2 to 18 objects each (jets, b-jets, e±, μ±, photons and a few untyped ones), pT-ordered, with
 (ln E, ln pT, η, φ) and the seven one-hot flags of `hepnc convert darkmachines` as features.
 Writes tests/parity/part_small_sm/{weights.safetensors, inputs.h5, expected.h5}; expected.h5 also holds
-/layers/sm (the reference matrix, [E, 18, 18, 1]) for `hepnc compare`.
+/layers/sm (the reference matrix, [E, 18, 18, 1]) for `hepnc compare`. And tests/parity/part_small_sm_concat/
+(models/part_small_sm_concat.yaml): the paper's collaborator variant, the four kinematic pair features and
+the matrix concatenated into one embedding — weaver's PairEmbed in its mode 'concat', swapped into the model.
 """
 import math
 import os
@@ -31,7 +33,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
 from gen_fixtures import dataset, h5_file  # noqa: E402
 from gen_part_fixture import CONFIG, randomise  # noqa: E402
 from weaver_import import map_part_state, write_safetensors  # noqa: E402
-from weaver.nn.model.ParticleTransformer import ParticleTransformer  # noqa: E402
+from weaver.nn.model.ParticleTransformer import PairEmbed, ParticleTransformer  # noqa: E402
 
 MAXO = 18
 FLAGS = ["is_j", "is_b", "is_em", "is_ep", "is_mm", "is_mp", "is_g"]
@@ -110,6 +112,44 @@ def make_events(rng, nevents):
     return x, p4, mask, counts, ids
 
 
+def concat_pair_embed(model, for_onnx):
+    """The paper's collaborator variant: one embedding of the kinematic pair features and the matrix
+    concatenated — weaver's own PairEmbed in mode 'concat' (ParticleTransformer builds it in 'sum')."""
+    old = model.pair_embed
+    model.pair_embed = PairEmbed(old.pairwise_lv_dim, old.pairwise_input_dim, CONFIG["pair_embed_dims"] + [CONFIG["num_heads"]],
+                                 use_pre_activation_pair=False, mode="concat", for_onnx=for_onnx)
+    return model
+
+
+def write_fixture(name, model, export, x, p4, mask, uu, labels_seed):
+    """Runs weaver's export path on the events; writes tests/parity/<name>/."""
+    export.load_state_dict(model.state_dict())
+    xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 2, 1)))
+    vt = torch.from_numpy(np.ascontiguousarray(p4.transpose(0, 2, 1)))
+    mt = torch.from_numpy(mask[:, None, :].astype(np.float32)).bool()
+    dense = torch.from_numpy(np.ascontiguousarray(uu.transpose(0, 3, 1, 2)))           # (N, 1, P, P)
+    captured = {}
+    export.fc.register_forward_hook(lambda mod, args, output: captured.__setitem__("logits", output.detach()))
+    with torch.no_grad():
+        scores = export(xt, v=vt, mask=mt, uu=dense)
+    logits = captured["logits"]
+    E = len(x)
+    out = os.path.join(HERE, name)
+    os.makedirs(out, exist_ok=True)
+    write_safetensors(os.path.join(out, "weights.safetensors"), map_part_state(model.state_dict()))
+    with h5_file(os.path.join(out, "inputs.h5")) as f:
+        dataset(f, "objects/features", x)
+        f["objects/features"].attrs["names"] = np.array(FEATURES, dtype="S")
+        dataset(f, "objects/mask", mask)
+        dataset(f, "objects/vectors", p4)
+        dataset(f, "labels", np.random.default_rng(labels_seed).integers(0, 2, size=E).astype(np.int32))
+    with h5_file(os.path.join(out, "expected.h5")) as f:
+        dataset(f, "logits", logits.numpy())
+        dataset(f, "scores", scores.numpy())
+        dataset(f, "layers/sm", uu)
+    return logits
+
+
 def main():
     check_reference_values()
     torch.manual_seed(11)
@@ -122,6 +162,8 @@ def main():
     pt = np.hypot(p4[..., 0].astype(np.float64), p4[..., 1].astype(np.float64))
     uu = np.stack([sm_matrix(ids[e], pt[e], counts[e]) for e in range(E)]).astype(np.float32)[..., None]
     cfg = dict(CONFIG, input_dim=len(FEATURES), num_classes=2, pair_extra_dim=1)
+
+    # part_small_sm: weaver's route, the matrix through its own embedding (pair_extra_dim = 1), summed
     model = ParticleTransformer(**cfg, for_inference=False).eval()
     randomise(model, gen)
     # The matrix is one channel, so each conv output after the input batchnorm is w·x̂ + b, whose own
@@ -132,33 +174,19 @@ def main():
     with torch.no_grad():
         w = model.pair_embed.fts_embed[1].weight
         w.copy_(torch.sign(w) * (0.2 + 0.8 * w.abs()))
-    export = ParticleTransformer(**cfg, for_inference=True).eval()
-    export.load_state_dict(model.state_dict())
-    xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 2, 1)))
-    vt = torch.from_numpy(np.ascontiguousarray(p4.transpose(0, 2, 1)))
-    mt = torch.from_numpy(mask[:, None, :].astype(np.float32)).bool()
-    dense = torch.from_numpy(np.ascontiguousarray(uu.transpose(0, 3, 1, 2)))           # (N, 1, P, P)
-    captured = {}
-    export.fc.register_forward_hook(lambda mod, args, output: captured.__setitem__("logits", output.detach()))
-    with torch.no_grad():
-        scores = export(xt, v=vt, mask=mt, uu=dense)
-    logits = captured["logits"]
-    out = os.path.join(HERE, "part_small_sm")
-    os.makedirs(out, exist_ok=True)
-    write_safetensors(os.path.join(out, "weights.safetensors"), map_part_state(model.state_dict()))
-    with h5_file(os.path.join(out, "inputs.h5")) as f:
-        dataset(f, "objects/features", x)
-        f["objects/features"].attrs["names"] = np.array(FEATURES, dtype="S")
-        dataset(f, "objects/mask", mask)
-        dataset(f, "objects/vectors", p4)
-        dataset(f, "labels", np.random.default_rng(20261208).integers(0, 2, size=E).astype(np.int32))
-    with h5_file(os.path.join(out, "expected.h5")) as f:
-        dataset(f, "logits", logits.numpy())
-        dataset(f, "scores", scores.numpy())
-        dataset(f, "layers/sm", uu)
+    logits = write_fixture("part_small_sm", model, ParticleTransformer(**cfg, for_inference=True).eval(), x, p4, mask, uu,
+                           20261208)
     nonzero = np.count_nonzero(uu) / max(1, int((counts ** 2).sum()))
     print(f"part_small_sm: {E} events, {nonzero:.0%} of real pairs interact, matrix in "
           f"[{uu[uu > 0].min():.4f}, {uu.max():.4f}], |logits| max {logits.abs().max():.3g}")
+
+    # part_small_sm_concat: the collaborator variant, [ln kT, ln z, ln Δ, ln m², M] in one embedding
+    gen = torch.Generator().manual_seed(12)
+    model = concat_pair_embed(ParticleTransformer(**cfg, for_inference=False), for_onnx=False).eval()
+    randomise(model, gen)
+    export = concat_pair_embed(ParticleTransformer(**cfg, for_inference=True), for_onnx=True).eval()
+    logits = write_fixture("part_small_sm_concat", model, export, x, p4, mask, uu, 20261209)
+    print(f"part_small_sm_concat: |logits| max {logits.abs().max():.3g}")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ add_executable(compare_outputs ${CMAKE_CURRENT_LIST_DIR}/compare_outputs.c)
 target_include_directories(compare_outputs PRIVATE ${HDF5_C_INCLUDE_DIRS} ${HDF5_INCLUDE_DIRS})
 target_link_libraries(compare_outputs PRIVATE ${HDF5_C_LIBRARIES} ${HDF5_LIBRARIES} m)
 set_target_properties(compare_outputs PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR})
-foreach(model pfn fcn part_small part_small_pairs part_small_sm)
+foreach(model pfn fcn part_small part_small_pairs part_small_sm part_small_sm_concat)
   add_test(NAME parity.${model}
     COMMAND ${CMAKE_CURRENT_LIST_DIR}/run_parity.sh $<TARGET_FILE:hepnc> $<TARGET_FILE:compare_outputs> ${model}
             ${CMAKE_BINARY_DIR}/parity)

@@ -3,7 +3,8 @@
 # gen_part_sm_fixture.py, /layers/sm of expected.h5), through `hepnc compare` on every pair of real
 # objects of the fixture's 64 events, to 1e-6 absolute (the entries are one float rounding of a double);
 # the same spec in `mode: const` must be named out of tolerance (the running is what the reference has);
-# a misspelt flag and a set without 4-vectors are refused with the spec's line and column.
+# a misspelt flag and a set without 4-vectors are refused with the spec's line and column, and so is training
+# the concatenated variant.
 set -uo pipefail
 hepnc=$1 work=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -40,6 +41,16 @@ msg=$("$hepnc" check "$work/novectors.yaml" 2>&1); rc=$?
 echo "$msg"
 [ $rc -ne 0 ] && grep -q "novectors.yaml:15:[0-9]*: error: sm_interaction needs an object set input with 4-vectors" <<<"$msg" \
   && ok "a set without 4-vectors is refused" || bad "set without 4-vectors (exit $rc)"
+
+# the collaborator variant (the matrix concatenated with the kinematic pair features, weaver's PairEmbed mode
+# 'concat') runs in inference (parity.part_small_sm_concat); training it is refused, naming the layer, before
+# anything is written
+rm -rf "$work/concat_train"
+msg=$("$hepnc" compile "$root/models/part_small_sm_concat.yaml" --train -o "$work/concat_train" 2>&1); rc=$?
+echo "$msg"
+[ $rc -ne 0 ] && [ ! -e "$work/concat_train" ] &&
+  grep -q "part_small_sm_concat.yaml:16:[0-9]*: error: cannot train this spec: layer 'pair_embed' embeds 'pair_in', not a pair_features layer" <<<"$msg" \
+  && ok "training the concatenated route is refused" || bad "training the concatenated route (exit $rc)"
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
