@@ -48,6 +48,16 @@ const hn_shape *hn_in_shape(const hn_graph *g, const hn_node *n, int k)
 
 int hn_last_dim(const hn_shape *s) { return s->rank ? s->dim[s->rank - 1] : 1; }
 
+int hn_set_vectors(const hn_graph *g, const hn_node *n)
+{
+    const hn_tensor *t = &g->tensors[n->in[0]];
+    if (t->shape.nset == 1 && t->shape.rank == 2)
+        for (int i = 0; i < g->ninputs; ++i)
+            if (g->tensors[g->inputs[i]].vectors_of == t->shape.set) return g->inputs[i];
+    return hn_error(hn_attr(n, "in")->loc, "%s needs a set input with 4-vectors; declare '%s' with 'vectors: true'",
+                    hn_op(n->op)->name, t->name);
+}
+
 int hn_node_param(hn_graph *g, hn_node *n, const char *suffix, int rank, int64_t d0, int64_t d1)
 {
     char name[HN_NAME];

@@ -112,6 +112,8 @@ const char *hn_attr_str(const hn_node *n, const char *key);
 /* Shape rules shared by several ops. */
 const hn_shape *hn_in_shape(const hn_graph *g, const hn_node *n, int k);
 int hn_last_dim(const hn_shape *s);
+/* The 4-vector input (px, py, pz, E) of the set input[0] belongs to; -1 with an error naming 'in' when it has none. */
+int hn_set_vectors(const hn_graph *g, const hn_node *n);
 /* Declares parameter "<node>.<suffix>" of the given shape and attaches it to the node. */
 int hn_node_param(hn_graph *g, hn_node *n, const char *suffix, int rank, int64_t d0, int64_t d1);
 

@@ -39,13 +39,8 @@ int hn_pair_feature_selection(const hn_node *n, int *sel)
 static int infer(hn_graph *g, hn_node *n, hn_shape *out)
 {
     const hn_tensor *t = &g->tensors[n->in[0]];
-    int p4 = -1;
-    if (t->shape.nset == 1 && t->shape.rank == 2)
-        for (int i = 0; i < g->ninputs; ++i)
-            if (g->tensors[g->inputs[i]].vectors_of == t->shape.set) p4 = g->inputs[i];
-    if (p4 < 0)
-        return hn_error(hn_attr(n, "in")->loc,
-                        "pair_features needs a set input with 4-vectors; declare '%s' with 'vectors: true'", t->name);
+    int p4 = hn_set_vectors(g, n);
+    if (p4 < 0) return -1;
     int sel[8], count = hn_pair_feature_selection(n, sel);
     if (count < 0) return -1;
     n->in[0] = p4;

@@ -49,13 +49,8 @@ static int flag_columns(const hn_graph *g, const hn_node *n, int *cols)
 static int infer(hn_graph *g, hn_node *n, hn_shape *out)
 {
     const hn_tensor *t = &g->tensors[n->in[0]];
-    int p4 = -1;
-    if (t->shape.nset == 1 && t->shape.rank == 2)
-        for (int i = 0; i < g->ninputs; ++i)
-            if (g->tensors[g->inputs[i]].vectors_of == t->shape.set) p4 = g->inputs[i];
-    if (p4 < 0)
-        return hn_error(hn_attr(n, "in")->loc,
-                        "sm_interaction needs an object set input with 4-vectors; declare '%s' with 'vectors: true'", t->name);
+    int p4 = hn_set_vectors(g, n);
+    if (p4 < 0) return -1;
     n->in[0] = g->inputs[t->shape.set];    /* the raw flags, not a preprocessed copy */
     n->in[1] = p4;
     n->nin = 2;

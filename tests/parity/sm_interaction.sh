@@ -39,7 +39,7 @@ grep -v 'vectors: true' "$root/models/part_small_sm.yaml" | grep -v 'op: pair_fe
   | sed 's/in: pairs, extra: sm/in: sm/' > "$work/novectors.yaml"
 msg=$("$hepnc" check "$work/novectors.yaml" 2>&1); rc=$?
 echo "$msg"
-[ $rc -ne 0 ] && grep -q "novectors.yaml:15:[0-9]*: error: sm_interaction needs an object set input with 4-vectors" <<<"$msg" \
+[ $rc -ne 0 ] && grep -q "novectors.yaml:15:[0-9]*: error: sm_interaction needs a set input with 4-vectors" <<<"$msg" \
   && ok "a set without 4-vectors is refused" || bad "set without 4-vectors (exit $rc)"
 
 # the collaborator variant (the matrix concatenated with the kinematic pair features, weaver's PairEmbed mode
