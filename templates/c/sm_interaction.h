@@ -69,15 +69,16 @@ static inline HN_K_UNUSED float hn_k_sm_pair(const float *ra, const float *rb, c
     return (float)hn_k_sm_coupling(a, b, g[0], g[1], c[HN_SM_GZ]);
 }
 
-/* One event: x [max][nfeat] features, p4 [max][4], n real rows; y [max][max] every slot pair. */
+/* One event: x [max][nfeat] features, p4 [max][4], n real rows; y [max][max] every slot pair (each unordered
+ * real pair computed once, the matrix being symmetric). */
 static HN_K_UNUSED void hn_k_sm_interaction(const float *x, int nfeat, const int *flag_cols, const float *p4, int n,
                                             int max, int mode, const double *c, float *y)
 {
-    for (int a = 0; a < max; ++a)
-        for (int b = 0; b < max; ++b)
-            y[(size_t)a * max + b] = a < n && b < n ? hn_k_sm_pair(x + (size_t)a * nfeat, x + (size_t)b * nfeat, p4 + 4 * a,
-                                                                   p4 + 4 * b, flag_cols, mode, c)
-                                                    : 0.0f;
+    memset(y, 0, sizeof(float) * (size_t)max * (size_t)max);
+    for (int a = 0; a < n; ++a)
+        for (int b = 0; b <= a; ++b)
+            y[(size_t)a * max + b] = y[(size_t)b * max + a] =
+                hn_k_sm_pair(x + (size_t)a * nfeat, x + (size_t)b * nfeat, p4 + 4 * a, p4 + 4 * b, flag_cols, mode, c);
 }
 
 #endif
