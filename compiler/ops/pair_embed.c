@@ -177,6 +177,8 @@ void hn_pe_layout_of(const hn_graph *g, const hn_node *n, pe_layout *L)
     L->g1 = off; off += np * L->widest;
     L->g2 = off; off += np * L->widest;
     L->extra = n->nin > 1;
+    L->extra_tril = 0;
+    L->u_f0 = -1;
     if (L->extra) {
         long np2 = (long)L->max * L->max;
         int widest2 = 0;
@@ -196,6 +198,9 @@ void hn_pe_layout_of(const hn_graph *g, const hn_node *n, pe_layout *L)
         }
         L->u_g1 = off; off += np2 * widest2;
         L->u_g2 = off; off += np2 * widest2;
+        int producer = g->tensors[n->in[1]].producer;
+        L->extra_tril = producer >= 0 && g->nodes[producer].op == HN_OP_sm_interaction;
+        if (L->extra_tril) { L->u_f0 = off; off += np * L->c2; }
     }
     L->per_event = off;
     L->fixed = fixed;
@@ -261,20 +266,27 @@ static void emit_bn_backward(hn_emit *e, int d, const hn_node *n, int p, const c
  * slot pair, max² rows per event, padded pairs included in the batchnorm statistics, weight 1 each): the
  * supplied features through batchnorm and the conv + batchnorm + GELU layers, added to U at the real
  * pairs (attention reads no other). The 4-vector MLP takes the ordered multiplicities in the same case. */
-static void emit_train_extra(hn_emit *e, const hn_node *n, const pe_layout *L)
+static void emit_train_extra(hn_emit *e, const hn_node *n, const pe_layout *L, const char *rows_out)
 {
     const hn_graph *g = e->g;
     long np2 = (long)L->max * L->max;
     char prev[96];
-    hn_emit_line(e, 1, "{   /* the supplied pair features '%s': fts_embed over every ordered slot pair, added at the real pairs */",
-                 g->tensors[n->in[1]].name);
-    hn_emit_line(e, 2, "const int R = batch * %ld;   /* rows: [batch][max][max] */", np2);
-    hn_emit_line(e, 2, "float *ones = S + (size_t)batch * %ld;", L->u_ones);
-    hn_emit_line(e, 2, "for (int r = 0; r < R; ++r)   /* the pairs of the slots the batch counts */");
-    hn_emit_line(e, 3, "ones[r] = r %% %d / %d < slots && r %% %d < slots ? 1.0f : 0.0f;", L->max * L->max, L->max, L->max);
-    hn_emit_line(e, 2, "const float *wt = ones;");
+    if (L->extra_tril) {    /* symmetric, zero padding: the 4-vector rows' pairs and ordered weights (R, wt) */
+        hn_emit_line(e, 1, "{   /* the pair features '%s' (symmetric, padding 0): fts_embed on the same weighted rows, summed "
+                           "into them */", g->tensors[n->in[1]].name);
+        hn_emit_line(e, 2, "const float *F2 = S + (size_t)batch * %ld;   /* gathered with the 4-vector rows */", L->u_f0);
+    } else {
+        hn_emit_line(e, 1, "{   /* the supplied pair features '%s': fts_embed over every ordered slot pair, added at the real "
+                           "pairs */", g->tensors[n->in[1]].name);
+        hn_emit_line(e, 2, "const int R = batch * %ld;   /* rows: [batch][max][max] */", np2);
+        hn_emit_line(e, 2, "float *ones = S + (size_t)batch * %ld;", L->u_ones);
+        hn_emit_line(e, 2, "for (int r = 0; r < R; ++r)   /* the pairs of the slots the batch counts */");
+        hn_emit_line(e, 3, "ones[r] = r %% %d / %d < slots && r %% %d < slots ? 1.0f : 0.0f;", L->max * L->max, L->max, L->max);
+        hn_emit_line(e, 2, "const float *wt = ones;");
+        hn_emit_line(e, 2, "const float *F2 = x1;");
+    }
     hn_emit_line(e, 2, "float *B2 = S + (size_t)batch * %ld;", L->u_b0);
-    emit_bn_forward(e, 2, n, L->first2, "x1", L->c2, L->u_stats0, "B2");
+    emit_bn_forward(e, 2, n, L->first2, "F2", L->c2, L->u_stats0, "B2");
     snprintf(prev, sizeof prev, "B2");
     for (int k = 0; k < L->layers; ++k) {
         int base = L->first2 + 4 + 6 * k, in = k ? L->width[k - 1] : L->c2, w = L->width[k];
@@ -289,6 +301,11 @@ static void emit_train_extra(hn_emit *e, const hn_node *n, const pe_layout *L)
         snprintf(prev, sizeof prev, "(S + (size_t)batch * %ld)", L->u_act[k]);
     }
     hn_emit_line(e, 2, "const float *A = %s;", prev);
+    if (L->extra_tril) {
+        hn_emit_line(e, 2, "for (size_t i = 0; i < (size_t)R * %d; ++i) %s[i] += A[i];", L->heads, rows_out);
+        hn_emit_line(e, 1, "}");
+        return;
+    }
     hn_emit_line(e, 2, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)");
     hn_emit_line(e, 3, "for (int a = 0; a < (n ? n[b] : %d); ++a)", L->max);
     hn_emit_line(e, 4, "for (int c = 0; c < (n ? n[b] : %d); ++c)", L->max);
@@ -305,16 +322,24 @@ static void emit_backward_extra(hn_emit *e, const hn_node *n, const pe_layout *L
     const hn_graph *g = e->g;
     long np2 = (long)L->max * L->max;
     hn_emit_line(e, 1, "{   /* fts_embed backward */");
-    hn_emit_line(e, 2, "const int R = batch * %ld;", np2);
-    hn_emit_line(e, 2, "const float *wt = S + (size_t)batch * %ld;   /* ones */", L->u_ones);
     hn_emit_line(e, 2, "float *G = S + (size_t)batch * %ld, *H = S + (size_t)batch * %ld;", L->u_g1, L->u_g2);
-    hn_emit_line(e, 2, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)");
-    hn_emit_line(e, 3, "for (int a = 0; a < %d; ++a)", L->max);
-    hn_emit_line(e, 4, "for (int c = 0; c < %d; ++c)", L->max);
-    hn_emit_line(e, 5, "for (int h = 0; h < %d; ++h)", L->heads);
-    hn_emit_line(e, 6, "G[(((size_t)b * %d + a) * %d + c) * %d + h] = a < (n ? n[b] : %d) && c < (n ? n[b] : %d) ? "
-                 "dy[(size_t)b * %ld + ((size_t)h * %d + a) * %d + c] : 0.0f;", L->max, L->max, L->heads, L->max, L->max,
-                 np2 * L->heads, L->max, L->max);
+    if (L->extra_tril)
+        hn_emit_line(e, 2, "const float *F2 = S + (size_t)batch * %ld;   /* R, wt and G (the rows' gradient) as the 4-vector "
+                           "rows' */", L->u_f0);
+    else {
+        hn_emit_line(e, 2, "const int R = batch * %ld;", np2);
+        hn_emit_line(e, 2, "const float *wt = S + (size_t)batch * %ld;   /* ones */", L->u_ones);
+        hn_emit_line(e, 2, "const float *F2 = x1;");
+    }
+    if (!L->extra_tril) {   /* dU at the real ordered pairs, zero at the padded ones */
+        hn_emit_line(e, 2, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)");
+        hn_emit_line(e, 3, "for (int a = 0; a < %d; ++a)", L->max);
+        hn_emit_line(e, 4, "for (int c = 0; c < %d; ++c)", L->max);
+        hn_emit_line(e, 5, "for (int h = 0; h < %d; ++h)", L->heads);
+        hn_emit_line(e, 6, "G[(((size_t)b * %d + a) * %d + c) * %d + h] = a < (n ? n[b] : %d) && c < (n ? n[b] : %d) ? "
+                     "dy[(size_t)b * %ld + ((size_t)h * %d + a) * %d + c] : 0.0f;", L->max, L->max, L->heads, L->max, L->max,
+                     np2 * L->heads, L->max, L->max);
+    }
     for (int k = L->layers - 1; k >= 0; --k) {
         int base = L->first2 + 4 + 6 * k, in = k ? L->width[k - 1] : L->c2, w = L->width[k];
         hn_emit_line(e, 2, "{   /* layer %d backward */", k);
@@ -328,7 +353,7 @@ static void emit_backward_extra(hn_emit *e, const hn_node *n, const pe_layout *L
         hn_emit_line(e, 3, "float *swap = G; G = H; H = swap;");
         hn_emit_line(e, 2, "}");
     }
-    emit_bn_backward(e, 2, n, L->first2, "x1", L->c2, L->u_stats0, "G");
+    emit_bn_backward(e, 2, n, L->first2, "F2", L->c2, L->u_stats0, "G");
     hn_emit_line(e, 1, "}");
 }
 
@@ -344,6 +369,11 @@ static void emit_train(hn_emit *e, const hn_node *n)
     hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)");
     hn_emit_line(e, 2, "hn_kt_pair_rows_weighted_slots(x0 + (size_t)b * %d, n ? n[b] : %d, %d, slots, %d, F0 + off[b] * %d, "
                  "(float *)wt + off[b]);", L.max * L.max * L.nfeat, L.max, L.max, L.nfeat, L.nfeat);
+    if (L.extra_tril) {     /* the same pairs of the supplied features, the same (tril) weights again */
+        hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)   /* the symmetric features' rows */");
+        hn_emit_line(e, 2, "hn_kt_pair_rows_weighted_slots(x1 + (size_t)b * %d, n ? n[b] : %d, %d, slots, %d, S + (size_t)batch * "
+                     "%ld + off[b] * %d, (float *)wt + off[b]);", L.max * L.max * L.c2, L.max, L.max, L.c2, L.u_f0, L.c2);
+    }
     if (L.extra) {          /* weaver embeds every ordered pair when pair features are supplied */
         hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)   /* ordered multiplicities */");
         hn_emit_line(e, 2, "hn_kt_pair_weights_ordered(n ? n[b] : %d, slots, (float *)wt + off[b]);", L.max);
@@ -362,10 +392,11 @@ static void emit_train(hn_emit *e, const hn_node *n)
         hn_emit_line(e, 1, "}");
         snprintf(prev, sizeof prev, "(S + (size_t)batch * %ld)", L.act[k]);
     }
+    if (L.extra_tril) emit_train_extra(e, n, &L, prev);    /* summed into the rows before the scatter */
     hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)   /* mirrored into U [heads][max][max] */");
     hn_emit_line(e, 2, "hn_kt_pair_scatter_real(%s + off[b] * %d, n ? n[b] : %d, %d, %d, y + (size_t)b * %d);", prev, L.heads,
                  L.max, L.max, L.heads, L.max * L.max * L.heads);
-    if (L.extra) emit_train_extra(e, n, &L);
+    if (L.extra && !L.extra_tril) emit_train_extra(e, n, &L, NULL);
 }
 
 static void emit_backward(hn_emit *e, const hn_node *n)
@@ -383,6 +414,8 @@ static void emit_backward(hn_emit *e, const hn_node *n)
         hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)   /* (a, c) and (c, a) share a row: their mean */");
         hn_emit_line(e, 2, "hn_kt_pair_rows_ordered_backward(n ? n[b] : %d, %d, G + off[b] * %d);", L.max, L.heads, L.heads);
     }
+    if (L.extra_tril)       /* the symmetric features' rows get the same gradient (their outputs were summed) */
+        hn_emit_line(e, 1, "memcpy(S + (size_t)batch * %ld, G, sizeof(float) * (size_t)R * %d);", L.u_g1, L.heads);
     for (int k = L.layers - 1; k >= 0; --k) {
         int base = 4 + 6 * k, in = k ? L.width[k - 1] : L.nfeat, w = L.width[k];
         hn_emit_line(e, 1, "{   /* layer %d backward */", k);

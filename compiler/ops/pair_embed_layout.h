@@ -15,6 +15,10 @@ typedef struct pe_layout {
     int extra, c2, first2;                /* input width, and the index of its first parameter */
     long u_ones, u_b0, u_z[HN_MAX_LIST + 1], u_nrm[HN_MAX_LIST + 1], u_act[HN_MAX_LIST + 1], u_g1, u_g2;
     long u_stats0, u_stats[HN_MAX_LIST + 1];
+    /* extra_tril: the supplied features are symmetric with zero padding (an sm_interaction layer), so the C
+     * step embeds them on the 4-vector features' weighted rows (their input rows at u_f0) instead of max² */
+    int extra_tril;
+    long u_f0;
 } pe_layout;
 
 /* The layout of node n (a pair_embed of the training graph). */
