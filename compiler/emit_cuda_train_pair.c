@@ -2,7 +2,7 @@
  * statements of its training forward and backward, on the C step's layout of its state
  * (ops/pair_embed_layout.h): the weighted representative rows of each event's pairs, weighted batchnorms,
  * GEMM convolutions and GELUs, the scatter into U; with supplied pair features, their MLP over every
- * ordered slot pair. */
+ * ordered slot pair, or, for the SM matrix (symmetric, zero padding), over the same weighted rows. */
 #include <stdio.h>
 
 #include "emit_cuda_train_internal.h"
@@ -106,6 +106,80 @@ static void pair_extra_backward(ctgen *G, const hn_node *n, const pe_layout *L, 
 #undef PRM
 }
 
+/* The SM matrix's embedding on the 4-vector rows (ops/pair_embed.c, extra_tril): its rows gathered with the
+ * same pairs and ordered weights W, the same layers over pe_rows, summed into the 4-vector rows `rows` before
+ * their scatter. */
+static void pair_tril_forward(ctgen *G, const hn_node *n, const pe_layout *L, const char *SL, const char *W,
+                              const char *NN, const char *rows)
+{
+    const hn_graph *g = G->g;
+    FILE *f = G->f;
+    char x1[HN_NAME + 8], F2[96], B2[96], prev[96], Z[96], N[96], A[96], cnt[32];
+    hn_ct_tvar(g, n->in[1], x1, sizeof x1);
+    pe_state(F2, sizeof F2, n, L->u_f0);
+    pe_state(B2, sizeof B2, n, L->u_b0);
+    hn_ct_counts_of(g, &g->tensors[n->out], cnt, sizeof cnt);
+#define PRM(k) g->params[n->param[k]].offset
+    fprintf(f, "    /* the pair features '%s' (symmetric, padding 0): fts_embed on the same weighted rows, summed into them */\n"
+               "    if (hn_gt_pair_rows(gpu, %s, %s, batch, %d, %s, %d, scratch.offs, 1, %s, %s, " CHECK,
+            g->tensors[n->in[1]].name, x1, cnt, L->max, SL, L->c2, F2, W);
+    fprintf(f, "    if (hn_gt_batchnorm_forward_weighted(gpu, %s, pe_rows, %s, %s, %d, params + %ld, params + %ld, 1e-5f,\n"
+               "            (float)cfg->bn_momentum, params + %ld, params + %ld, fixed_ws + %ld, fixed_ws + %ld, %s, &scratch, " CHECK,
+            F2, W, NN, L->c2, PRM(L->first2), PRM(L->first2 + 1), PRM(L->first2 + 2), PRM(L->first2 + 3),
+            n->fixed_offset + L->u_stats0, n->fixed_offset + L->u_stats0 + L->c2, B2);
+    snprintf(prev, sizeof prev, "%s", B2);
+    for (int k = 0; k < L->layers; ++k) {
+        int base = L->first2 + 4 + 6 * k, in = k ? L->width[k - 1] : L->c2, w = L->width[k];
+        pe_state(Z, sizeof Z, n, L->u_z[k]);
+        pe_state(N, sizeof N, n, L->u_nrm[k]);
+        pe_state(A, sizeof A, n, L->u_act[k]);
+        fprintf(f, "    if (hn_gt_linear_forward(gpu, %s, pe_rows, %d, params + %ld, params + %ld, %d, %s, " CHECK, prev, in, PRM(base),
+                PRM(base + 1), w, Z);
+        fprintf(f, "    if (hn_gt_batchnorm_forward_weighted(gpu, %s, pe_rows, %s, %s, %d, params + %ld, params + %ld, 1e-5f,\n"
+                   "            (float)cfg->bn_momentum, params + %ld, params + %ld, fixed_ws + %ld, fixed_ws + %ld, %s, &scratch, " CHECK,
+                Z, W, NN, w, PRM(base + 2), PRM(base + 3), PRM(base + 4), PRM(base + 5), n->fixed_offset + L->u_stats[k],
+                n->fixed_offset + L->u_stats[k] + w, N);
+        fprintf(f, "    if (hn_gt_act(gpu, %s, pe_rows * %d, 2, %s, " CHECK, N, w, A);
+        snprintf(prev, sizeof prev, "%s", A);
+    }
+    fprintf(f, "    if (hn_gt_accumulate(gpu, %s, pe_rows * %d, %s, " CHECK, prev, L->heads, rows);
+}
+
+/* Backward of pair_tril_forward: the 4-vector rows' gradient (saved at u_g1 before their layers ran) back
+ * through the matrix's layers, weights W. */
+static void pair_tril_backward(ctgen *G, const hn_node *n, const pe_layout *L, const char *W, const char *NN)
+{
+    const hn_graph *g = G->g;
+    FILE *f = G->f;
+    char F2[96], Gv[96], Hv[96], Z[96], N[96], X[96];
+    pe_state(F2, sizeof F2, n, L->u_f0);
+    pe_state(Gv, sizeof Gv, n, L->u_g1);
+    pe_state(Hv, sizeof Hv, n, L->u_g2);
+    fprintf(f, "    /* fts_embed backward, on the 4-vector rows */\n");
+    int cur = 0;
+    for (int k = L->layers - 1; k >= 0; --k) {
+        int base = L->first2 + 4 + 6 * k, in = k ? L->width[k - 1] : L->c2, w = L->width[k];
+        const char *gin = cur ? Hv : Gv, *gout = cur ? Gv : Hv;
+        pe_state(Z, sizeof Z, n, L->u_z[k]);
+        pe_state(N, sizeof N, n, L->u_nrm[k]);
+        pe_state(X, sizeof X, n, k ? L->u_act[k - 1] : L->u_b0);
+        fprintf(f, "    if (hn_gt_act_backward(gpu, %s, %s, pe_rows * %d, 2, %s, " CHECK, N, gin, w, gin);
+        fprintf(f, "    if (hn_gt_batchnorm_backward_weighted(gpu, %s, pe_rows, %s, %s, %d, params + %ld, 1e-5f, fixed_ws + %ld,\n"
+                   "            fixed_ws + %ld, %s, %s, grads + %ld, grads + %ld, &scratch, " CHECK,
+                Z, W, NN, w, PRM(base + 2), n->fixed_offset + L->u_stats[k], n->fixed_offset + L->u_stats[k] + w, gin, gin,
+                PRM(base + 2), PRM(base + 3));
+        fprintf(f, "    if (hn_gt_linear_backward_weighted(gpu, %s, pe_rows, %d, params + %ld, %d, %s, %s, %s, grads + %ld, grads + %ld, "
+                   "&scratch, " CHECK, X, in, PRM(base), w, W, gin, gout, PRM(base), PRM(base + 1));
+        cur = !cur;
+    }
+    const char *gin = cur ? Hv : Gv;
+    fprintf(f, "    if (hn_gt_batchnorm_backward_weighted(gpu, %s, pe_rows, %s, %s, %d, params + %ld, 1e-5f, fixed_ws + %ld,\n"
+               "            fixed_ws + %ld, %s, %s, grads + %ld, grads + %ld, &scratch, " CHECK,
+            F2, W, NN, L->c2, PRM(L->first2), n->fixed_offset + L->u_stats0, n->fixed_offset + L->u_stats0 + L->c2, gin, gin,
+            PRM(L->first2), PRM(L->first2 + 1));
+#undef PRM
+}
+
 /* Training forward of pair_embed (ops/pair_embed.c emit_train, on the GPU): the weighted rows of every
  * event's pairs (offsets from the host's counts), weighted batchnorm, then conv (GEMM) + weighted
  * batchnorm + GELU per layer, scattered into U at the real pairs. */
@@ -159,8 +233,9 @@ void hn_ct_pair_embed_forward(ctgen *G, const hn_node *n)
         fprintf(f, "    if (hn_gt_act(gpu, %s, pe_rows * %d, 2, %s, " CHECK, N, w, A);
         snprintf(prev, sizeof prev, "%s", A);
     }
+    if (L.extra_tril) pair_tril_forward(G, n, &L, SL, W, NN, prev);
     fprintf(f, "    if (hn_gt_pair_scatter(gpu, %s, %s, batch, %d, %s, %d, scratch.offs, 0, 0, %s, " CHECK, prev, cnt, L.max, SL, L.heads, y);
-    if (L.extra) pair_extra_forward(G, n, &L, SL);
+    if (L.extra && !L.extra_tril) pair_extra_forward(G, n, &L, SL);
 }
 
 /* Backward of pair_embed (ops/pair_embed.c emit_backward): dU to the rows, then each layer back (GELU,
@@ -181,6 +256,11 @@ void hn_ct_pair_embed_backward(ctgen *G, const hn_node *n, const char *dy)
     hn_ct_counts_of(g, &g->tensors[n->out], cnt, sizeof cnt);
     fprintf(f, "    if (hn_gt_pair_scatter(gpu, %s, %s, batch, %d, %s, %d, scratch.offs, 1, %d, %s, " CHECK, dy, cnt, L.max, SL, L.heads,
             L.extra, Gv);
+    if (L.extra_tril) {     /* the matrix's rows get the same gradient (their outputs were summed) */
+        char G2[96];
+        pe_state(G2, sizeof G2, n, L.u_g1);
+        fprintf(f, "    if (hn_gt_copy_cols(gpu, %s, pe_rows, %d, 0, %d, %s, " CHECK, Gv, L.heads, L.heads, G2);
+    }
     int cur = 0;        /* 0: the gradient rows in G, 1: in H */
     for (int k = L.layers - 1; k >= 0; --k) {
         int base = 4 + 6 * k, in = k ? L.width[k - 1] : L.nfeat, w = L.width[k];
@@ -202,6 +282,7 @@ void hn_ct_pair_embed_backward(ctgen *G, const hn_node *n, const char *dy)
     fprintf(f, "    if (hn_gt_batchnorm_backward_weighted(gpu, %s, pe_rows, %s, %s, %d, params + %ld, 1e-5f, fixed_ws + %ld,\n"
                "            fixed_ws + %ld, %s, %s, grads + %ld, grads + %ld, &scratch, " CHECK,
             F0, W, NN, L.nfeat, PRM(0), n->fixed_offset + L.stats0, n->fixed_offset + L.stats0 + L.nfeat, gin, gin, PRM(0), PRM(1));
-    if (L.extra) pair_extra_backward(G, n, &L, SL, dy);
+    if (L.extra_tril) pair_tril_backward(G, n, &L, W, NN);
+    else if (L.extra) pair_extra_backward(G, n, &L, SL, dy);
 #undef PRM
 }
