@@ -26,27 +26,20 @@ static void pe_slots(const pe_layout *L, char *sl, size_t sll, char *nn, size_t 
     else snprintf(nn, nnl, "(double)batch * %s * (%s + 1) / 2", sl, sl);
 }
 
-/* The supplied pair features' MLP (ops/pair_embed.c emit_train_extra): every ordered slot pair as a row
- * (weight 1 for the slots the batch counts), batchnorm, conv + batchnorm + GELU layers, added to U at the
- * real pairs. */
-static void pair_extra_forward(ctgen *G, const hn_node *n, const pe_layout *L, const char *SL)
+/* fts_embed's layers over `rows` rows (a C expression) of input x with weights W and NN counted rows:
+ * batchnorm into u_b0, then conv (GEMM) + weighted batchnorm + GELU per layer; the last activation's
+ * name into last. */
+static void extra_layers_forward(ctgen *G, const hn_node *n, const pe_layout *L, const char *x, const char *rows,
+                                 const char *W, const char *NN, char *last, size_t lastlen)
 {
     const hn_graph *g = G->g;
     FILE *f = G->f;
-    char x1[HN_NAME + 8], y[HN_NAME + 8], ones[96], B2[96], prev[96], Z[96], N[96], A[96], NN[160], cnt[32];
-    hn_ct_tvar(g, n->in[1], x1, sizeof x1);
-    hn_ct_tvar(g, n->out, y, sizeof y);
-    pe_state(ones, sizeof ones, n, L->u_ones);
+    char B2[96], prev[96], Z[96], N[96], A[96];
     pe_state(B2, sizeof B2, n, L->u_b0);
-    snprintf(NN, sizeof NN, "(double)batch * %s * %s", SL, SL);
-    hn_ct_counts_of(g, &g->tensors[n->out], cnt, sizeof cnt);
-    long R = (long)L->max * L->max;
 #define PRM(k) g->params[n->param[k]].offset
-    fprintf(f, "    /* the supplied pair features '%s': fts_embed over every ordered slot pair, added at the real pairs */\n"
-               "    if (hn_gt_pair_ones(gpu, %s, batch, %d, %s, " CHECK, g->tensors[n->in[1]].name, ones, L->max, SL);
-    fprintf(f, "    if (hn_gt_batchnorm_forward_weighted(gpu, %s, (long)batch * %ld, %s, %s, %d, params + %ld, params + %ld, 1e-5f,\n"
+    fprintf(f, "    if (hn_gt_batchnorm_forward_weighted(gpu, %s, %s, %s, %s, %d, params + %ld, params + %ld, 1e-5f,\n"
                "            (float)cfg->bn_momentum, params + %ld, params + %ld, fixed_ws + %ld, fixed_ws + %ld, %s, &scratch, " CHECK,
-            x1, R, ones, NN, L->c2, PRM(L->first2), PRM(L->first2 + 1), PRM(L->first2 + 2), PRM(L->first2 + 3),
+            x, rows, W, NN, L->c2, PRM(L->first2), PRM(L->first2 + 1), PRM(L->first2 + 2), PRM(L->first2 + 3),
             n->fixed_offset + L->u_stats0, n->fixed_offset + L->u_stats0 + L->c2, B2);
     snprintf(prev, sizeof prev, "%s", B2);
     for (int k = 0; k < L->layers; ++k) {
@@ -54,34 +47,28 @@ static void pair_extra_forward(ctgen *G, const hn_node *n, const pe_layout *L, c
         pe_state(Z, sizeof Z, n, L->u_z[k]);
         pe_state(N, sizeof N, n, L->u_nrm[k]);
         pe_state(A, sizeof A, n, L->u_act[k]);
-        fprintf(f, "    if (hn_gt_linear_forward(gpu, %s, (long)batch * %ld, %d, params + %ld, params + %ld, %d, %s, " CHECK, prev, R, in,
+        fprintf(f, "    if (hn_gt_linear_forward(gpu, %s, %s, %d, params + %ld, params + %ld, %d, %s, " CHECK, prev, rows, in,
                 PRM(base), PRM(base + 1), w, Z);
-        fprintf(f, "    if (hn_gt_batchnorm_forward_weighted(gpu, %s, (long)batch * %ld, %s, %s, %d, params + %ld, params + %ld, 1e-5f,\n"
+        fprintf(f, "    if (hn_gt_batchnorm_forward_weighted(gpu, %s, %s, %s, %s, %d, params + %ld, params + %ld, 1e-5f,\n"
                    "            (float)cfg->bn_momentum, params + %ld, params + %ld, fixed_ws + %ld, fixed_ws + %ld, %s, &scratch, " CHECK,
-                Z, R, ones, NN, w, PRM(base + 2), PRM(base + 3), PRM(base + 4), PRM(base + 5), n->fixed_offset + L->u_stats[k],
+                Z, rows, W, NN, w, PRM(base + 2), PRM(base + 3), PRM(base + 4), PRM(base + 5), n->fixed_offset + L->u_stats[k],
                 n->fixed_offset + L->u_stats[k] + w, N);
-        fprintf(f, "    if (hn_gt_act(gpu, %s, (long)batch * %ld, 2, %s, " CHECK, N, R * w, A);
+        fprintf(f, "    if (hn_gt_act(gpu, %s, %s * %d, 2, %s, " CHECK, N, rows, w, A);
         snprintf(prev, sizeof prev, "%s", A);
     }
-    fprintf(f, "    if (hn_gt_pair_ordered(gpu, %s, %s, batch, %d, %d, 0, %s, " CHECK, prev, cnt, L->max, L->heads, y);
+    snprintf(last, lastlen, "%s", prev);
 }
 
-/* Backward of the supplied features' MLP: dU at the real ordered pairs back through its layers (the
- * features are data: no gradient). */
-static void pair_extra_backward(ctgen *G, const hn_node *n, const pe_layout *L, const char *SL, const char *dy)
+/* Backward of extra_layers_forward: the rows' gradient in u_g1 back through the layers (u_g1/u_g2 ping-pong)
+ * and the input batchnorm (input x); the features are data (no gradient). */
+static void extra_layers_backward(ctgen *G, const hn_node *n, const pe_layout *L, const char *x, const char *rows,
+                                  const char *W, const char *NN)
 {
     const hn_graph *g = G->g;
     FILE *f = G->f;
-    char x1[HN_NAME + 8], ones[96], Gv[96], Hv[96], Z[96], N[96], X[96], NN[160], cnt[32];
-    hn_ct_tvar(g, n->in[1], x1, sizeof x1);
-    pe_state(ones, sizeof ones, n, L->u_ones);
+    char Gv[96], Hv[96], Z[96], N[96], X[96];
     pe_state(Gv, sizeof Gv, n, L->u_g1);
     pe_state(Hv, sizeof Hv, n, L->u_g2);
-    snprintf(NN, sizeof NN, "(double)batch * %s * %s", SL, SL);
-    hn_ct_counts_of(g, &g->tensors[n->out], cnt, sizeof cnt);
-    long R = (long)L->max * L->max;
-    fprintf(f, "    /* fts_embed backward */\n    if (hn_gt_pair_ordered(gpu, %s, %s, batch, %d, %d, 1, %s, " CHECK, dy, cnt, L->max,
-            L->heads, Gv);
     int cur = 0;
     for (int k = L->layers - 1; k >= 0; --k) {
         int base = L->first2 + 4 + 6 * k, in = k ? L->width[k - 1] : L->c2, w = L->width[k];
@@ -89,21 +76,57 @@ static void pair_extra_backward(ctgen *G, const hn_node *n, const pe_layout *L, 
         pe_state(Z, sizeof Z, n, L->u_z[k]);
         pe_state(N, sizeof N, n, L->u_nrm[k]);
         pe_state(X, sizeof X, n, k ? L->u_act[k - 1] : L->u_b0);
-        fprintf(f, "    if (hn_gt_act_backward(gpu, %s, %s, (long)batch * %ld, 2, %s, " CHECK, N, gin, R * w, gin);
-        fprintf(f, "    if (hn_gt_batchnorm_backward_weighted(gpu, %s, (long)batch * %ld, %s, %s, %d, params + %ld, 1e-5f, fixed_ws + %ld,\n"
+        fprintf(f, "    if (hn_gt_act_backward(gpu, %s, %s, %s * %d, 2, %s, " CHECK, N, gin, rows, w, gin);
+        fprintf(f, "    if (hn_gt_batchnorm_backward_weighted(gpu, %s, %s, %s, %s, %d, params + %ld, 1e-5f, fixed_ws + %ld,\n"
                    "            fixed_ws + %ld, %s, %s, grads + %ld, grads + %ld, &scratch, " CHECK,
-                Z, R, ones, NN, w, PRM(base + 2), n->fixed_offset + L->u_stats[k], n->fixed_offset + L->u_stats[k] + w, gin, gin,
+                Z, rows, W, NN, w, PRM(base + 2), n->fixed_offset + L->u_stats[k], n->fixed_offset + L->u_stats[k] + w, gin, gin,
                 PRM(base + 2), PRM(base + 3));
-        fprintf(f, "    if (hn_gt_linear_backward_weighted(gpu, %s, (long)batch * %ld, %d, params + %ld, %d, %s, %s, %s, grads + %ld, "
-                   "grads + %ld, &scratch, " CHECK, X, R, in, PRM(base), w, ones, gin, gout, PRM(base), PRM(base + 1));
+        fprintf(f, "    if (hn_gt_linear_backward_weighted(gpu, %s, %s, %d, params + %ld, %d, %s, %s, %s, grads + %ld, grads + %ld, "
+                   "&scratch, " CHECK, X, rows, in, PRM(base), w, W, gin, gout, PRM(base), PRM(base + 1));
         cur = !cur;
     }
     const char *gin = cur ? Hv : Gv;
-    fprintf(f, "    if (hn_gt_batchnorm_backward_weighted(gpu, %s, (long)batch * %ld, %s, %s, %d, params + %ld, 1e-5f, fixed_ws + %ld,\n"
+    fprintf(f, "    if (hn_gt_batchnorm_backward_weighted(gpu, %s, %s, %s, %s, %d, params + %ld, 1e-5f, fixed_ws + %ld,\n"
                "            fixed_ws + %ld, %s, %s, grads + %ld, grads + %ld, &scratch, " CHECK,
-            x1, R, ones, NN, L->c2, PRM(L->first2), n->fixed_offset + L->u_stats0, n->fixed_offset + L->u_stats0 + L->c2, gin, gin,
+            x, rows, W, NN, L->c2, PRM(L->first2), n->fixed_offset + L->u_stats0, n->fixed_offset + L->u_stats0 + L->c2, gin, gin,
             PRM(L->first2), PRM(L->first2 + 1));
 #undef PRM
+}
+
+/* The supplied pair features' MLP (ops/pair_embed.c emit_train_extra): every ordered slot pair as a row
+ * (weight 1 for the slots the batch counts), added to U at the real pairs. */
+static void pair_extra_forward(ctgen *G, const hn_node *n, const pe_layout *L, const char *SL)
+{
+    const hn_graph *g = G->g;
+    FILE *f = G->f;
+    char x1[HN_NAME + 8], y[HN_NAME + 8], ones[96], NN[160], cnt[32], rows[48], last[96];
+    hn_ct_tvar(g, n->in[1], x1, sizeof x1);
+    hn_ct_tvar(g, n->out, y, sizeof y);
+    pe_state(ones, sizeof ones, n, L->u_ones);
+    snprintf(NN, sizeof NN, "(double)batch * %s * %s", SL, SL);
+    snprintf(rows, sizeof rows, "(long)batch * %ld", (long)L->max * L->max);
+    hn_ct_counts_of(g, &g->tensors[n->out], cnt, sizeof cnt);
+    fprintf(f, "    /* the supplied pair features '%s': fts_embed over every ordered slot pair, added at the real pairs */\n"
+               "    if (hn_gt_pair_ones(gpu, %s, batch, %d, %s, " CHECK, g->tensors[n->in[1]].name, ones, L->max, SL);
+    extra_layers_forward(G, n, L, x1, rows, ones, NN, last, sizeof last);
+    fprintf(f, "    if (hn_gt_pair_ordered(gpu, %s, %s, batch, %d, %d, 0, %s, " CHECK, last, cnt, L->max, L->heads, y);
+}
+
+/* Backward of pair_extra_forward: dU at the real ordered pairs back through its layers. */
+static void pair_extra_backward(ctgen *G, const hn_node *n, const pe_layout *L, const char *SL, const char *dy)
+{
+    const hn_graph *g = G->g;
+    FILE *f = G->f;
+    char x1[HN_NAME + 8], ones[96], Gv[96], NN[160], cnt[32], rows[48];
+    hn_ct_tvar(g, n->in[1], x1, sizeof x1);
+    pe_state(ones, sizeof ones, n, L->u_ones);
+    pe_state(Gv, sizeof Gv, n, L->u_g1);
+    snprintf(NN, sizeof NN, "(double)batch * %s * %s", SL, SL);
+    snprintf(rows, sizeof rows, "(long)batch * %ld", (long)L->max * L->max);
+    hn_ct_counts_of(g, &g->tensors[n->out], cnt, sizeof cnt);
+    fprintf(f, "    /* fts_embed backward */\n    if (hn_gt_pair_ordered(gpu, %s, %s, batch, %d, %d, 1, %s, " CHECK, dy, cnt, L->max,
+            L->heads, Gv);
+    extra_layers_backward(G, n, L, x1, rows, ones, NN);
 }
 
 /* The SM matrix's embedding on the 4-vector rows (ops/pair_embed.c, extra_tril): its rows gathered with the
@@ -114,70 +137,25 @@ static void pair_tril_forward(ctgen *G, const hn_node *n, const pe_layout *L, co
 {
     const hn_graph *g = G->g;
     FILE *f = G->f;
-    char x1[HN_NAME + 8], F2[96], B2[96], prev[96], Z[96], N[96], A[96], cnt[32];
+    char x1[HN_NAME + 8], F2[96], cnt[32], last[96];
     hn_ct_tvar(g, n->in[1], x1, sizeof x1);
     pe_state(F2, sizeof F2, n, L->u_f0);
-    pe_state(B2, sizeof B2, n, L->u_b0);
     hn_ct_counts_of(g, &g->tensors[n->out], cnt, sizeof cnt);
-#define PRM(k) g->params[n->param[k]].offset
     fprintf(f, "    /* the pair features '%s' (symmetric, padding 0): fts_embed on the same weighted rows, summed into them */\n"
                "    if (hn_gt_pair_rows(gpu, %s, %s, batch, %d, %s, %d, scratch.offs, 1, %s, %s, " CHECK,
             g->tensors[n->in[1]].name, x1, cnt, L->max, SL, L->c2, F2, W);
-    fprintf(f, "    if (hn_gt_batchnorm_forward_weighted(gpu, %s, pe_rows, %s, %s, %d, params + %ld, params + %ld, 1e-5f,\n"
-               "            (float)cfg->bn_momentum, params + %ld, params + %ld, fixed_ws + %ld, fixed_ws + %ld, %s, &scratch, " CHECK,
-            F2, W, NN, L->c2, PRM(L->first2), PRM(L->first2 + 1), PRM(L->first2 + 2), PRM(L->first2 + 3),
-            n->fixed_offset + L->u_stats0, n->fixed_offset + L->u_stats0 + L->c2, B2);
-    snprintf(prev, sizeof prev, "%s", B2);
-    for (int k = 0; k < L->layers; ++k) {
-        int base = L->first2 + 4 + 6 * k, in = k ? L->width[k - 1] : L->c2, w = L->width[k];
-        pe_state(Z, sizeof Z, n, L->u_z[k]);
-        pe_state(N, sizeof N, n, L->u_nrm[k]);
-        pe_state(A, sizeof A, n, L->u_act[k]);
-        fprintf(f, "    if (hn_gt_linear_forward(gpu, %s, pe_rows, %d, params + %ld, params + %ld, %d, %s, " CHECK, prev, in, PRM(base),
-                PRM(base + 1), w, Z);
-        fprintf(f, "    if (hn_gt_batchnorm_forward_weighted(gpu, %s, pe_rows, %s, %s, %d, params + %ld, params + %ld, 1e-5f,\n"
-                   "            (float)cfg->bn_momentum, params + %ld, params + %ld, fixed_ws + %ld, fixed_ws + %ld, %s, &scratch, " CHECK,
-                Z, W, NN, w, PRM(base + 2), PRM(base + 3), PRM(base + 4), PRM(base + 5), n->fixed_offset + L->u_stats[k],
-                n->fixed_offset + L->u_stats[k] + w, N);
-        fprintf(f, "    if (hn_gt_act(gpu, %s, pe_rows * %d, 2, %s, " CHECK, N, w, A);
-        snprintf(prev, sizeof prev, "%s", A);
-    }
-    fprintf(f, "    if (hn_gt_accumulate(gpu, %s, pe_rows * %d, %s, " CHECK, prev, L->heads, rows);
+    extra_layers_forward(G, n, L, F2, "pe_rows", W, NN, last, sizeof last);
+    fprintf(f, "    if (hn_gt_accumulate(gpu, %s, pe_rows * %d, %s, " CHECK, last, L->heads, rows);
 }
 
-/* Backward of pair_tril_forward: the 4-vector rows' gradient (saved at u_g1 before their layers ran) back
+/* Backward of pair_tril_forward: the 4-vector rows' gradient (copied to u_g1 before their layers ran) back
  * through the matrix's layers, weights W. */
 static void pair_tril_backward(ctgen *G, const hn_node *n, const pe_layout *L, const char *W, const char *NN)
 {
-    const hn_graph *g = G->g;
-    FILE *f = G->f;
-    char F2[96], Gv[96], Hv[96], Z[96], N[96], X[96];
+    char F2[96];
     pe_state(F2, sizeof F2, n, L->u_f0);
-    pe_state(Gv, sizeof Gv, n, L->u_g1);
-    pe_state(Hv, sizeof Hv, n, L->u_g2);
-    fprintf(f, "    /* fts_embed backward, on the 4-vector rows */\n");
-    int cur = 0;
-    for (int k = L->layers - 1; k >= 0; --k) {
-        int base = L->first2 + 4 + 6 * k, in = k ? L->width[k - 1] : L->c2, w = L->width[k];
-        const char *gin = cur ? Hv : Gv, *gout = cur ? Gv : Hv;
-        pe_state(Z, sizeof Z, n, L->u_z[k]);
-        pe_state(N, sizeof N, n, L->u_nrm[k]);
-        pe_state(X, sizeof X, n, k ? L->u_act[k - 1] : L->u_b0);
-        fprintf(f, "    if (hn_gt_act_backward(gpu, %s, %s, pe_rows * %d, 2, %s, " CHECK, N, gin, w, gin);
-        fprintf(f, "    if (hn_gt_batchnorm_backward_weighted(gpu, %s, pe_rows, %s, %s, %d, params + %ld, 1e-5f, fixed_ws + %ld,\n"
-                   "            fixed_ws + %ld, %s, %s, grads + %ld, grads + %ld, &scratch, " CHECK,
-                Z, W, NN, w, PRM(base + 2), n->fixed_offset + L->u_stats[k], n->fixed_offset + L->u_stats[k] + w, gin, gin,
-                PRM(base + 2), PRM(base + 3));
-        fprintf(f, "    if (hn_gt_linear_backward_weighted(gpu, %s, pe_rows, %d, params + %ld, %d, %s, %s, %s, grads + %ld, grads + %ld, "
-                   "&scratch, " CHECK, X, in, PRM(base), w, W, gin, gout, PRM(base), PRM(base + 1));
-        cur = !cur;
-    }
-    const char *gin = cur ? Hv : Gv;
-    fprintf(f, "    if (hn_gt_batchnorm_backward_weighted(gpu, %s, pe_rows, %s, %s, %d, params + %ld, 1e-5f, fixed_ws + %ld,\n"
-               "            fixed_ws + %ld, %s, %s, grads + %ld, grads + %ld, &scratch, " CHECK,
-            F2, W, NN, L->c2, PRM(L->first2), n->fixed_offset + L->u_stats0, n->fixed_offset + L->u_stats0 + L->c2, gin, gin,
-            PRM(L->first2), PRM(L->first2 + 1));
-#undef PRM
+    fprintf(G->f, "    /* fts_embed backward, on the 4-vector rows */\n");
+    extra_layers_backward(G, n, L, F2, "pe_rows", W, NN);
 }
 
 /* Training forward of pair_embed (ops/pair_embed.c emit_train, on the GPU): the weighted rows of every
