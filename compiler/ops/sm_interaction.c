@@ -70,17 +70,17 @@ static int mode_of(const hn_node *n)
 static void emit(hn_emit *e, const hn_node *n)
 {
     const hn_graph *g = e->g;
-    int cols[7], max = g->tensors[n->out].shape.dim[0], nfeat = hn_last_dim(&g->tensors[n->in[0]].shape);
-    flag_columns(g, n, cols);
+    int cols[7], mode, max = g->tensors[n->out].shape.dim[0], nfeat = hn_last_dim(&g->tensors[n->in[0]].shape);
+    double k[4];
+    hn_sm_interaction_params(g, n, cols, &mode, k);    /* infer has checked the flags */
     hn_emit_line(e, 1, "static const int flags[7] = { %d, %d, %d, %d, %d, %d, %d };   /* j b e- e+ mu- mu+ photon */",
                  cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6]);
-    char k[4][48];
+    char lit[4][48];
     hn_emit_line(e, 1, "static const double c[HN_SM_NCONST] = { %s, %s, %s, %s };   /* alpha_s alpha mu0 g_z */",
-                 hn_c_double(hn_attr_float(n, "alpha_s"), k[0]), hn_c_double(hn_attr_float(n, "alpha"), k[1]),
-                 hn_c_double(hn_attr_float(n, "mu0"), k[2]), hn_c_double(hn_attr_float(n, "g_z"), k[3]));
+                 hn_c_double(k[0], lit[0]), hn_c_double(k[1], lit[1]), hn_c_double(k[2], lit[2]), hn_c_double(k[3], lit[3]));
     hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)   /* every slot pair, padding 0 */");
     hn_emit_line(e, 2, "hn_k_sm_interaction(x0 + (size_t)b * %d, %d, flags, x1 + (size_t)b * %d, %s, %d, %d, c, y + (size_t)b * %d);",
-                 max * nfeat, nfeat, max * 4, hn_emit_rows(e, &g->tensors[n->out]), max, mode_of(n), max * max);
+                 max * nfeat, nfeat, max * 4, hn_emit_rows(e, &g->tensors[n->out]), max, mode, max * max);
 }
 
 static long macs(const hn_graph *g, const hn_node *n)
