@@ -89,6 +89,19 @@ static int squeeze_kernel(mapped *m)
     return 0;
 }
 
+/* SPANet (a Lightning checkpoint's state_dict, or a plain one): the names are hepnc's already (the
+ * `spanet` op names its parameters after upstream's modules); the loss's bookkeeping tensors are dropped. */
+static int map_spanet_name(const char *key, mapped *m)
+{
+    static const char *const bookkeeping[] = { "event_permutation_tensor", "particle_index_tensor", "particle_weights_tensor",
+                                               "jet_weights_tensor" };
+    if (ends(key, "num_batches_tracked")) return 1;
+    for (size_t i = 0; i < sizeof bookkeeping / sizeof *bookkeeping; ++i)
+        if (!strcmp(key, bookkeeping[i])) return 1;
+    snprintf(m->name, sizeof m->name, "%s", key);
+    return 0;
+}
+
 /* Maps one checkpoint key; returns 0 (mapped), 1 (dropped) or -1 (error, message printed). */
 static int map_name(const char *state, const char *key, int particlenet, mapped *m)
 {
@@ -279,8 +292,10 @@ int hn_cmd_import(int argc, char **argv)
         else if (!state) state = argv[i];
         else return hn_usage("import", "unexpected argument '%s'", argv[i]);
     }
-    if (!format) return hn_usage("import", "a FORMAT is required (weaver)");
-    if (strcmp(format, "weaver")) return hn_usage("import", "unknown format '%s' (only 'weaver' exists)", format);
+    if (!format) return hn_usage("import", "a FORMAT is required (weaver or spanet)");
+    if (strcmp(format, "weaver") && strcmp(format, "spanet"))
+        return hn_usage("import", "unknown format '%s' (weaver or spanet)", format);
+    int spanet = !strcmp(format, "spanet");
     if (!state) return hn_usage("import", "a STATE.pt file is required");
     if (strcmp(version, "0.4") && strcmp(version, "0.5"))
         return hn_usage("import", "--weaver-version is 0.4 or 0.5, not '%s'", version);
@@ -315,7 +330,7 @@ int hn_cmd_import(int argc, char **argv)
         x->ndim = t->ndim;
         x->numel = t->numel;
         memcpy(x->shape, t->shape, sizeof x->shape);
-        int r = map_name(state, t->name, particlenet, x);
+        int r = spanet ? map_spanet_name(t->name, x) : map_name(state, t->name, particlenet, x);
         if (r < 0) { rc = -1; break; }
         if (r > 0) continue;
         const mapped *dup = find(m, nm, x->name);
@@ -330,7 +345,7 @@ int hn_cmd_import(int argc, char **argv)
         ++nm;
         if (hn_torch_read_f32(ck, i, x->data, err, sizeof err)) rc = hn_error_plain("hepnc import: error: %s", err);
     }
-    if (!rc && !strcmp(version, "0.5") && !particlenet) rc = to_v04_headscale(state, m, nm);
+    if (!rc && !strcmp(version, "0.5") && !particlenet && !spanet) rc = to_v04_headscale(state, m, nm);
     if (!rc) rc = check_against_spec(state, spec, m, nm);
     if (!rc) {
         qsort(m, (size_t)nm, sizeof *m, cmp_name);
@@ -343,7 +358,8 @@ int hn_cmd_import(int argc, char **argv)
             to[i].data = m[i].data;
         }
         if (to && hn_safetensors_write(out, nm, to, err, sizeof err)) rc = hn_error_plain("hepnc import: error: %s", err);
-        if (!rc) printf("wrote %s (%d tensors from %s, weaver %s)\n", out, nm, state, version);
+        if (!rc && spanet) printf("wrote %s (%d tensors from %s, SPANet)\n", out, nm, state);
+        else if (!rc) printf("wrote %s (%d tensors from %s, weaver %s)\n", out, nm, state, version);
         free(to);
     }
     for (int i = 0; i < nm; ++i) free(m[i].data);

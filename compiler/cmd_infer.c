@@ -14,6 +14,7 @@ void openblas_set_num_threads(int num_threads);
 #include "build.h"
 #include "commands.h"
 #include "infer_io.h"
+#include "spanet_decode.h"
 #include "scorer.h"
 
 static double now(void)
@@ -23,7 +24,7 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int run(hn_scorer *s, hn_dataset *ds, hn_scores_file *sf, int batch)
+static int run(hn_scorer *s, hn_dataset *ds, hn_scores_file *sf, hn_spanet_decoder *dec, int batch)
 {
     char err[1024];
     hn_infer_buffers b;
@@ -44,6 +45,7 @@ static int run(hn_scorer *s, hn_dataset *ds, hn_scores_file *sf, int batch)
         }
         for (int o = 0; o < m->noutputs && !rc; ++o)
             if (hn_scores_write(sf, o, first, count, b.y[o], err, sizeof err)) rc = hn_error_plain("%s", err);
+        if (!rc && hn_spanet_decoder_run(dec, sf, b.y, first, count, err, sizeof err)) rc = hn_error_plain("%s", err);
         if (!rc && hn_dataset_has_labels(ds)) {
             if (hn_dataset_read_labels(ds, first, count, b.labels, err, sizeof err) ||
                 hn_scores_write_labels(sf, first, count, b.labels, err, sizeof err))
@@ -89,6 +91,8 @@ int hn_cmd_infer(int argc, char **argv)
 
     hn_model_build mb;
     if (hn_frontend(&mb, spec, NULL)) { hn_model_build_free(&mb); return 1; }
+    hn_spanet_decoder dec;              /* SPANet specs: the decoded assignments, written beside the outputs */
+    if (hn_spanet_decoder_init(&dec, &mb.graph)) { hn_model_build_free(&mb); return 1; }
     hn_loaded_model lm;
     /* threads > 1: events are spread over OpenMP threads (the generated per-event loops), each calling a
        single-threaded BLAS, so the two kinds of threads do not oversubscribe the cores */
@@ -99,7 +103,7 @@ int hn_cmd_infer(int argc, char **argv)
     int rc = gpu ? hn_build_and_open_gpu(&mb, &lm)
                  : hn_build_and_open_with(&mb, strcmp(blas, "openblas") == 0, threads > 1 ? "-fopenmp" : "", &lm);
     hn_model_build_free(&mb);
-    if (rc) { hn_loaded_model_close(&lm); return 1; }
+    if (rc) { hn_loaded_model_close(&lm); hn_spanet_decoder_free(&dec); return 1; }
     const hn_model_entry *m = lm.entry;
 
     char err[1024], where[512];
@@ -120,7 +124,8 @@ int hn_cmd_infer(int argc, char **argv)
         fprintf(stderr, "%s\n", err);
         goto done;
     }
-    int failed = run(&s, ds, sf, batch);
+    if (hn_spanet_decoder_open(&dec, sf, batch, err, sizeof err)) { fprintf(stderr, "%s\n", err); goto done; }
+    int failed = run(&s, ds, sf, &dec, batch);
     if (hn_scores_close(sf, !failed, err, sizeof err)) { fprintf(stderr, "%s\n", err); failed = 1; }
     sf = NULL;
     if (!failed) { fprintf(stderr, "hepnc infer: wrote %s\n", out); rc = 0; }
@@ -129,5 +134,6 @@ done:
     if (ds) hn_dataset_close(ds);
     if (opened) hn_scorer_close(&s);
     hn_loaded_model_close(&lm);
+    hn_spanet_decoder_free(&dec);
     return rc;
 }

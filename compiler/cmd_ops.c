@@ -10,6 +10,7 @@ static const char *type_name(hn_attr_type t)
 {
     switch (t) {
     case HN_ATTR_INT: return "positive integer";
+    case HN_ATTR_COUNT: return "integer ≥ 0";
     case HN_ATTR_FLOAT: return "number";
     case HN_ATTR_BOOL: return "true | false";
     case HN_ATTR_ENUM: return "one of";

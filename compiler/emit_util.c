@@ -51,7 +51,9 @@ void hn_emit_param_mut_decl(hn_emit *e, const char *var, int p) { param_decl(e, 
 const char *hn_emit_rows(hn_emit *e, const hn_tensor *t)
 {
     char *s = scratch(e);
-    if (t->shape.nset > 0 && e->g->tensors[e->g->inputs[t->shape.set]].masked)
+    if (t->shape.nset > 0 && e->g->tensors[e->g->inputs[t->shape.set]].masked && t->shape.lead)
+        snprintf(s, 128, "(%d + n[b])", t->shape.lead);
+    else if (t->shape.nset > 0 && e->g->tensors[e->g->inputs[t->shape.set]].masked)
         snprintf(s, 128, "n[b]");
     else
         snprintf(s, 128, "%d", t->shape.nset > 0 ? t->shape.dim[0] : 1);
@@ -114,10 +116,13 @@ void hn_emit_rows_begin(hn_emit *e, const hn_node *n, hn_rowloop *r)
     for (int k = 0; k < n->nin; ++k)
         snprintf(r->x[k], sizeof r->x[k], "x%d + (size_t)b * %ld", k, hn_shape_elems(&g->tensors[n->in[k]].shape));
     snprintf(r->y, sizeof r->y, "y + (size_t)b * %ld", hn_shape_elems(s));
+    char count[32];
+    if (s->lead) snprintf(count, sizeof count, "(%d + n[b])", s->lead);
+    else snprintf(count, sizeof count, "n[b]");
     if (rows_per_particle == 1)
-        snprintf(r->rows, sizeof r->rows, "n[b]");
+        snprintf(r->rows, sizeof r->rows, "%s", count);
     else
-        snprintf(r->rows, sizeof r->rows, "n[b] * %ld", rows_per_particle);
+        snprintf(r->rows, sizeof r->rows, "%s * %ld", count, rows_per_particle);
     r->indent = 2;
     r->looped = 1;
     hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b) {   /* each event's real rows only */");

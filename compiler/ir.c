@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "topology.h"
 
 #define GROW(arr, n, cap)                                                        \
     do {                                                                         \
@@ -26,6 +27,9 @@ void hn_graph_init(hn_graph *g, const char *name)
 
 void hn_graph_free(hn_graph *g)
 {
+    if (g->topology) hn_topology_free(g->topology);
+    free(g->topology);
+    free(g->topology_path);
     free(g->tensors);
     free(g->nodes);
     free(g->params);
@@ -137,7 +141,9 @@ void hn_shape_print(FILE *f, const hn_shape *s, const hn_graph *g)
     fputc('[', f);
     for (int i = 0; i < s->rank; ++i) {
         if (i) fputs(", ", f);
-        if (i < s->nset)
+        if (i == 0 && s->lead)
+            fprintf(f, "%d+n(%s)<=%d", s->lead, g->tensors[g->inputs[s->set]].name, s->dim[i]);
+        else if (i < s->nset)
             fprintf(f, "n(%s)<=%d", g->tensors[g->inputs[s->set]].name, s->dim[i]);
         else
             fprintf(f, "%d", s->dim[i]);
@@ -154,7 +160,7 @@ static void dump_attrs(FILE *f, const hn_node *n)
         if (!v->set || spec->type == HN_ATTR_TENSOR || spec->type == HN_ATTR_TENSORS) continue;
         fprintf(f, " %s=", spec->key);
         switch (spec->type) {
-        case HN_ATTR_INT: case HN_ATTR_BOOL: fprintf(f, "%ld", v->i); break;
+        case HN_ATTR_INT: case HN_ATTR_COUNT: case HN_ATTR_BOOL: fprintf(f, "%ld", v->i); break;
         case HN_ATTR_FLOAT: fprintf(f, "%g", v->f); break;
         case HN_ATTR_INTS:
             for (int k = 0; k < v->nints; ++k) fprintf(f, "%s%d", k ? "," : "", v->ints[k]);

@@ -12,8 +12,8 @@
 #include "diag.h"
 
 #define HN_MAX_RANK 4
-#define HN_NAME 96
-#define HN_MAX_ATTRS 12
+#define HN_NAME 160
+#define HN_MAX_ATTRS 16
 #define HN_MAX_IN 8
 #define HN_MAX_PARAMS 64
 #define HN_MAX_LIST 64
@@ -23,6 +23,8 @@ typedef struct hn_shape {
     int dim[HN_MAX_RANK];       /* static extent (max for set axes) */
     int nset;                   /* the first nset axes are bounded by the run-time count of set `set` */
     int set;                    /* index of the set input, -1 when nset == 0 */
+    int lead;                   /* learnt rows before the set's rows on the first set axis (SPANet's event and
+                                 * particle tokens): dim[0] = lead + max and lead + n rows are real */
 } hn_shape;
 
 typedef enum { HN_T_INPUT, HN_T_ACT } hn_tensor_role;
@@ -110,9 +112,13 @@ typedef struct hn_node {
     long fixed_offset;          /* training: floats of per-batch state (BN batch statistics; -1: none) */
 } hn_node;
 
+struct hn_topology;
+
 typedef struct hn_graph {
     char name[HN_NAME];
     const char *spec_path;
+    struct hn_topology *topology;     /* the spec's SPANet event topology (`topology:`), owned; NULL when none */
+    char *topology_path;              /* its path (its locations point at it), owned */
     hn_tensor *tensors; int ntensors, cap_tensors;
     hn_node *nodes;     int nnodes,   cap_nodes;
     hn_param *params;   int nparams,  cap_params;

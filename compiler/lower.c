@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "topology.h"
 #include "train_spec.h"
 
 /* ---- scalar parsing -------------------------------------------------------------------------- */
@@ -30,7 +31,8 @@ static int expect_kind(const hn_ast *a, hn_ast_kind kind, const char *what)
     return hn_error(a->loc, "%s must be a %s, not a %s", what, hn_ast_kind_name(kind), hn_ast_kind_name(a->kind));
 }
 
-static int parse_int(const hn_ast *a, const char *what, long *out)
+/* An integer ≥ `least` (1: positive, 0: a count that may be zero). */
+static int parse_int(const hn_ast *a, const char *what, long *out, long least)
 {
     if (expect_kind(a, HN_AST_SCALAR, what)) return -1;
     char *end;
@@ -38,8 +40,8 @@ static int parse_int(const hn_ast *a, const char *what, long *out)
     long v = strtol(a->text, &end, 10);
     if (!a->plain || *a->text == '\0' || *end != '\0' || errno)
         return hn_error(a->loc, "%s must be an integer, not '%s'", what, a->text);
-    if (v <= 0)
-        return hn_error(a->loc, "%s must be positive, got %ld", what, v);
+    if (v < least)
+        return hn_error(a->loc, least ? "%s must be positive, got %ld" : "%s must not be negative, got %ld", what, v);
     if (v > 1 << 24)
         return hn_error(a->loc, "%s is implausibly large (%ld)", what, v);
     *out = v;
@@ -219,7 +221,7 @@ static int lower_input(hn_graph *g, const hn_ast *key, const hn_ast *def)
     long max = 0, mask = 0, vectors = 0;
     const hn_ast *max_ast = hn_ast_get(def, "max"), *mask_ast = hn_ast_get(def, "mask");
     const hn_ast *vec_ast = hn_ast_get(def, "vectors");
-    if (max_ast && parse_int(max_ast, "'max'", &max)) return -1;
+    if (max_ast && parse_int(max_ast, "'max'", &max, 1)) return -1;
     if (mask_ast && parse_bool(mask_ast, "'mask'", &mask)) return -1;
     if (vec_ast && parse_bool(vec_ast, "'vectors'", &vectors)) return -1;
     if (mask && !max) return hn_error(mask_ast->loc, "'mask' needs 'max': only a set input has a run-time size");
@@ -376,7 +378,7 @@ int hn_set_attr_default(hn_node *n, int a)
     if (!s->def) return 0;
     v->set = 1;
     switch (s->type) {
-    case HN_ATTR_INT: v->i = strtol(s->def, NULL, 10); break;
+    case HN_ATTR_INT: case HN_ATTR_COUNT: v->i = strtol(s->def, NULL, 10); break;
     case HN_ATTR_FLOAT: v->f = strtod(s->def, NULL); break;
     case HN_ATTR_BOOL: v->i = strcmp(s->def, "true") == 0; break;
     default: snprintf(v->s, sizeof v->s, "%s", s->def); break;
@@ -392,7 +394,8 @@ static int parse_attr(const hn_attr_spec *s, const hn_ast *a, hn_attr_val *v)
     v->set = 1;
     v->loc = a->loc;
     switch (s->type) {
-    case HN_ATTR_INT: return parse_int(a, what, &v->i);
+    case HN_ATTR_INT: return parse_int(a, what, &v->i, 1);
+    case HN_ATTR_COUNT: return parse_int(a, what, &v->i, 0);
     case HN_ATTR_FLOAT: return parse_float(a, what, &v->f);
     case HN_ATTR_BOOL: return parse_bool(a, what, &v->i);
     case HN_ATTR_ENUM: {
@@ -413,7 +416,7 @@ static int parse_attr(const hn_attr_spec *s, const hn_ast *a, hn_attr_val *v)
         if (a->n == 0 || a->n > HN_MAX_LIST) return hn_error(a->loc, "%s must list 1 to %d integers", what, HN_MAX_LIST);
         for (int k = 0; k < a->n; ++k) {
             long x;
-            if (parse_int(a->items[k], what, &x)) return -1;
+            if (parse_int(a->items[k], what, &x, 1)) return -1;
             v->ints[v->nints++] = (int)x;
         }
         return 0;
@@ -610,7 +613,7 @@ static int lower_output(hn_graph *g, const hn_ast *key, const hn_ast *def)
     }
     if (g->tensors[t].role == HN_T_INPUT)
         return hn_error(ref->loc, "output '%s' is the input '%s' itself; outputs must be computed", name, ref->text);
-    if (g->tensors[t].shape.nset > 0)
+    if (g->tensors[t].shape.nset > 0 && !(g->tensors[t].producer >= 0 && hn_op(g->nodes[g->tensors[t].producer].op)->all_slots))
         return hn_error(ref->loc, "output '%s' is a per-particle set; pool it into a per-event tensor first", name);
     if (softmax) {
         if (hn_graph_find_tensor(g, name) >= 0)
@@ -639,18 +642,40 @@ static int lower_outputs(hn_graph *g, const hn_ast *outputs)
     return 0;
 }
 
+/* ---- topology ------------------------------------------------------------------------------ */
+
+/* `topology: PATH` — a SPANet event file, relative to the spec's folder unless absolute. */
+static int lower_topology(hn_graph *g, const hn_ast *a, const char *spec_path)
+{
+    if (expect_kind(a, HN_AST_SCALAR, "'topology'")) return -1;
+    char path[4096];
+    const char *slash = strrchr(spec_path, '/');
+    if (a->text[0] == '/' || !slash)
+        snprintf(path, sizeof path, "%s", a->text);
+    else
+        snprintf(path, sizeof path, "%.*s/%s", (int)(slash - spec_path), spec_path, a->text);
+    if (!(g->topology = calloc(1, sizeof *g->topology)) || !(g->topology_path = strdup(path)))
+        return hn_error(a->loc, "out of memory");
+    FILE *f = fopen(path, "r");
+    if (!f) return hn_error(a->loc, "cannot read the topology file '%s': %s", path, strerror(errno));
+    fclose(f);
+    return hn_topology_read(g->topology_path, g->topology);
+}
+
 /* ---- the spec -------------------------------------------------------------------------------- */
 
 int hn_lower(const hn_spec *spec, hn_graph *g)
 {
     const hn_ast *root = spec->root;
-    static const char *const keys[] = { "name", "description", "inputs", "layers", "outputs", "train" };
-    if (check_keys(root, keys, 6, "the spec")) return -1;
+    static const char *const keys[] = { "name", "description", "topology", "inputs", "layers", "outputs", "train" };
+    if (check_keys(root, keys, 7, "the spec")) return -1;
     const hn_ast *name = require(root, "name", "the spec");
     char model[HN_NAME];
     if (!name || parse_name(name, "'name'", model, sizeof model)) return -1;
     hn_graph_init(g, model);
     g->spec_path = spec->src.path;
+    const hn_ast *topology = hn_ast_get(root, "topology");
+    if (topology && lower_topology(g, topology, spec->src.path)) return -1;
     const hn_ast *inputs = require(root, "inputs", "the spec");
     if (!inputs || lower_inputs(g, inputs)) return -1;
     const hn_ast *layers = require(root, "layers", "the spec");

@@ -131,7 +131,7 @@ static const command commands[] = {
       "tolerance; exit 1 when there is one. Layers fused away (a folded batchnorm) have no output to compare.\n"
       "  --events N   the first N events (default 32)\n"
       "  --tol T      absolute tolerance (default 1e-4)\n" },
-    { "import", hn_cmd_import, "hepnc import weaver STATE.pt --spec SPEC -o W.safetensors [--weaver-version 0.4|0.5] [--list]",
+    { "import", hn_cmd_import, "hepnc import weaver|spanet STATE.pt --spec SPEC -o W.safetensors [--weaver-version 0.4|0.5] [--list]",
       "Converts a weaver-core state_dict (a PyTorch zip checkpoint, read without PyTorch) into a safetensors\n"
       "weights file for SPEC: keys are mapped onto the spec's weight names as tools/weaver_import.py does\n"
       "(a leading 'mod.' dropped, attn.in_proj_weight -> attn.in_proj.weight, Conv1d/Conv2d weights\n"
@@ -139,6 +139,9 @@ static const command commands[] = {
       "edge_convs.<b> -> edge_conv<b>, fc.1.* -> out.*; num_batches_tracked dropped), every tensor the spec\n"
       "needs is checked (name and shape; exit 1 naming the first missing or mismatched one) and the file is\n"
       "written atomically. docs/import.md has the details.\n"
+      "'spanet' reads SPANet's PyTorch Lightning checkpoint (its 'state_dict'), or a plain state_dict, for a\n"
+      "spec with op spanet: the names are kept (the op uses upstream's), num_batches_tracked and the loss's\n"
+      "bookkeeping tensors are dropped, and the rest is checked against SPEC as above (docs/spanet.md).\n"
       "  --spec SPEC              the spec the weights are for (required)\n"
       "  -o W.safetensors         output file (required)\n"
       "  --weaver-version V       0.4 (default: the published ParT/ParticleNet weights) or 0.5: weaver-core\n"

@@ -35,7 +35,15 @@
     X(embed)          \
     X(particle_attention) \
     X(class_attention) \
-    X(dropout)
+    X(dropout)        \
+    X(sigmoid)        \
+    X(token_prepend)  \
+    X(token_take)     \
+    X(gru_gate)       \
+    X(position_embed) \
+    X(vector_normalize) \
+    X(symmetric_attention) \
+    X(spanet)
 
 enum {
 #define HN_OP_ENUM(name) HN_OP_##name,
@@ -46,6 +54,7 @@ enum {
 
 typedef enum {
     HN_ATTR_INT,        /* a positive integer */
+    HN_ATTR_COUNT,      /* a non-negative integer (a number of layers that may be 0) */
     HN_ATTR_FLOAT,      /* a number */
     HN_ATTR_BOOL,       /* true / false */
     HN_ATTR_ENUM,       /* one of `choices` ("a|b|c") */

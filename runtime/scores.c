@@ -19,6 +19,7 @@ typedef struct {
     hid_t id;
     char *name;
     int width;                  /* 0: a 1-D dataset (labels) */
+    int int32;                  /* 1: int32 rows (hn_scores_write_int), 0: float32 rows (hn_scores_write) */
     unsigned char *done;        /* one bit per event */
     int64_t ndone;
 } out_set;
@@ -155,11 +156,43 @@ static int check_rows(const hn_scores_file *s, const char *name, int64_t first, 
 int hn_scores_write(hn_scores_file *s, int out_index, int64_t first, int count, const float *rows, char *err,
                     size_t errlen)
 {
-    if (out_index < 0 || out_index >= s->nout)
-        return fail(err, errlen, "%s: there is no output %d (the file has %d)", s->path, out_index, s->nout);
+    if (out_index < 0 || out_index >= s->nout || s->outs[out_index].int32)
+        return fail(err, errlen, "%s: there is no output %d of floats (the file has %d outputs)", s->path, out_index, s->nout);
     out_set *o = &s->outs[out_index];
     if (check_rows(s, o->name, first, count, rows, err, errlen)) return -1;
     if (write_rows(o->id, first, count, o->width, H5T_NATIVE_FLOAT, rows))
+        return fail(err, errlen, "%s: cannot write /%s (disk full?)", s->tmp, o->name);
+    mark_rows(o, first, count);
+    return 0;
+}
+
+int hn_scores_add(hn_scores_file *s, const char *name, int width, int int32, char *err, size_t errlen)
+{
+    const char *names[1] = { name };
+    int widths[1] = { width < 1 ? 1 : width };
+    if (check_scores_args(s->path, s->events, 1, names, widths, err, errlen)) return -1;
+    for (int o = 0; o < s->nout; ++o)
+        if (!strcmp(s->outs[o].name, name)) return fail(err, errlen, "%s: output '%s' is given twice", s->path, name);
+    out_set *grown = realloc(s->outs, sizeof *s->outs * ((size_t)s->nout + 2));
+    if (!grown) return fail(err, errlen, "%s: out of memory", s->path);
+    s->outs = grown;
+    out_set *o = &s->outs[s->nout];
+    memset(o, 0, sizeof *o);
+    o->id = -1;
+    o->int32 = int32;
+    ++s->nout;
+    if (create_set(s, o, name, width, int32 ? H5T_STD_I32LE : H5T_IEEE_F32LE, err, errlen)) return -1;
+    return s->nout - 1;
+}
+
+int hn_scores_write_int(hn_scores_file *s, int out_index, int64_t first, int count, const int32_t *rows, char *err,
+                        size_t errlen)
+{
+    if (out_index < 0 || out_index >= s->nout || !s->outs[out_index].int32)
+        return fail(err, errlen, "%s: there is no int32 output %d", s->path, out_index);
+    out_set *o = &s->outs[out_index];
+    if (check_rows(s, o->name, first, count, rows, err, errlen)) return -1;
+    if (write_rows(o->id, first, count, o->width, H5T_NATIVE_INT32, rows))
         return fail(err, errlen, "%s: cannot write /%s (disk full?)", s->tmp, o->name);
     mark_rows(o, first, count);
     return 0;

@@ -1,4 +1,4 @@
-/* relu, gelu — elementwise activations. Usually fused into the producing linear (passes/fuse.c);
+/* relu, gelu, sigmoid — elementwise activations. Usually fused into the producing linear (passes/fuse.c);
  * emitted on their own only when the producer cannot take an epilogue. gelu is the exact erf form,
  * PyTorch's default. */
 #include "../emit.h"
@@ -26,6 +26,7 @@ static void emit_activation(hn_emit *e, const hn_node *n, const char *fn)
 
 static void emit_relu(hn_emit *e, const hn_node *n) { emit_activation(e, n, "hn_k_relu"); }
 static void emit_gelu(hn_emit *e, const hn_node *n) { emit_activation(e, n, "hn_k_gelu"); }
+static void emit_sigmoid(hn_emit *e, const hn_node *n) { emit_activation(e, n, "hn_k_sigmoid"); }
 static long macs(const hn_graph *g, const hn_node *n) { return hn_shape_elems(hn_in_shape(g, n, 0)); }
 
 /* Backward over every slot: dx = dy·act'(x) (relu' at 0 is 0, as PyTorch). */
@@ -51,4 +52,10 @@ const hn_op_def hn_op_def_gelu = {
     "gelu", "Gaussian error linear unit x·Φ(x), exact erf form (torch.nn.GELU()).", "",
     attrs, sizeof attrs / sizeof *attrs, same_shape, NULL, emit_gelu, macs,
     NULL, emit_gelu_backward, NULL, 0, 0,
+};
+
+const hn_op_def hn_op_def_sigmoid = {
+    "sigmoid", "Logistic function 1/(1 + e^(−x)) (a detection probability from its logit).", "",
+    attrs, sizeof attrs / sizeof *attrs, same_shape, NULL, emit_sigmoid, macs,
+    NULL, NULL, NULL, 0, 0,
 };

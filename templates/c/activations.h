@@ -63,6 +63,9 @@ static inline HN_K_UNUSED float hn_k_gelu(float x)
     return 0.5f * x * erfc;
 }
 
+/* σ(x) = 1 / (1 + e^(−x)), with libm's expf (torch.sigmoid within an ulp or two). */
+static inline HN_K_UNUSED float hn_k_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+
 /* act(x) for an HN_ACT_* code; unknown codes are the identity. */
 static inline HN_K_UNUSED float hn_k_activate(float x, int act)
 {

@@ -22,3 +22,8 @@ set_tests_properties(parity.compare_tool PROPERTIES LABELS quick)
 add_test(NAME parity.particlenet_trained COMMAND ${CMAKE_CURRENT_LIST_DIR}/run_particlenet.sh $<TARGET_FILE:hepnc>
          $<TARGET_FILE:compare_outputs> ${CMAKE_BINARY_DIR}/parity_particlenet)
 set_tests_properties(parity.particlenet_trained PROPERTIES LABELS quick SKIP_RETURN_CODE 77)
+# SPANet against upstream SPANet itself (tests/parity/gen_spanet_fixture.py): assignment log-probabilities,
+# detection probabilities and the decoded assignments.
+add_test(NAME parity.spanet_small COMMAND ${CMAKE_CURRENT_LIST_DIR}/run_spanet.sh $<TARGET_FILE:hepnc>
+         $<TARGET_FILE:compare_outputs> ${CMAKE_BINARY_DIR}/parity_spanet)
+set_tests_properties(parity.spanet_small PROPERTIES LABELS quick)

@@ -25,6 +25,8 @@
 #include "pool.h"
 #include "elementwise.h"
 #include "sm_interaction.h"
+#include "gru_gate.h"
+#include "assignment.h"
 
 static const double U = 1.0 / 16777216.0; /* 2⁻²⁴ */
 static double gam(double k) { return k * U / (1.0 - k * U); }
@@ -582,6 +584,119 @@ static void test_sm_interaction(void)
     end("sm_interaction", "reference couplings 1e-3 / 1e-4, entries one float rounding");
 }
 
+/* GRUGate against a double-precision evaluation of its formula; every row, several widths (8-row steps
+ * and their tails), the output's neighbours untouched. */
+static double ref_sigmoid(double v) { return 1.0 / (1.0 + exp(-v)); }
+
+static void test_gru_gate(void)
+{
+    begin();
+    static const int dims[] = { 1, 5, 8, 17, 64 };
+    for (size_t di = 0; di < sizeof dims / sizeof *dims; ++di)
+        for (size_t ri = 0; ri < sizeof ROWS / sizeof *ROWS; ++ri) {
+            int d = dims[di], rows = ROWS[ri];
+            size_t dd = (size_t)d * d;
+            float *w = buf(9 * dd + 4 * (size_t)d), *y = buf((size_t)rows * d), *x = buf((size_t)rows * d);
+            float *out = buf((size_t)rows * d);
+            fill(w, 9 * dd + 4 * (size_t)d, -0.5, 0.5);
+            fill(y, (size_t)rows * d, -2.0, 2.0);
+            fill(x, (size_t)rows * d, -2.0, 2.0);
+            float *Wr = w, *Ur = w + dd, *Wz = w + 2 * dd, *Uz = w + 3 * dd, *Wg = w + 4 * dd, *Ug = w + 5 * dd;
+            float *br = w + 9 * dd, *bz = br + d, *bg = bz + d, *gb = bg + d;
+            for (int i = 0; i < d; ++i) gb[i] = 2.0f + 0.1f * (float)i / (float)d;
+            hn_k_gru_gate_params p = { Wr, br, Ur, Wz, bz, Uz, Wg, bg, Ug, gb };
+            hn_k_gru_gate(y, x, rows, d, &p, out);
+            must(intact(out, (size_t)rows * d, (size_t)rows * d + SLACK), "gru_gate wrote past its rows");
+            for (int r = 0; r < rows; ++r) {
+                const float *yr = y + (size_t)r * d, *xr = x + (size_t)r * d;
+                double rx[64];
+                for (int o = 0; o < d; ++o) {
+                    double a = br[o];
+                    for (int i = 0; i < d; ++i) a += (double)Wr[o * d + i] * yr[i] + (double)Ur[o * d + i] * xr[i];
+                    rx[o] = ref_sigmoid(a) * xr[o];
+                }
+                for (int o = 0; o < d; ++o, ++cases) {
+                    double z = bz[o] - gb[o], h = bg[o];
+                    for (int i = 0; i < d; ++i) {
+                        z += (double)Wz[o * d + i] * yr[i] + (double)Uz[o * d + i] * xr[i];
+                        h += (double)Wg[o * d + i] * yr[i] + (double)Ug[o * d + i] * rx[i];
+                    }
+                    double zs = ref_sigmoid(z), want = (1.0 - zs) * xr[o] + zs * tanh(h);
+                    /* three rounded dot products of 2d terms feed bounded functions: ~d ulps of slack */
+                    near("gru_gate", out[(size_t)r * d + o], want, (4.0 * d + 16.0) * U * 4.0);
+                }
+            }
+            free(w), free(y), free(x), free(out);
+        }
+    end("gru_gate", "(4d + 16)·4·2⁻²⁴ absolute (|out| ≤ 2)");
+}
+
+/* The assignment head against a double evaluation of its definition: the k-linear form, the mean over
+ * the group, −inf on padding and repeated slots, log-softmax over the rest (so the valid cells' exp
+ * sums to 1); symmetric under the group; k = 1, 2, 3 with several counts, and n < k (all −inf). */
+static void test_assignment(void)
+{
+    begin();
+    enum { MAXN = 6, D = 7 };
+    static const int8_t id1[] = { 0 }, s2[] = { 0, 1, 1, 0 }, top[] = { 0, 1, 2, 1, 0, 2 };
+    static const struct { int k, order; const int8_t *group; } cfg[] = { { 1, 1, id1 }, { 2, 2, s2 }, { 3, 2, top } };
+    for (size_t c = 0; c < sizeof cfg / sizeof *cfg; ++c)
+        for (int n = 0; n <= MAXN; ++n) {
+            int k = cfg[c].k, order = cfg[c].order;
+            float *y[3];
+            for (int d = 0; d < k; ++d) {
+                y[d] = buf((size_t)MAXN * D);
+                fill(y[d], (size_t)MAXN * D, -2.0, 2.0);
+                for (size_t i = (size_t)n * D; i < (size_t)MAXN * D; ++i) y[d][i] = NAN;   /* padding is never read */
+            }
+            size_t cells = 1;
+            for (int d = 0; d < k; ++d) cells *= MAXN;
+            float *out = buf(cells);
+            hn_k_assignment((const float *const *)y, k, n, MAXN, D, cfg[c].group, order, out);
+            must(intact(out, cells, cells + SLACK), "assignment wrote past [max]^k");
+            double raw[MAXN * MAXN * MAXN], best = -INFINITY;
+            int valid[MAXN * MAXN * MAXN];
+            for (size_t f = 0; f < cells; ++f) {
+                int j[3] = { 0, 0, 0 };
+                for (int d = k - 1, r = (int)f; d >= 0; --d, r /= MAXN) j[d] = r % MAXN;
+                valid[f] = 1;
+                for (int a = 0; a < k; ++a) {
+                    if (j[a] >= n) valid[f] = 0;
+                    for (int b = a + 1; b < k; ++b) if (j[a] == j[b]) valid[f] = 0;
+                }
+                if (!valid[f]) continue;
+                double sum = 0.0;
+                for (int g = 0; g < order; ++g) {
+                    double dot = 0.0;
+                    for (int i = 0; i < D; ++i) {
+                        double prod = 1.0;
+                        for (int d = 0; d < k; ++d) prod *= y[d][(size_t)j[cfg[c].group[g * k + d]] * D + i];
+                        dot += prod;
+                    }
+                    sum += dot / pow(sqrt((double)D), k);
+                }
+                raw[f] = sum / order;
+                if (raw[f] > best) best = raw[f];
+            }
+            double total = 0.0, mass = 0.0;
+            for (size_t f = 0; f < cells; ++f) if (valid[f]) total += exp(raw[f] - best);
+            for (size_t f = 0; f < cells; ++f, ++cases) {
+                if (!valid[f]) { must(out[f] == -INFINITY, "assignment: invalid cell not -inf"); continue; }
+                near("assignment log P", out[f], raw[f] - best - log(total), 64 * U * (1.0 + fabs(raw[f] - best - log(total))));
+                mass += exp((double)out[f]);
+            }
+            if (n >= k) near("assignment: probabilities sum to 1", mass, 1.0, 1e-5);
+            if (k == 3)            /* symmetric under (q1 q2) */
+                for (int a = 0; a < MAXN; ++a)
+                    for (int b = 0; b < MAXN; ++b)
+                        for (int e = 0; e < MAXN; ++e, ++cases)
+                            must(out[(a * MAXN + b) * MAXN + e] == out[(b * MAXN + a) * MAXN + e], "assignment not symmetric");
+            for (int d = 0; d < k; ++d) free(y[d]);
+            free(out);
+        }
+    end("assignment", "log P 64·2⁻²⁴·(1 + |log P|); probability mass 1e-5");
+}
+
 int main(void)
 {
     test_activations();
@@ -601,6 +716,8 @@ int main(void)
     test_gather_cols();
     test_zero();
     test_sm_interaction();
+    test_gru_gate();
+    test_assignment();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

@@ -62,6 +62,12 @@ hn_scores_file *hn_scores_create(const char *path, int64_t events, int nout, con
 /* rows: [count][width] of output out_index, for events [first, first+count). */
 int hn_scores_write(hn_scores_file *s, int out_index, int64_t first, int count, const float *rows, char *err,
                     size_t errlen);
+/* One more dataset /<name>: [events][width], or [events] for width 0; float32 rows (hn_scores_write) or, with
+ * int32 = 1, int32 rows (hn_scores_write_int). Returns its out_index (after the model's outputs), or -1. Used
+ * for what `hepnc infer` derives from the outputs (SPANet's decoded assignments). */
+int hn_scores_add(hn_scores_file *s, const char *name, int width, int int32, char *err, size_t errlen);
+int hn_scores_write_int(hn_scores_file *s, int out_index, int64_t first, int count, const int32_t *rows, char *err,
+                        size_t errlen);
 /* Optional: column names (width strings, e.g. class names) stored as the attribute `names` of the output. */
 int hn_scores_set_names(hn_scores_file *s, int out_index, const char *const *column_names, char *err, size_t errlen);
 int hn_scores_write_labels(hn_scores_file *s, int64_t first, int count, const int32_t *labels, char *err,
