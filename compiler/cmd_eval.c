@@ -19,10 +19,11 @@
 #include "infer_io.h"
 #include "plot.h"
 #include "scorer.h"
+#include "spanet_eval.h"
 
 typedef struct eval_options {
-    const char *spec, *weights, *data, *roc, *roc_png, *output;
-    int signal_class, background_class, signal_label, batch, gpu;
+    const char *spec, *weights, *data, *roc, *roc_png, *output, *json;
+    int signal_class, background_class, signal_label, batch, gpu, lines;
     double signal_yield, background_yield, rel_unc;   /* yields < 0: the dataset's counts */
 } eval_options;
 
@@ -37,7 +38,7 @@ static int number(const char *flag, const char *text, double lo, double *out)
 
 static int parse(int argc, char **argv, eval_options *o)
 {
-    const char *sc = "0", *bc = "1", *sl = NULL, *batch = "256", *sy = NULL, *by = NULL, *unc = "0.2";
+    const char *sc = "0", *bc = "1", *sl = NULL, *batch = "256", *sy = NULL, *by = NULL, *unc = "0.2", *lines = "2";
     memset(o, 0, sizeof *o);
     for (int i = 2; i < argc; ++i) {
         const char *v;
@@ -54,6 +55,8 @@ static int parse(int argc, char **argv, eval_options *o)
         else if (hn_opt(argc, argv, &i, "--background-class", &v)) bc = v;
         else if (hn_opt(argc, argv, &i, "--signal-label", &v)) sl = v;
         else if (hn_opt(argc, argv, &i, "--batch", &v)) batch = v;
+        else if (hn_opt(argc, argv, &i, "--json", &v)) o->json = v;
+        else if (hn_opt(argc, argv, &i, "--lines", &v)) lines = v;
         else if (argv[i][0] == '-') return hn_usage("eval", "unknown option '%s'", argv[i]);
         else if (!o->spec) o->spec = argv[i];
         else return hn_usage("eval", "unexpected argument '%s'", argv[i]);
@@ -64,6 +67,8 @@ static int parse(int argc, char **argv, eval_options *o)
     o->signal_label = sl ? atoi(sl) : o->signal_class;
     o->batch = atoi(batch);
     if (o->batch < 1) return hn_usage("eval", "--batch must be positive");
+    o->lines = atoi(lines);
+    if (o->lines < 0 || o->lines > 12) return hn_usage("eval", "--lines must be 0 to 12");
     o->signal_yield = o->background_yield = -1;
     if ((sy && number("--signal-yield", sy, 0, &o->signal_yield)) ||
         (by && number("--background-yield", by, 0, &o->background_yield)) ||
@@ -146,6 +151,10 @@ int hn_cmd_eval(int argc, char **argv)
     if (rc) return rc;
     hn_model_build mb;
     if (hn_frontend(&mb, o.spec, NULL)) { hn_model_build_free(&mb); return 1; }
+    if (mb.graph.topology) {              /* a SPANet spec: assignment purities instead of classifier metrics */
+        hn_spanet_eval_options so = { o.spec, o.weights, o.data, o.json, o.batch, o.lines, o.gpu };
+        return hn_spanet_eval(&so, &mb);
+    }
     hn_loaded_model lm;
     rc = o.gpu ? hn_build_and_open_gpu(&mb, &lm) : hn_build_and_open(&mb, 1, &lm);
     hn_model_build_free(&mb);

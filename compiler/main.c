@@ -94,7 +94,7 @@ static const command commands[] = {
       "  --steps K               also K optimiser steps on the batch, compared with <optimizer><K>.<name>\n"
       "  --optimizer O           adamw (torch defaults) or ranger (weaver's), --lr (1e-3), --weight-decay (0.01)\n"
       "  --trajectory-tolerance  max|dp| / max|p| per tensor after the steps (default 1e-5)\n" },
-    { "eval", hn_cmd_eval, "hepnc eval SPEC --weights W.safetensors --data TEST.h5 [--signal-class K] [--background-class J] [--signal-label L] [--output NAME] [--roc ROC.csv] [--roc-png ROC.png] [--signal-yield S] [--background-yield B] [--bkg-uncertainty D] [--batch N] [--gpu]",
+    { "eval", hn_cmd_eval, "hepnc eval SPEC --weights W.safetensors --data TEST.h5 [--signal-class K] [--background-class J] [--signal-label L] [--output NAME] [--roc ROC.csv] [--roc-png ROC.png] [--signal-yield S] [--background-yield B] [--bkg-uncertainty D] [--batch N] [--gpu] [--lines N] [--json FILE]",
       "Runs the spec's code over a labelled dataset (/labels) and prints the accuracy, the AUC of signal class\n"
       "K against background class J with the discriminant p_K / (p_K + p_J), and the background rejection\n"
       "1/eps_B at signal efficiencies 0.3, 0.5 and 0.7, with the expected significance of each working point:\n"
@@ -109,7 +109,12 @@ static const command commands[] = {
       "                     default: the dataset's own signal and background counts\n"
       "  --bkg-uncertainty D   relative background uncertainty delta (default 0.2, as the ttH/four-top study)\n"
       "  --batch N          events per call (default 256)\n"
-      "  --gpu              score on the GPU, as hepnc infer --gpu\n" },
+      "  --gpu              score on the GPU, as hepnc infer --gpu\n"
+      "A SPANet spec (with topology:) is evaluated as upstream's test.py does instead: the decoded assignments\n"
+      "against /TARGETS/<particle>/<product>, per jet-multiplicity slice and event type, the event purity and\n"
+      "each cluster's purity (docs/spanet.md).\n"
+      "  --lines N          slices == n_min .. == n_min + N - 1, then >= n_min + N, then all (default 2)\n"
+      "  --json FILE        also write the numbers as JSON, with upstream's keys (\"2t/event_purity\", ...)\n" },
     { "bench", hn_cmd_bench, "hepnc bench SPEC [--weights W] [--data X.h5] [--n LO:HI] [--batch N] [--reps R] [--blas openblas|none] [--gpu]",
       "Times the spec's generated code here: latency per event at batch 1 (median and p90 over R calls,\n"
       "default 200) and throughput at batch N (default 256). Events from --data, or synthetic with set sizes\n"

@@ -49,14 +49,7 @@ int hn_spanet_decoder_init(hn_spanet_decoder *d, const hn_graph *g)
 int hn_spanet_decoder_open(hn_spanet_decoder *d, hn_scores_file *sf, int batch, char *err, size_t errlen)
 {
     if (!d->m) return 0;
-    d->scratch_bytes = hn_assign_scratch_bytes(d->m, d->degree, d->n_slots);
-    d->scratch = malloc(d->scratch_bytes ? d->scratch_bytes : 1);
-    d->slots = malloc(sizeof(int32_t) * (size_t)batch * d->m * d->kmax);
-    d->column = malloc(sizeof(int32_t) * (size_t)batch * d->kmax);
-    d->prob = malloc(sizeof(float) * (size_t)batch * d->m);
-    d->value = malloc(sizeof(float) * (size_t)batch);
-    if (!d->scratch_bytes || !d->scratch || !d->slots || !d->column || !d->prob || !d->value)
-        return snprintf(err, errlen, "hepnc: error: cannot set up the assignment decoder (out of memory)"), -1;
+    if (hn_spanet_decoder_alloc(d, batch, err, errlen)) return -1;
     for (int p = 0; p < d->m; ++p) {
         char name[128];
         snprintf(name, sizeof name, "%s_assigned", d->name[p]);
@@ -70,10 +63,21 @@ int hn_spanet_decoder_open(hn_spanet_decoder *d, hn_scores_file *sf, int batch, 
     return 0;
 }
 
-int hn_spanet_decoder_run(hn_spanet_decoder *d, hn_scores_file *sf, float *const *y, int64_t first, int count, char *err,
-                          size_t errlen)
+int hn_spanet_decoder_alloc(hn_spanet_decoder *d, int batch, char *err, size_t errlen)
 {
-    if (!d->m || count == 0) return 0;
+    d->scratch_bytes = hn_assign_scratch_bytes(d->m, d->degree, d->n_slots);
+    d->scratch = malloc(d->scratch_bytes ? d->scratch_bytes : 1);
+    d->slots = malloc(sizeof(int32_t) * (size_t)batch * d->m * d->kmax);
+    d->column = malloc(sizeof(int32_t) * (size_t)batch * d->kmax);
+    d->prob = malloc(sizeof(float) * (size_t)batch * d->m);
+    d->value = malloc(sizeof(float) * (size_t)batch);
+    if (!d->scratch_bytes || !d->scratch || !d->slots || !d->column || !d->prob || !d->value)
+        return snprintf(err, errlen, "hepnc: error: cannot set up the assignment decoder (out of memory)"), -1;
+    return 0;
+}
+
+int hn_spanet_decoder_decode(hn_spanet_decoder *d, float *const *y, int count, char *err, size_t errlen)
+{
     const float *logp[HN_SPANET_MAX_PARTICLES];
     int64_t stride[HN_SPANET_MAX_PARTICLES];
     for (int p = 0; p < d->m; ++p) {
@@ -84,6 +88,14 @@ int hn_spanet_decoder_run(hn_spanet_decoder *d, hn_scores_file *sf, float *const
     if (hn_assign_decode_batch(count, d->m, d->degree, d->n_slots, logp, stride, d->group_order, d->kmax, d->slots, d->prob,
                                d->scratch, d->scratch_bytes) < 0)
         return snprintf(err, errlen, "hepnc: error: the assignment decoder rejected its arguments"), -1;
+    return 0;
+}
+
+int hn_spanet_decoder_run(hn_spanet_decoder *d, hn_scores_file *sf, float *const *y, int64_t first, int count, char *err,
+                          size_t errlen)
+{
+    if (!d->m || count == 0) return 0;
+    if (hn_spanet_decoder_decode(d, y, count, err, errlen)) return -1;
     for (int p = 0; p < d->m; ++p) {
         for (int e = 0; e < count; ++e) {
             for (int k = 0; k < d->degree[p]; ++k)

@@ -32,6 +32,10 @@ typedef struct hn_spanet_decoder {
 /* From the lowered graph (before it is freed): d->m = 0 when the spec has no topology. -1 (with a message)
  * when the topology's particles are not all among the outputs as <p>.assignment. */
 int hn_spanet_decoder_init(hn_spanet_decoder *d, const hn_graph *g);
+/* Allocates the per-batch buffers (batch events at most per call). */
+int hn_spanet_decoder_alloc(hn_spanet_decoder *d, int batch, char *err, size_t errlen);
+/* Decodes `count` events of the model's outputs y[o] into d->slots ([count][m][kmax]) and d->prob ([count][m]). */
+int hn_spanet_decoder_decode(hn_spanet_decoder *d, float *const *y, int count, char *err, size_t errlen);
 /* Adds the datasets to the outputs file and allocates the per-batch buffers. */
 int hn_spanet_decoder_open(hn_spanet_decoder *d, hn_scores_file *sf, int batch, char *err, size_t errlen);
 /* Decodes events [first, first + count) from the model's outputs y[o] and writes them. */

@@ -114,11 +114,13 @@ def import_spanet(src):
     from spanet.dataset.types import Source
     from spanet.network.jet_reconstruction.jet_reconstruction_network import default_assignment_fn
     from spanet.network.prediction_selection import extract_predictions
+    from spanet.test import evaluate_predictions
     from spanet.network.layers.embedding.position_embedding import PositionEmbedding
     from spanet.network.layers.linear_block.gru_block import GRUGate
     from spanet.network.layers.stacked_encoder import StackedEncoder
     return dict(JetReconstructionModel=JetReconstructionModel, Options=Options, Source=Source,
                 default_assignment_fn=default_assignment_fn, extract_predictions=extract_predictions,
+                evaluate_predictions=evaluate_predictions,
                 PositionEmbedding=PositionEmbedding, GRUGate=GRUGate,
                 StackedEncoder=StackedEncoder)
 
@@ -304,6 +306,29 @@ def check_assignment(lp, counts, name):
 
 # ---- main -----------------------------------------------------------------------------------------
 
+def write_report(model, up, predictions, path):
+    """Upstream's evaluation (spanet/test.py evaluate_predictions, SymmetricEvaluator) of the decoded
+    assignments against the testing set's targets, two equality lines as test.py's default: what `hepnc eval`
+    must print. The predictions are those of the decoder with -inf kept (hepnc's semantics; -2 unassigned),
+    so the two agree on every event, the sparse ones included."""
+    import json
+    ds = model.testing_dataset
+    targets = [a[0].numpy() for a in ds.assignments.values()]
+    masks = [a[1].numpy() for a in ds.assignments.values()]
+    with open(os.devnull, "w") as null:
+        saved, sys.stdout = sys.stdout, null
+        try:
+            results, limits, _ = up["evaluate_predictions"](list(predictions), ds.num_vectors.numpy(), targets, masks,
+                                                            TOPOLOGY, 2)
+        finally:
+            sys.stdout = saved
+    clean = lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else float(v)
+    report = {("all" if k is None else k): {key: clean(v) for key, v in sorted(results[k].items())} for k in limits}
+    with open(path, "w") as f:
+        json.dump(report, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
 def save_lightning_checkpoint(model, path):
     """The checkpoint upstream training leaves behind, written by Lightning itself (state_dict with the
     loss's bookkeeping tensors, hyper_parameters, loops, ...), minus the optimiser state (weights_only)."""
@@ -422,6 +447,7 @@ def main():
         for name in sorted(lay):
             dataset(f, f"layers/{name}", np.ascontiguousarray(lay[name], np.float32))
     save_lightning_checkpoint(model, os.path.join(OUT, "model.ckpt"))
+    write_report(model, up, strict, os.path.join(OUT, "report.json"))
 
     # -- summary
     nparam = sum(v.numel() for v in state.values())
@@ -442,7 +468,7 @@ def main():
             print(f"  event {e} ({counts[e]} jets): upstream decoder "
                   f"{[res[p]['assignment'][e].tolist() for p in PARTICLES]}, "
                   f"without nan_to_num {[res[p]['strict'][e].tolist() for p in PARTICLES]}")
-    for fn in ("inputs.h5", "model.ckpt", "expected.h5"):
+    for fn in ("inputs.h5", "model.ckpt", "expected.h5", "report.json"):
         print(f"  {fn}: {os.path.getsize(os.path.join(OUT, fn))} bytes")
     print(f"done in {time.time() - t0:.1f} s")
 

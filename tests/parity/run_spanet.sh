@@ -9,7 +9,9 @@
 #   - the decoded assignments (runtime/assign.c) equal upstream's extract_predictions on every event where
 #     both tops fit (≥ 6 jets); below that upstream's nan_to_num quirk gives duplicate slots
 #     (docs/spanet_decoding.md), hepnc leaves the top it cannot place unassigned (-1) and uses no slot twice
-#     (Debian's python3-h5py, which tools/install-deps.sh installs).
+#     (Debian's python3-h5py, which tools/install-deps.sh installs);
+#   - `hepnc eval --json`: every purity and proportion of upstream's evaluation (spanet/test.py
+#     evaluate_predictions on the same decoded assignments, report.json) within 1e-6.
 set -euo pipefail
 hepnc=$1 compare=$2 work=$3
 here=$(cd "$(dirname "$0")" && pwd)
@@ -59,4 +61,24 @@ for e in range(len(both)):
         bad += 1
 print("decoded assignments:", "ok" if bad == 0 else f"{bad} FAILED")
 sys.exit(1 if bad else 0)
+PY
+echo "hepnc eval against upstream's evaluation (spanet/test.py, SymmetricEvaluator; report.json):"
+"$hepnc" eval "$root/models/spanet_small.yaml" --weights "$weights" --data "$fix/inputs.h5" --batch 37 \
+    --json "$work/report.json"
+/usr/bin/python3 - "$work/report.json" "$fix/report.json" <<'PY'
+import json
+import sys
+ours, theirs = (json.load(open(p)) for p in sys.argv[1:])
+bad = []
+for limit, values in theirs.items():
+    for key, want in values.items():
+        got = ours.get(limit, {}).get(key, "absent")
+        if got == "absent" or (want is None) != (got is None) or (want is not None and abs(got - want) > 1e-6):
+            bad.append(f"{limit} {key}: hepnc {got}, upstream {want}")
+extra = [f"{l} {k}" for l, v in ours.items() for k in v if k not in theirs.get(l, {})]
+for line in bad + [f"not upstream's: {e}" for e in extra]:
+    print("FAIL", line)
+n = sum(len(v) for v in theirs.values())
+print(f"report: {n - len(bad)} of {n} numbers as upstream's, {len(extra)} extra")
+sys.exit(1 if bad or extra else 0)
 PY
