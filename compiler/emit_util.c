@@ -112,6 +112,17 @@ void hn_emit_rows_begin(hn_emit *e, const hn_node *n, hn_rowloop *r)
         r->indent = 1;
         return;
     }
+    if (g->dense_sets) {               /* every slot, HN_DENSE_EVENTS events per call (ir.h) */
+        for (int k = 0; k < n->nin; ++k)
+            snprintf(r->x[k], sizeof r->x[k], "x%d + (size_t)c * %d * %ld", k, HN_DENSE_EVENTS, hn_shape_elems(&g->tensors[n->in[k]].shape));
+        snprintf(r->y, sizeof r->y, "y + (size_t)c * %d * %ld", HN_DENSE_EVENTS, hn_shape_elems(s));
+        snprintf(r->rows, sizeof r->rows, "hn_k_min(%d, batch - c * %d) * %ld", HN_DENSE_EVENTS, HN_DENSE_EVENTS, per_row);
+        r->indent = 2;
+        r->looped = 1;
+        hn_emit_line(e, 1, "HN_EVENT_LOOP for (int c = 0; c < (batch + %d) / %d; ++c) {   /* every slot of %d events at once */",
+                     HN_DENSE_EVENTS - 1, HN_DENSE_EVENTS, HN_DENSE_EVENTS);
+        return;
+    }
     long rows_per_particle = per_row / s->dim[0];
     for (int k = 0; k < n->nin; ++k)
         snprintf(r->x[k], sizeof r->x[k], "x%d + (size_t)b * %ld", k, hn_shape_elems(&g->tensors[n->in[k]].shape));

@@ -215,4 +215,5 @@ void hn_graph_dump(FILE *f, const hn_graph *g, const char *after_pass)
         fprintf(f, "output %s = %%%s\n", g->output_names[i], g->tensors[g->outputs[i]].name);
     if (g->workspace_floats)
         fprintf(f, "; workspace %ld floats per event, parameters %ld floats\n", g->workspace_floats, g->param_floats);
+    if (g->dense_sets) fprintf(f, "; schedule: row-wise layers over every slot of the sets (dense sets)\n");
 }

@@ -43,6 +43,17 @@ static void emit(hn_emit *e, const hn_node *n)
     const hn_graph *g = e->g;
     const hn_shape *s = &g->tensors[n->out].shape;
     int heads = (int)hn_attr_int(n, "heads"), D = s->dim[1], max = s->dim[0];
+    if (g->dense_sets && g->tensors[g->inputs[s->set]].masked) {   /* dense sets (ir.h): padded rows zeroed */
+        char U[64] = "NULL";
+        if (n->nin > 1) snprintf(U, sizeof U, "x1 + (size_t)b * %d", max * max * heads);
+        hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b) {");
+        hn_emit_line(e, 2, "hn_k_attention(x0 + (size_t)b * %d, %s, %d, %d, %s, %d, y + (size_t)b * %d);", max * 3 * D,
+                     hn_emit_rows(e, &g->tensors[n->out]), heads, D / heads, U, max, max * D);
+        hn_emit_line(e, 2, "memset(y + (size_t)b * %d + (size_t)%s * %d, 0, sizeof(float) * (size_t)(%d - %s) * %d);", max * D,
+                     hn_emit_rows(e, &g->tensors[n->out]), D, max, hn_emit_rows(e, &g->tensors[n->out]), D);
+        hn_emit_line(e, 1, "}");
+        return;
+    }
     hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)");
     if (n->nin > 1)
         hn_emit_line(e, 2, "hn_k_attention(x0 + (size_t)b * %d, %s, %d, %d, x1 + (size_t)b * %d, %d, y + (size_t)b * %d);",

@@ -22,12 +22,18 @@ static int infer(hn_graph *g, hn_node *n, hn_shape *out)
                         g->tensors[n->in[0]].name, g->tensors[n->in[1]].name);
     int d = hn_last_dim(y);
     if (d > GRU_MAX_DIM) return hn_error(hn_attr(n, "in")->loc, "gru_gate supports widths up to %d, got %d", GRU_MAX_DIM, d);
+    /* Declared W_r, W_z, W_g, then b_*, then U_*: back to back in the blob (when d·d and d keep the blob's
+       alignment), so the kernel runs one GEMM for the three gates' y-side and one for the r, z x-side. */
     char suffix[64];
     for (int k = 0; k < 3; ++k) {
         snprintf(suffix, sizeof suffix, "linear_W_%s.weight", gates[k]);
         hn_node_param(g, n, suffix, 2, d, d);
+    }
+    for (int k = 0; k < 3; ++k) {
         snprintf(suffix, sizeof suffix, "linear_W_%s.bias", gates[k]);
         hn_node_param(g, n, suffix, 1, d, 0);
+    }
+    for (int k = 0; k < 3; ++k) {
         snprintf(suffix, sizeof suffix, "linear_U_%s.weight", gates[k]);
         hn_node_param(g, n, suffix, 2, d, d);
     }
@@ -39,9 +45,9 @@ static int infer(hn_graph *g, hn_node *n, hn_shape *out)
 static void emit(hn_emit *e, const hn_node *n)
 {
     hn_emit_line(e, 1, "const hn_k_gru_gate_params p = {");
-    for (int k = 0; k < 3; ++k)
-        hn_emit_line(e, 2, "%s, %s, %s,", hn_emit_param(e, n->param[3 * k]), hn_emit_param(e, n->param[3 * k + 1]),
-                     hn_emit_param(e, n->param[3 * k + 2]));
+    for (int k = 0; k < 3; ++k)                         /* params: W_r W_z W_g, b_r b_z b_g, U_r U_z U_g */
+        hn_emit_line(e, 2, "%s, %s, %s,", hn_emit_param(e, n->param[k]), hn_emit_param(e, n->param[3 + k]),
+                     hn_emit_param(e, n->param[6 + k]));
     hn_emit_line(e, 2, "%s };   /* W_r, b_r, U_r; W_z, b_z, U_z; W_g, b_g, U_g; gate bias */", hn_emit_param(e, n->param[9]));
     hn_rowloop r;
     hn_emit_rows_begin(e, n, &r);

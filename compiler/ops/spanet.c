@@ -157,6 +157,8 @@ static int lower(hn_graph *g, int node)
         return hn_error(hn_attr(&c, "num_attention_heads")->loc, "hidden_dim %d is not a multiple of %d heads", d.hidden, d.heads);
     if (!(d.scale > 0.0 && d.scale <= 16.0))
         return hn_error(hn_attr(&c, "transformer_dim_scale")->loc, "transformer_dim_scale must be in (0, 16], got %g", d.scale);
+    /* schedule: SPANet's sets are short (≤ 32 jets), so its row-wise layers run over every slot (ir.h) */
+    if (g->tensors[c.in[0]].shape.dim[0] <= 32) g->dense_sets = 1;
     int x = embedding(g, &c, t, &d), event;
     if (x < 0) return -1;
     if ((x = hn_spanet_stacked_encoder(g, &c, "encoder", x, 0, (int)hn_attr_int(&c, "num_encoder_layers"), &d, &event)) < 0)

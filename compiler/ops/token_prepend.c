@@ -34,8 +34,13 @@ static void emit(hn_emit *e, const hn_node *n)
     hn_emit_param_decl(e, "token", n->param[0]);
     hn_emit_line(e, 1, "for (int b = 0; b < batch; ++b) {");
     hn_emit_line(e, 2, "memcpy(y + (size_t)b * %d, token, sizeof(float) * %d);", (max + 1) * D, D);
-    hn_emit_line(e, 2, "memcpy(y + (size_t)b * %d + %d, x0 + (size_t)b * %d, sizeof(float) * (size_t)%s * %d);",
-                 (max + 1) * D, D, max * D, hn_emit_rows(e, &g->tensors[n->in[0]]), D);
+    const char *rows = g->dense_sets ? "" : hn_emit_rows(e, &g->tensors[n->in[0]]);   /* dense sets: every slot */
+    if (g->dense_sets)
+        hn_emit_line(e, 2, "memcpy(y + (size_t)b * %d + %d, x0 + (size_t)b * %d, sizeof(float) * %d);", (max + 1) * D, D,
+                     max * D, max * D);
+    else
+        hn_emit_line(e, 2, "memcpy(y + (size_t)b * %d + %d, x0 + (size_t)b * %d, sizeof(float) * (size_t)%s * %d);",
+                     (max + 1) * D, D, max * D, rows, D);
     hn_emit_line(e, 1, "}");
 }
 

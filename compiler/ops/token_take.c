@@ -36,6 +36,9 @@ static void emit(hn_emit *e, const hn_node *n)
     hn_emit_line(e, 1, "for (int b = 0; b < batch; ++b)");
     if (take_token(n))
         hn_emit_line(e, 2, "memcpy(y + (size_t)b * %d, x0 + (size_t)b * %d, sizeof(float) * %d);", D, rows * D, D);
+    else if (g->dense_sets)          /* dense sets (ir.h): every slot */
+        hn_emit_line(e, 2, "memcpy(y + (size_t)b * %d, x0 + (size_t)b * %d + %d, sizeof(float) * %d);", (rows - 1) * D,
+                     rows * D, D, (rows - 1) * D);
     else
         hn_emit_line(e, 2, "memcpy(y + (size_t)b * %d, x0 + (size_t)b * %d + %d, sizeof(float) * (size_t)%s * %d);",
                      (rows - 1) * D, rows * D, D, hn_emit_rows(e, &g->tensors[n->out]), D);

@@ -54,8 +54,23 @@ static void emit(hn_emit *e, const hn_node *n)
     hn_emit_line(e, 1, "%s", line);
     hn_emit_param_decl(e, "mean", n->param[0]);
     hn_emit_param_decl(e, "std", n->param[1]);
+    const hn_tensor *out = &e->g->tensors[n->out];
+    int dense = e->g->dense_sets && out->shape.nset && e->g->tensors[e->g->inputs[out->shape.set]].masked;
     hn_rowloop r;
-    hn_emit_rows_begin(e, n, &r);
+    if (dense) {                        /* the input's real rows; its padding (the caller's) becomes zeros */
+        long elems = hn_shape_elems(&out->shape);
+        memset(&r, 0, sizeof r);
+        snprintf(r.x[0], sizeof r.x[0], "x0 + (size_t)b * %ld", elems);
+        snprintf(r.y, sizeof r.y, "y + (size_t)b * %ld", elems);
+        snprintf(r.rows, sizeof r.rows, "n[b]");
+        r.indent = 2;
+        r.looped = 1;
+        hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b) {");
+        hn_emit_line(e, 2, "memset(y + (size_t)b * %ld + (size_t)n[b] * %d, 0, sizeof(float) * (size_t)(%d - n[b]) * %d);", elems,
+                     F, out->shape.dim[0], F);
+    } else {
+        hn_emit_rows_begin(e, n, &r);
+    }
     hn_emit_line(e, r.indent, "for (size_t i = 0; i < (size_t)(%s); ++i)", r.rows);
     hn_emit_line(e, r.indent + 1, "for (int f = 0; f < %d; ++f) {", F);
     hn_emit_line(e, r.indent + 2, "float v = (%s)[i * %d + f];", r.x[0], F);

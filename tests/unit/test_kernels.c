@@ -591,17 +591,27 @@ static double ref_sigmoid(double v) { return 1.0 / (1.0 + exp(-v)); }
 static void test_gru_gate(void)
 {
     begin();
+    for (int i = -4000; i <= 4000; ++i, ++cases) {        /* the gate's σ and tanh on [−40, 40] */
+        float v = (float)i * 0.01f + (i % 7) * 1e-4f;
+        near("sigmoid", hn_k_sigmoid(v), ref_sigmoid(v), 4.0 * U * ref_sigmoid(v) + 1e-30);
+        near("tanh", hn_k_tanh(v), tanh((double)v), 4.0 * U * fabs(tanh((double)v)) + 1.2e-7);
+    }
+
     static const int dims[] = { 1, 5, 8, 17, 64 };
+    static const int rows_of[] = { 0, 1, 2, 3, 5, 17, 300 };
     for (size_t di = 0; di < sizeof dims / sizeof *dims; ++di)
-        for (size_t ri = 0; ri < sizeof ROWS / sizeof *ROWS; ++ri) {
-            int d = dims[di], rows = ROWS[ri];
+        for (size_t ri = 0; ri < sizeof rows_of / sizeof *rows_of; ++ri) {
+            int d = dims[di], rows = rows_of[ri];
             size_t dd = (size_t)d * d;
             float *w = buf(9 * dd + 4 * (size_t)d), *y = buf((size_t)rows * d), *x = buf((size_t)rows * d);
             float *out = buf((size_t)rows * d);
             fill(w, 9 * dd + 4 * (size_t)d, -0.5, 0.5);
             fill(y, (size_t)rows * d, -2.0, 2.0);
             fill(x, (size_t)rows * d, -2.0, 2.0);
-            float *Wr = w, *Ur = w + dd, *Wz = w + 2 * dd, *Uz = w + 3 * dd, *Wg = w + 4 * dd, *Ug = w + 5 * dd;
+            /* layout 0: W_r W_z W_g, b_*, U_* back to back (the compiler's: three GEMMs); 1: interleaved (six) */
+            int packed = (int)(di + ri) % 2;
+            float *Wr = w, *Wz = w + dd, *Wg = w + 2 * dd, *Ur = w + 3 * dd, *Uz = w + 4 * dd, *Ug = w + 5 * dd;
+            if (!packed) Wz = w + 4 * dd, Uz = w + dd;
             float *br = w + 9 * dd, *bz = br + d, *bg = bz + d, *gb = bg + d;
             for (int i = 0; i < d; ++i) gb[i] = 2.0f + 0.1f * (float)i / (float)d;
             hn_k_gru_gate_params p = { Wr, br, Ur, Wz, bz, Uz, Wg, bg, Ug, gb };
@@ -628,7 +638,7 @@ static void test_gru_gate(void)
             }
             free(w), free(y), free(x), free(out);
         }
-    end("gru_gate", "(4d + 16)·4·2⁻²⁴ absolute (|out| ≤ 2)");
+    end("gru_gate", "σ, tanh 4 ulp (+1.2e-7 absolute); gate (4d + 16)·4·2⁻²⁴ absolute (|out| ≤ 2)");
 }
 
 /* The assignment head against a double evaluation of its definition: the k-linear form, the mean over
