@@ -13,7 +13,7 @@
 
 #define HN_MAX_RANK 4
 #define HN_NAME 160
-#define HN_MAX_ATTRS 16
+#define HN_MAX_ATTRS 20
 #define HN_MAX_IN 8
 #define HN_MAX_PARAMS 64
 #define HN_MAX_LIST 64

@@ -43,6 +43,8 @@
     X(position_embed) \
     X(vector_normalize) \
     X(symmetric_attention) \
+    X(set_prepend)    \
+    X(denormalize)    \
     X(spanet)
 
 enum {

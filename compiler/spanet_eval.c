@@ -100,13 +100,15 @@ static int read_targets(const char *path, const eval_topology *et, int64_t E, in
     return rc;
 }
 
-/* Runs the model and the decoder over every event: pred [E][m][kmax], jets [E] (the assignable vectors). */
+/* Runs the model and the decoder over every event: pred [E][m][kmax], jets [E] (the vectors, as upstream
+ * counts them: the assignable ones plus one per GLOBAL input). */
 static int predict(const hn_spanet_eval_options *o, hn_model_build *mb, int64_t *events, int32_t **pred, int32_t **jets)
 {
     hn_spanet_decoder dec;
     if (hn_spanet_decoder_init(&dec, &mb->graph)) return -1;
     if (!dec.m) return hn_error_plain("hepnc eval: error: %s outputs no <particle>.assignment to evaluate", o->spec);
-    int set = mb->graph.tensors[mb->graph.outputs[dec.assign_out[0]]].shape.set;
+    int set = mb->graph.tensors[mb->graph.outputs[dec.assign_out[0]]].shape.set, nglobal = 0;
+    for (int i = 0; i < mb->graph.topology->ninputs; ++i) nglobal += mb->graph.topology->inputs[i].kind == HN_TOPO_GLOBAL;
     hn_loaded_model lm;
     int rc = o->gpu ? hn_build_and_open_gpu(mb, &lm) : hn_build_and_open(mb, 1, &lm);
     if (rc) { hn_loaded_model_close(&lm); hn_spanet_decoder_free(&dec); return -1; }
@@ -137,7 +139,8 @@ static int predict(const hn_spanet_eval_options *o, hn_model_build *mb, int64_t 
             goto done;
         }
         memcpy(*pred + first * dec.m * dec.kmax, dec.slots, sizeof(int32_t) * (size_t)count * dec.m * dec.kmax);
-        for (int e = 0; e < count; ++e) (*jets)[first + e] = b.n[set] ? b.n[set][e] : m->inputs[set].max;
+        /* upstream's num_vectors: the assignable vectors plus one per GLOBAL input */
+        for (int e = 0; e < count; ++e) (*jets)[first + e] = (b.n[set] ? b.n[set][e] : m->inputs[set].max) + nglobal;
     }
     rc = 0;
 done:
@@ -227,7 +230,7 @@ static int report(const hn_spanet_eval_options *o, const eval_topology *et, int6
     uint8_t *sel = malloc((size_t)(E ? E : 1)), *type_sel = malloc((size_t)(E ? E : 1));
     double *purity = malloc(sizeof(double) * (size_t)(nc ? nc : 1));
     int rc = !sel || !type_sel || !purity ? hn_error_plain("hepnc eval: error: out of memory") : 0;
-    printf("events           %lld, %d to %d assignable vectors\n", (long long)E, nmin, nmax);
+    printf("events           %lld, %d to %d vectors (upstream's num_vectors: globals included)\n", (long long)E, nmin, nmax);
     for (int s = 0; s < ns && !rc; ++s) {
         if (json) fprintf(json, "%s  \"%s\": {\"event_jet_proportion\": %.6f", s ? ",\n" : "", sl[s].name,
                           E ? (double)sl[s].count / (double)E : 0.0);

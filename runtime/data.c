@@ -519,13 +519,41 @@ int hn_dataset_read_pairs(hn_dataset *d, const char *in, int max, int nfeat, con
     return rc;
 }
 
+/* SPANet's layout of a GLOBAL input: one [E] dataset per feature, /INPUTS/<in>/<feature>, by the spec's names.
+ * (An optional /INPUTS/<in>/MASK is not read: a SPANet global vector is always real in the network.) */
+static int read_global_spanet(hn_dataset *d, const char *in, int nfeat, const char *const *names, int64_t first,
+                              int count, float *x, char *err, size_t errlen)
+{
+    if (!names) return fail(err, errlen, "%s: /INPUTS/%s (SPANet layout) is read by feature name; none given", d->path, in);
+    float *buf = malloc(sizeof(float) * (size_t)count + 1);
+    int rc = buf ? 0 : fail(err, errlen, "%s: out of memory", d->path);
+    for (int k = 0; k < nfeat && !rc; ++k) {
+        char path[PATH_LEN];
+        snprintf(path, sizeof path, "/INPUTS/%s/%s", in, names[k]);
+        ds_info f;
+        if (!exists(d->file, path)) {
+            rc = fail(err, errlen, "%s: feature '%s' of input %s: no dataset %s (SPANet layout)", d->path, names[k], in, path);
+            break;
+        }
+        if (open_checked(d, path, 1, NULL, "a SPANet global feature: [events]", NUMBERS, &f, err, errlen)) { rc = -1; break; }
+        if (read_rows(&f, first, count, NULL, NULL, H5T_NATIVE_FLOAT, buf)) rc = fail(err, errlen, "%s: cannot read %s", d->path, path);
+        for (int b = 0; !rc && b < count; ++b) x[(size_t)b * nfeat + k] = buf[b];
+        close_ds(&f);
+    }
+    free(buf);
+    return rc;
+}
+
 int hn_dataset_read_global(hn_dataset *d, const char *in, int nfeat, const char *const *names, int64_t first,
                            int count, float *x, char *err, size_t errlen)
 {
     if (check_request(d, in ? in : "", first, count, x, err, errlen)) return -1;
     if (nfeat < 1) return fail(err, errlen, "%s: input %s: the feature count (%d) must be positive", d->path, in, nfeat);
-    char path[PATH_LEN];
+    char path[PATH_LEN], spanet[PATH_LEN];
     snprintf(path, sizeof path, "/%s/features", in);
+    snprintf(spanet, sizeof spanet, "/INPUTS/%s", in);
+    if (!exists(d->file, path) && exists(d->file, spanet))
+        return read_global_spanet(d, in, nfeat, names, first, count, x, err, errlen);
     ds_info f;
     int64_t trailing[1] = { nfeat };
     if (open_checked(d, path, 2, trailing, "a per-event input: [events, features]", NUMBERS, &f, err, errlen))

@@ -13,9 +13,12 @@
  *                 form symmetrised over the particle's product group, log-softmax over distinct real
  *                 slots: <p>.assignment [max]^k
  *
- * Supported today: one SEQUENTIAL input, no GLOBAL/RELATIVE inputs, no regression or classification
- * heads; GRU linear blocks, the gated (GTrXL) transformer, GELU, LayerNorm, split symmetric attention
- * (upstream's defaults). The composite's own tensor is the EVENT vector. */
+ *   heads       per EVENT regression: BranchLinear to 1, de-normalised: regression.<name> [1]; per EVENT
+ *               classification: BranchLinear to its classes: classification.<name> [C] (logits)
+ *
+ * Supported today: one SEQUENTIAL input, any GLOBAL inputs (joined as leading rows), EVENT-level heads;
+ * GRU linear blocks, the gated (GTrXL) transformer, GELU, LayerNorm, split symmetric attention (upstream's
+ * defaults). The composite's own tensor is the EVENT vector. */
 #include <math.h>
 #include <string.h>
 
@@ -27,7 +30,9 @@
 #define NAME_LEN (HN_NAME + 64)
 
 static const hn_attr_spec attrs[] = {
-    { "in", HN_ATTR_TENSOR, 1, NULL, NULL, "the topology's SEQUENTIAL input (a set input of the same name and features)" },
+    { "in", HN_ATTR_TENSOR, 1, NULL, NULL,
+      "the topology's SEQUENTIAL input (a set input of the same name and features); its GLOBAL inputs are the "
+      "spec's per-event inputs of their names" },
     { "hidden_dim", HN_ATTR_INT, 0, "128", NULL, "width D of everything after the embedding" },
     { "initial_embedding_dim", HN_ATTR_INT, 0, "16", NULL, "first width of the doubling embedding stack" },
     { "position_embedding_dim", HN_ATTR_INT, 0, "32", NULL, "width of the input's learnt type vector" },
@@ -38,24 +43,30 @@ static const hn_attr_spec attrs[] = {
     { "num_jet_embedding_layers", HN_ATTR_COUNT, 0, "0", NULL, "GRU blocks per product" },
     { "num_jet_encoder_layers", HN_ATTR_COUNT, 0, "0", NULL, "GTrXL layers per product" },
     { "num_detector_layers", HN_ATTR_COUNT, 0, "1", NULL, "GRU blocks of each detection head" },
+    { "num_regression_layers", HN_ATTR_COUNT, 0, "1", NULL, "GRU blocks of each regression head" },
+    { "num_classification_layers", HN_ATTR_COUNT, 0, "1", NULL, "GRU blocks of each classification head" },
+    { "num_classes", HN_ATTR_INTS, 0, NULL, NULL,
+      "classes of each classification target, in topology order (upstream: the training labels' max + 1; default 2 each)" },
     { "num_attention_heads", HN_ATTR_INT, 0, "4", NULL, "heads of every attention layer" },
     { "transformer_dim_scale", HN_ATTR_FLOAT, 0, "2.0", NULL, "a GRU block's inner width over its input width" },
     { "skip_connections", HN_ATTR_BOOL, 0, "true", NULL, "gated residuals in the blocks after the embedding" },
     { "initial_embedding_skip_connections", HN_ATTR_BOOL, 0, "true", NULL, "gated residuals in the embedding stack" },
 };
 
-/* The spec's input against the topology's: one SEQUENTIAL input of the same name and features. */
-static int check_input(const hn_graph *g, const hn_node *c, const hn_topology *t)
+/* A spec input against a topology input: same name, same features in the same order; a set (SEQUENTIAL,
+ * with mask: true) or a per-event vector (GLOBAL). */
+static int check_input(const hn_graph *g, const hn_node *c, const hn_topology *t, const hn_topo_input *ti, int tensor)
 {
-    const hn_tensor *in = &g->tensors[c->in[0]];
     const hn_loc loc = hn_attr(c, "in")->loc;
-    if (t->ninputs != 1 || t->inputs[0].kind != HN_TOPO_SEQUENTIAL)
-        return hn_error(loc, "spanet supports one SEQUENTIAL input so far; %s has %d input(s)", t->src.path, t->ninputs);
-    if (t->nregressions || t->nclassifications)
-        return hn_error(loc, "spanet has no regression or classification heads yet; %s declares some", t->src.path);
-    const hn_topo_input *ti = &t->inputs[0];
-    if (in->role != HN_T_INPUT || in->shape.nset != 1 || !in->masked || strcmp(in->name, ti->name))
-        return hn_error(loc, "spanet reads the topology's input '%s': a set input of that name with mask: true", ti->name);
+    int global = ti->kind == HN_TOPO_GLOBAL;
+    if (tensor < 0 || g->tensors[tensor].role != HN_T_INPUT)
+        return hn_error(loc, "the topology %s has the %s input '%s'; declare it under the spec's inputs", t->src.path,
+                        global ? "GLOBAL" : "SEQUENTIAL", ti->name);
+    const hn_tensor *in = &g->tensors[tensor];
+    if (global ? in->shape.nset != 0 : (in->shape.nset != 1 || !in->masked))
+        return hn_error(in->loc, global ? "'%s' is a GLOBAL input of %s: a per-event vector (no max)"
+                                        : "'%s' is a SEQUENTIAL input of %s: a set with max and mask: true", in->name,
+                        t->src.path);
     if (in->nfeatures != ti->nfeatures)
         return hn_error(in->loc, "'%s' has %d features, the topology %s lists %d", in->name, in->nfeatures, t->src.path,
                         ti->nfeatures);
@@ -66,16 +77,49 @@ static int check_input(const hn_graph *g, const hn_node *c, const hn_topology *t
     return 0;
 }
 
-/* Normaliser, embedding stack, type vector and the final block (MultiInputVectorEmbedding). */
-static int embedding(hn_graph *g, const hn_node *c, const hn_topology *t, const hn_spanet_dims *d)
+/* What is supported: one SEQUENTIAL input (the op's `in`), any GLOBAL ones, EVENT-level heads. */
+static int check_topology(const hn_graph *g, const hn_node *c, const hn_topology *t)
 {
-    char name[NAME_LEN], logs[512] = "";
-    const hn_topo_input *ti = &t->inputs[0];
+    const hn_loc loc = hn_attr(c, "in")->loc;
+    int sequential = 0;
+    for (int i = 0; i < t->ninputs; ++i) {
+        const hn_topo_input *ti = &t->inputs[i];
+        if (ti->kind == HN_TOPO_RELATIVE)
+            return hn_error(loc, "RELATIVE inputs (%s of %s) are not supported yet", ti->name, t->src.path);
+        if (ti->kind == HN_TOPO_SEQUENTIAL && sequential++)
+            return hn_error(loc, "spanet supports one SEQUENTIAL input so far; %s has more", t->src.path);
+        int tensor = ti->kind == HN_TOPO_SEQUENTIAL ? c->in[0] : hn_graph_find_tensor(g, ti->name);
+        if (ti->kind == HN_TOPO_SEQUENTIAL && strcmp(g->tensors[tensor].name, ti->name))
+            return hn_error(loc, "spanet reads the topology's SEQUENTIAL input '%s', not '%s'", ti->name, g->tensors[tensor].name);
+        if (check_input(g, c, t, ti, tensor)) return -1;
+    }
+    for (int i = 0; i < t->nregressions; ++i)
+        if (t->regressions[i].particle >= 0)
+            return hn_error(loc, "regression '%s' of %s is not an EVENT one; only EVENT regressions are supported yet",
+                            t->regressions[i].name, t->src.path);
+    for (int i = 0; i < t->nclassifications; ++i)
+        if (t->classifications[i].particle >= 0)
+            return hn_error(loc, "classification '%s' of %s is not an EVENT one; only EVENT classifications are supported yet",
+                            t->classifications[i].name, t->src.path);
+    const hn_attr_val *classes = hn_attr(c, "num_classes");
+    if (classes->set && classes->nints != t->nclassifications)
+        return hn_error(classes->loc, "'num_classes' lists %d numbers for %d classification targets", classes->nints,
+                        t->nclassifications);
+    return 0;
+}
+
+/* One input's normaliser, embedding stack and type vector (CombinedVectorEmbedding); returns [.., D + P]. */
+static int embed_input(hn_graph *g, const hn_node *c, const hn_topology *t, int i, int x, const hn_spanet_dims *d)
+{
+    char name[NAME_LEN], base[96], stack[160], logs[512] = "";
+    const hn_topo_input *ti = &t->inputs[i];
     for (int f = 0; f < ti->nfeatures; ++f)
         if (ti->features[f].log_scale) snprintf(logs + strlen(logs), sizeof logs - strlen(logs), "%s%s", logs[0] ? "\n" : "", ti->features[f].name);
-    const char *base = "embedding.vector_embedding_layers.0";
+    snprintf(base, sizeof base, "embedding.vector_embedding_layers.%d", i);
+    /* GlobalVectorEmbedding wraps the sequential one: one more ".embedding" in its path */
+    snprintf(stack, sizeof stack, "%s.vector_embeddings.%sembedding_stack.embedding_layers", base,
+             ti->kind == HN_TOPO_GLOBAL ? "embedding." : "");
     snprintf(name, sizeof name, "%s.normalizer", base);
-    int x = c->in[0];
     int node = hn_new_node(g, HN_OP_vector_normalize, name, c, &x, 1);
     if (logs[0]) {
         hn_attr_val *v = (hn_attr_val *)hn_attr(&g->nodes[node], "log");
@@ -85,35 +129,102 @@ static int embedding(hn_graph *g, const hn_node *c, const hn_topology *t, const 
     if ((x = hn_finish_node(g, node, name)) < 0) return -1;
     int width = (int)hn_attr_int(c, "initial_embedding_dim"), skip0 = (int)hn_attr_int(c, "initial_embedding_skip_connections");
     int layer = 0;
-    snprintf(name, sizeof name, "%s.vector_embeddings.embedding_stack.embedding_layers.%d", base, layer++);
+    snprintf(name, sizeof name, "%s.%d", stack, layer++);
     if ((x = hn_spanet_gru_block(g, c, name, x, width, skip0, d)) < 0) return -1;
-    for (long i = 0; i < hn_attr_int(c, "num_embedding_layers") && 2 * width < d->hidden; ++i) {
-        snprintf(name, sizeof name, "%s.vector_embeddings.embedding_stack.embedding_layers.%d", base, layer++);
+    for (long k = 0; k < hn_attr_int(c, "num_embedding_layers") && 2 * width < d->hidden; ++k) {
+        snprintf(name, sizeof name, "%s.%d", stack, layer++);
         if ((x = hn_spanet_gru_block(g, c, name, x, 2 * width, skip0, d)) < 0) return -1;
         width *= 2;
     }
-    snprintf(name, sizeof name, "%s.vector_embeddings.embedding_stack.embedding_layers.%d", base, layer++);
+    snprintf(name, sizeof name, "%s.%d", stack, layer++);
     if ((x = hn_spanet_gru_block(g, c, name, x, d->hidden, skip0, d)) < 0) return -1;
     snprintf(name, sizeof name, "%s.position_embedding", base);
-    if ((x = hn_lower_node(g, HN_OP_position_embed, name, c, &x, 1, "dim", hn_attr_int(c, "position_embedding_dim"), NULL, 0)) < 0)
-        return -1;
-    return hn_spanet_gru_block(g, c, "embedding.final_embedding_layer", x, d->hidden, d->skip, d);
+    return hn_lower_node(g, HN_OP_position_embed, name, c, &x, 1, "dim", hn_attr_int(c, "position_embedding_dim"), NULL, 0);
 }
 
-/* BranchLinear on the particle token: GRU blocks, BatchNorm1d (running statistics), linear → σ. */
+/* MultiInputVectorEmbedding: every input embedded, the GLOBAL vectors joined to the set as leading rows,
+ * one GRU block D + P → D over all of them. *nglobal: the leading rows. */
+static int embedding(hn_graph *g, const hn_node *c, const hn_topology *t, const hn_spanet_dims *d, int *nglobal)
+{
+    int set = -1, vec[HN_TOPO_MAX_INPUTS], nvec = 0;
+    for (int i = 0; i < t->ninputs; ++i) {
+        int x = t->inputs[i].kind == HN_TOPO_SEQUENTIAL ? c->in[0] : hn_graph_find_tensor(g, t->inputs[i].name);
+        if ((x = embed_input(g, c, t, i, x, d)) < 0) return -1;
+        if (t->inputs[i].kind == HN_TOPO_SEQUENTIAL) set = x;
+        else vec[nvec++] = x;
+    }
+    for (int k = nvec - 1; k >= 0; --k) {                 /* leading rows in topology order */
+        char name[NAME_LEN];
+        int pair[2] = { vec[k], set };
+        snprintf(name, sizeof name, "embedding.%s.joined", t->inputs[k + 1].name);
+        if ((set = hn_lower_node(g, HN_OP_set_prepend, name, c, pair, 2, NULL, 0, NULL, 0)) < 0) return -1;
+    }
+    *nglobal = nvec;
+    return hn_spanet_gru_block(g, c, "embedding.final_embedding_layer", set, d->hidden, d->skip, d);
+}
+
+/* BranchLinear(num_layers, outputs) on a per-event vector: GRU blocks, BatchNorm1d (running statistics),
+ * a linear to `outputs`; the last tensor is named `out_name`. */
+static int branch_linear(hn_graph *g, const hn_node *c, const char *prefix, int x, long layers, int outputs,
+                         const char *out_name, const hn_spanet_dims *d)
+{
+    char name[NAME_LEN];
+    for (long l = 0; l < layers; ++l) {
+        snprintf(name, sizeof name, "%s.hidden_layers.layers.%ld", prefix, l);
+        if ((x = hn_spanet_gru_block(g, c, name, x, d->hidden, d->skip, d)) < 0) return -1;
+    }
+    snprintf(name, sizeof name, "%s.output_norm", prefix);
+    if ((x = hn_lower_node(g, HN_OP_batchnorm, name, c, &x, 1, NULL, 0, NULL, 0)) < 0) return -1;
+    snprintf(name, sizeof name, "%s.output_layer", prefix);
+    int node = hn_new_node(g, HN_OP_linear, out_name ? out_name : name, c, &x, 1);
+    hn_node_set_int(&g->nodes[node], "out", outputs);
+    snprintf(g->nodes[node].param_prefix, HN_NAME, "%s", name);
+    return hn_finish_node(g, node, out_name ? out_name : name);
+}
+
+/* The EVENT regressions (NormalizedBranchLinear: BranchLinear to 1, de-normalised) and classifications
+ * (BranchLinear to the class count: logits) on the event vector: tensors regression.<name>, classification.<name>. */
+static int heads(hn_graph *g, const hn_node *c, const hn_topology *t, int event, const hn_spanet_dims *d)
+{
+    static const char *const types[] = { "gaussian", "laplacian", "log_gaussian" };
+    char prefix[NAME_LEN], name[NAME_LEN];
+    for (int i = 0; i < t->nregressions; ++i) {
+        const hn_topo_target *r = &t->regressions[i];
+        snprintf(prefix, sizeof prefix, "regression_decoder.networks.EVENT/%s", r->name);
+        snprintf(name, sizeof name, "%s.linear", prefix);
+        int u = branch_linear(g, c, name, event, hn_attr_int(c, "num_regression_layers"), 1, NULL, d);
+        if (u < 0) return -1;
+        snprintf(name, sizeof name, "regression.%s", r->name);
+        int node = hn_new_node(g, HN_OP_denormalize, name, c, &u, 1);
+        hn_attr_val *v = (hn_attr_val *)hn_attr(&g->nodes[node], "type");
+        v->set = 1;
+        snprintf(v->s, sizeof v->s, "%s", types[r->type]);
+        if (hn_finish_node(g, node, name) < 0) return -1;
+        const hn_node *dn = &g->nodes[node];
+        snprintf(name, sizeof name, "%s.mean", prefix);     /* NormalizedBranchLinear's own statistics */
+        hn_param_rename(g, dn->param[0], name);
+        snprintf(name, sizeof name, "%s.std", prefix);
+        hn_param_rename(g, dn->param[1], name);
+    }
+    const hn_attr_val *classes = hn_attr(c, "num_classes");
+    for (int i = 0; i < t->nclassifications; ++i) {
+        const hn_topo_target *k = &t->classifications[i];
+        int C = classes->set ? classes->ints[i] : 2;
+        snprintf(prefix, sizeof prefix, "classification_decoder.networks.EVENT/%s", k->name);
+        snprintf(name, sizeof name, "classification.%s", k->name);
+        if (branch_linear(g, c, prefix, event, hn_attr_int(c, "num_classification_layers"), C, name, d) < 0) return -1;
+    }
+    return 0;
+}
+
+/* The detection head: BranchLinear to 1 on the particle token, then σ: <particle>.detection. */
 static int detection(hn_graph *g, const hn_node *c, const char *branch, const char *particle, int token,
                      const hn_spanet_dims *d)
 {
     char name[NAME_LEN];
-    int x = token;
-    for (long l = 0; l < hn_attr_int(c, "num_detector_layers"); ++l) {
-        snprintf(name, sizeof name, "%s.detection_classifier.hidden_layers.layers.%ld", branch, l);
-        if ((x = hn_spanet_gru_block(g, c, name, x, d->hidden, d->skip, d)) < 0) return -1;
-    }
-    snprintf(name, sizeof name, "%s.detection_classifier.output_norm", branch);
-    if ((x = hn_lower_node(g, HN_OP_batchnorm, name, c, &x, 1, NULL, 0, NULL, 0)) < 0) return -1;
-    snprintf(name, sizeof name, "%s.detection_classifier.output_layer", branch);
-    if ((x = hn_lower_node(g, HN_OP_linear, name, c, &x, 1, "out", 1, NULL, 0)) < 0) return -1;
+    snprintf(name, sizeof name, "%s.detection_classifier", branch);
+    int x = branch_linear(g, c, name, token, hn_attr_int(c, "num_detector_layers"), 1, NULL, d);
+    if (x < 0) return -1;
     snprintf(name, sizeof name, "%s.detection", particle);
     return hn_lower_node(g, HN_OP_sigmoid, name, c, &x, 1, NULL, 0, NULL, 0);
 }
@@ -150,7 +261,7 @@ static int lower(hn_graph *g, int node)
     hn_node c = g->nodes[node];
     const hn_topology *t = g->topology;
     if (!t) return hn_error(c.loc, "op 'spanet' needs the spec's 'topology:' (a SPANet event file)");
-    if (check_input(g, &c, t)) return -1;
+    if (check_topology(g, &c, t)) return -1;
     hn_spanet_dims d = { (int)hn_attr_int(&c, "hidden_dim"), (int)hn_attr_int(&c, "num_attention_heads"),
                          hn_attr_float(&c, "transformer_dim_scale"), (int)hn_attr_int(&c, "skip_connections") };
     if (d.hidden % d.heads)
@@ -159,7 +270,7 @@ static int lower(hn_graph *g, int node)
         return hn_error(hn_attr(&c, "transformer_dim_scale")->loc, "transformer_dim_scale must be in (0, 16], got %g", d.scale);
     /* schedule: SPANet's sets are short (≤ 32 jets), so its row-wise layers run over every slot (ir.h) */
     if (g->tensors[c.in[0]].shape.dim[0] <= 32) g->dense_sets = 1;
-    int x = embedding(g, &c, t, &d), event;
+    int nglobal = 0, x = embedding(g, &c, t, &d, &nglobal), event;
     if (x < 0) return -1;
     if ((x = hn_spanet_stacked_encoder(g, &c, "encoder", x, 0, (int)hn_attr_int(&c, "num_encoder_layers"), &d, &event)) < 0)
         return -1;
@@ -171,8 +282,18 @@ static int lower(hn_graph *g, int node)
                                                  (int)hn_attr_int(&c, "num_branch_encoder_layers"), &d, &token);
         if (v < 0) return -1;
         if (detection(g, &c, branch, t->particles[i].name, token, &d) < 0) return -1;
+        if (nglobal) {                  /* the global vectors are not assignable: the products see the set alone */
+            char name[NAME_LEN];
+            snprintf(name, sizeof name, "%s.sequential", encoder);
+            int tk = hn_new_node(g, HN_OP_token_take, name, &c, &v, 1);
+            hn_attr_val *part = (hn_attr_val *)hn_attr(&g->nodes[tk], "part");
+            part->set = 1;
+            snprintf(part->s, sizeof part->s, "rows");
+            if ((v = hn_finish_node(g, tk, name)) < 0) return -1;
+        }
         if (assignment(g, &c, branch, &t->particles[i], v, &d) < 0) return -1;
     }
+    if (heads(g, &c, t, event, &d)) return -1;
     return event;
 }
 
@@ -180,8 +301,9 @@ static long macs(const hn_graph *g, const hn_node *n) { return 0; }
 
 const hn_op_def hn_op_def_spanet = {
     "spanet",
-    "SPANet v2 for the spec's event topology: embedding, central GTrXL encoder, per particle a branch encoder, "
-    "detection head and symmetric assignment head (outputs <particle>.assignment, <particle>.detection).",
+    "SPANet v2 for the spec's event topology: embedding (GLOBAL inputs joined as leading rows), central GTrXL "
+    "encoder, per particle a branch encoder, detection head and symmetric assignment head, EVENT regression and "
+    "classification heads (tensors <particle>.assignment, <particle>.detection, regression.<name>, classification.<name>).",
     "upstream SPANet's state_dict names (embedding.*, encoder.*, branch_decoders.<i>.*)",
     attrs, sizeof attrs / sizeof *attrs, NULL, lower, NULL, macs,
     NULL, NULL, NULL, 0, 0,

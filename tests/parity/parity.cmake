@@ -24,6 +24,8 @@ add_test(NAME parity.particlenet_trained COMMAND ${CMAKE_CURRENT_LIST_DIR}/run_p
 set_tests_properties(parity.particlenet_trained PROPERTIES LABELS quick SKIP_RETURN_CODE 77)
 # SPANet against upstream SPANet itself (tests/parity/gen_spanet_fixture.py): assignment log-probabilities,
 # detection probabilities and the decoded assignments.
-add_test(NAME parity.spanet_small COMMAND ${CMAKE_CURRENT_LIST_DIR}/run_spanet.sh $<TARGET_FILE:hepnc>
-         $<TARGET_FILE:compare_outputs> ${CMAKE_BINARY_DIR}/parity_spanet)
-set_tests_properties(parity.spanet_small PROPERTIES LABELS quick)
+foreach(model spanet_small spanet_tth_small)
+  add_test(NAME parity.${model} COMMAND ${CMAKE_CURRENT_LIST_DIR}/run_spanet.sh $<TARGET_FILE:hepnc>
+           $<TARGET_FILE:compare_outputs> ${model} ${CMAKE_BINARY_DIR}/parity_${model})
+  set_tests_properties(parity.${model} PROPERTIES LABELS quick)
+endforeach()
