@@ -45,7 +45,7 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 from gen_fixtures import dataset, h5_file  # noqa: E402
-from spanet_upstream import PINNED_COMMIT, import_spanet, snapshot_digest  # noqa: E402
+from spanet_upstream import PINNED_COMMIT, import_spanet, loss_and_gradients, snapshot_digest, write_loss  # noqa: E402
 
 torch.use_deterministic_algorithms(True)
 torch.set_num_threads(1)
@@ -403,6 +403,10 @@ def main():
             dataset(f, f"layers/{name}", np.ascontiguousarray(lay[name], np.float32))
     save_lightning_checkpoint(model, os.path.join(OUT, "model.ckpt"))
     write_report(model, up, strict, os.path.join(OUT, "report.json"))
+    # upstream's training loss on these events, assignment and detection terms, and its gradients (loss.h5)
+    scales = {"assignment_loss_scale": 1.0, "detection_loss_scale": 1.0}
+    loss, grads = loss_and_gradients(model, out, scales)
+    write_loss(os.path.join(OUT, "loss.h5"), loss, grads, out, PARTICLES, scales, h5_file, dataset)
 
     # -- summary
     nparam = sum(v.numel() for v in state.values())
@@ -423,7 +427,8 @@ def main():
             print(f"  event {e} ({counts[e]} jets): upstream decoder "
                   f"{[res[p]['assignment'][e].tolist() for p in PARTICLES]}, "
                   f"without nan_to_num {[res[p]['strict'][e].tolist() for p in PARTICLES]}")
-    for fn in ("inputs.h5", "model.ckpt", "expected.h5", "report.json"):
+    print(f"upstream loss (assignment + detection): {loss:.6f}")
+    for fn in ("inputs.h5", "model.ckpt", "expected.h5", "report.json", "loss.h5"):
         print(f"  {fn}: {os.path.getsize(os.path.join(OUT, fn))} bytes")
     print(f"done in {time.time() - t0:.1f} s")
 

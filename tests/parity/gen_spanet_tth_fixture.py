@@ -43,7 +43,7 @@ sys.path.insert(0, HERE)
 # already 0, NUMBA_DISABLE_JIT setdefault, sys.path, one torch thread, deterministic algorithms).
 import gen_spanet_fixture as ttbar  # noqa: E402
 from gen_fixtures import dataset, h5_file  # noqa: E402
-from spanet_upstream import PINNED_COMMIT, import_spanet, snapshot_digest  # noqa: E402
+from spanet_upstream import PINNED_COMMIT, import_spanet, loss_and_gradients, snapshot_digest, write_loss  # noqa: E402
 
 torch.use_deterministic_algorithms(True)
 torch.set_num_threads(1)
@@ -466,6 +466,12 @@ def main():
             dataset(f, f"layers/{name}", np.ascontiguousarray(lay[name], np.float32))
     ttbar.save_lightning_checkpoint(model, os.path.join(OUT, "model.ckpt"))
     write_report(model, up, strict, os.path.join(OUT, "report.json"))
+    # upstream's training loss, every term (assignment, detection, regression, classification), and its gradients
+    scales = {"assignment_loss_scale": 1.0, "detection_loss_scale": 1.0, "regression_loss_scale": 1.0,
+              "classification_loss_scale": 1.0}
+    loss, grads = loss_and_gradients(model, out, scales)
+    write_loss(os.path.join(OUT, "loss.h5"), loss, grads, out, PARTICLES, scales, h5_file, dataset)
+    print(f"upstream loss (all terms): {loss:.6f}")
 
     # -- summary
     nparam = sum(v.numel() for v in state.values())

@@ -48,3 +48,56 @@ def import_spanet(src):
                 evaluate_predictions=evaluate_predictions,
                 PositionEmbedding=PositionEmbedding, GRUGate=GRUGate,
                 StackedEncoder=StackedEncoder)
+
+
+def loss_and_gradients(model, outputs, scales):
+    """Upstream's training loss — JetReconstructionTraining.training_step after its forward — on `outputs`
+    (upstream's Outputs of the whole testing set) against the testing set's targets, with the loss scales
+    `scales` set on the options, and its gradients with respect to the network's outputs. The forward is
+    replaced by the given outputs (as leaves requiring grad) and Lightning's self.log by a no-op, so what
+    runs is upstream's own loss code: the symmetric min over the event group, the per-particle
+    normalisation, the mean over the terms."""
+    import torch
+    ds = model.testing_dataset
+    batch = ds[torch.arange(len(ds))]
+    for key, value in scales.items():
+        setattr(model.options, key, value)
+    leaf = lambda t: t.detach().clone().requires_grad_(True)
+    assignments = [leaf(a) for a in outputs.assignments]
+    detections = [leaf(d) for d in outputs.detections]
+    regressions = {k: leaf(v) for k, v in outputs.regressions.items()}
+    classifications = {k: leaf(v) for k, v in outputs.classifications.items()}
+    given = type(outputs)(assignments, detections, outputs.vectors, regressions, classifications)
+    model.forward = lambda sources: given
+    model.log = lambda *args, **kwargs: None
+    try:
+        with torch.enable_grad():
+            loss = model.training_step(batch, 0)
+            loss.backward()
+    finally:
+        del model.forward, model.log
+    grads = {"assignments": [a.grad.numpy() for a in assignments], "detections": [d.grad.numpy() for d in detections],
+             "regressions": {k: v.grad.numpy() for k, v in regressions.items()},
+             "classifications": {k: v.grad.numpy() for k, v in classifications.items()},
+             "regression_std": {k: float(model.regression_decoder.networks[k].std) for k in regressions}}
+    return float(loss), grads
+
+
+def write_loss(path, loss, grads, outputs, particles, scales, h5_file, dataset):
+    """loss.h5: upstream's training loss on the fixture (loss_and_gradients) and its gradients with respect
+    to the network's outputs, with the detection logits the loss reads (expected.h5 has probabilities)."""
+    import numpy as np
+    with h5_file(path) as f:
+        dataset(f, "total", np.array([loss], dtype=np.float64))
+        for i, p in enumerate(particles):
+            a = grads["assignments"][i]
+            dataset(f, f"{p}/d_assignment", np.ascontiguousarray(a.reshape(a.shape[0], -1), np.float32))
+            dataset(f, f"{p}/d_detection", np.ascontiguousarray(grads["detections"][i], np.float32))
+            dataset(f, f"{p}/detection_logit", np.ascontiguousarray(outputs.detections[i].detach().numpy(), np.float32))
+        for key, g in grads["regressions"].items():
+            dataset(f, f"regression/{key.split('/')[-1]}/d", np.ascontiguousarray(g, np.float32))
+            dataset(f, f"regression/{key.split('/')[-1]}/std", np.array([grads["regression_std"][key]], np.float32))
+        for key, g in grads["classifications"].items():
+            dataset(f, f"classification/{key.split('/')[-1]}/d", np.ascontiguousarray(g, np.float32))
+        for key, value in sorted(scales.items()):
+            f.attrs[key] = float(value)
