@@ -3,6 +3,7 @@
  * Everything is emitted in graph order from the IR alone, so the same spec gives the same bytes.
  * Generated symbols are prefixed with the model's name; macros with its upper-case form. */
 #include "emit_c.h"
+#include "emit_c_spanet.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -129,6 +130,7 @@ static void emit_header(FILE *f, const gen *G)
     fprintf(f, "int %s_fold(float *params);\n", G->lower);
     fprintf(f, "/* %s_weights.c (hepnc compile --embed-weights): the weights as static const data. */\n", G->lower);
     fprintf(f, "int %s_embedded(%s_model *m);\n\n", G->lower, G->lower);
+    hn_emit_spanet_decode_decl(f, g, G->lower, G->upper);
     fprintf(f, "#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
 }
 
@@ -248,6 +250,7 @@ static void emit_source(FILE *f, const gen *G)
     for (int i = 0; i < G->g->nnodes; ++i)
         if (!G->g->nodes[i].dead) emit_kernel(f, G, &G->g->nodes[i]);
     emit_infer(f, G);
+    hn_emit_spanet_decode_def(f, G->g, G->lower, G->upper);
 }
 
 /* ---- <name>_load.c --------------------------------------------------------------------------- */

@@ -1,43 +1,22 @@
-/* assign.c — see hepnc/assign.h and docs/spanet_decoding.md.
- *
- * Decoder: the slots already taken live in one byte array (taken[N]); a particle's array is scanned
- * depth-first in C order over the free slots only, marking the slots of the current prefix as taken on
- * the way down, so repeated-slot cells and cells using a taken slot are never read. Each particle keeps
- * its best candidate (value, cell); after an assignment only the particles whose best cell uses a newly
- * taken slot are rescanned — the candidate set only shrinks, so a best cell that stays valid stays the
- * first maximum in C order. Nothing is copied and the inputs are only read. */
+/* assign.c — see hepnc/assign.h and docs/spanet_decoding.md. The decoder itself is the kernel template
+ * templates/c/assign_decode.h (generated SPANet code pastes the same one); this file checks arguments and
+ * adds the batch loop and the evaluation purities. */
 #include "hepnc/assign.h"
 
 #include <float.h>
 #include <math.h>
 #include <string.h>
 
+#include "assign_decode.h"         /* templates/c: the decoder, shared with generated code */
+
 /* ---- decoder ---------------------------------------------------------------------------------------- */
-
-typedef struct scratch_layout {
-    int64_t *cell;   /* [m] best candidate cell, −1 = none left */
-    float *best;     /* [m] its value */
-    uint8_t *done;   /* [m] assigned */
-    uint8_t *taken;  /* [N] slot taken (by an assigned particle, or by the prefix during a scan) */
-} scratch_layout;
-
-/* n^k cells, or −1 when not representable in int64. */
-static int64_t cell_count(int n, int k)
-{
-    int64_t c = 1;
-    for (int d = 0; d < k; ++d) {
-        if (c > INT64_MAX / n) return -1;
-        c *= n;
-    }
-    return c;
-}
 
 static int degrees_valid(int m, const int *degree, int n_slots, int *max_degree)
 {
     if (m < 0 || n_slots < 1 || (m > 0 && !degree)) return 0;
     int kmax = 0;
     for (int p = 0; p < m; ++p) {
-        if (degree[p] < 1 || degree[p] > HN_ASSIGN_MAX_DEGREE || cell_count(n_slots, degree[p]) < 0) return 0;
+        if (degree[p] < 1 || degree[p] > HN_ASSIGN_MAX_DEGREE || hn_k_assign_cells(n_slots, degree[p]) < 0) return 0;
         if (degree[p] > kmax) kmax = degree[p];
     }
     if (max_degree) *max_degree = kmax;
@@ -47,115 +26,14 @@ static int degrees_valid(int m, const int *degree, int n_slots, int *max_degree)
 size_t hn_assign_scratch_bytes(int m, const int *degree, int n_slots)
 {
     if (!degrees_valid(m, degree, n_slots, NULL)) return 0;
-    /* up to 7 bytes to align the int64 array, then cell, best, done, taken */
-    return 7 + (size_t)m * (sizeof(int64_t) + sizeof(float) + 1) + (size_t)n_slots;
+    return HN_K_ASSIGN_SCRATCH_BYTES(m, n_slots);
 }
 
-static scratch_layout layout(void *scratch, int m)
-{
-    scratch_layout s;
-    uintptr_t a = ((uintptr_t)scratch + 7) & ~(uintptr_t)7;
-    s.cell = (int64_t *)a;
-    s.best = (float *)(s.cell + m);
-    s.done = (uint8_t *)(s.best + m);
-    s.taken = s.done + m;
-    return s;
-}
 
-typedef struct scan {
-    const float *lp;
-    int n, k;
-    uint8_t *taken;
-    int64_t stride[HN_ASSIGN_MAX_DEGREE];
-    float best;
-    int64_t cell;
-} scan;
 
-/* Depth-first over the free slots of axis d (cells below `base`); strict '>' keeps the first maximum in
- * C order. v > best rejects NaN and −inf (best starts at −inf), v <= FLT_MAX rejects +inf. */
-static void scan_axis(scan *s, int d, int64_t base)
-{
-    const int n = s->n;
-    uint8_t *taken = s->taken;
-    if (d == s->k - 1) {
-        const float *row = s->lp + base;
-        float best = s->best;
-        int64_t cell = -1;
-        for (int j = 0; j < n; ++j) {
-            if (taken[j]) continue;
-            float v = row[j];
-            if (v > best && v <= FLT_MAX) { best = v; cell = base + j; }
-        }
-        if (cell >= 0) { s->best = best; s->cell = cell; }
-        return;
-    }
-    for (int j = 0; j < n; ++j) {
-        if (taken[j]) continue;
-        taken[j] = 1;
-        scan_axis(s, d + 1, base + (int64_t)j * s->stride[d]);
-        taken[j] = 0;
-    }
-}
 
-static void scan_particle(const float *lp, int k, int n, uint8_t *taken, float *best, int64_t *cell)
-{
-    scan s;
-    s.lp = lp; s.n = n; s.k = k; s.taken = taken;
-    s.best = -INFINITY; s.cell = -1;
-    int64_t st = 1;
-    for (int d = k - 1; d >= 0; --d) { s.stride[d] = st; st *= n; }
-    scan_axis(&s, 0, 0);
-    *best = s.best;
-    *cell = s.cell;
-}
 
-static void unravel(int64_t cell, int k, int n, int32_t *out)
-{
-    for (int d = k - 1; d >= 0; --d) {
-        out[d] = (int32_t)(cell % n);
-        cell /= n;
-    }
-}
 
-/* One event; arguments already validated. */
-static int decode_event(int m, const int *degree, int n, const float *const *logp, int64_t event,
-                        const int64_t *logp_stride, const int *group_order, int kmax, int32_t *slots,
-                        float *prob, scratch_layout s)
-{
-    memset(s.taken, 0, (size_t)n);
-    for (int p = 0; p < m; ++p) {
-        int64_t stride = logp_stride ? logp_stride[p] : cell_count(n, degree[p]);
-        s.done[p] = 0;
-        scan_particle(logp[p] + event * stride, degree[p], n, s.taken, &s.best[p], &s.cell[p]);
-        for (int d = 0; d < kmax; ++d) slots[(size_t)p * kmax + d] = -1;
-        if (prob) prob[p] = 0.0f;
-    }
-    int assigned = 0;
-    for (;;) {
-        int bp = -1;
-        float bv = -INFINITY;
-        for (int p = 0; p < m; ++p)   /* strict '>': the lowest particle wins a tie */
-            if (!s.done[p] && s.cell[p] >= 0 && s.best[p] > bv) { bp = p; bv = s.best[p]; }
-        if (bp < 0) break;
-        int32_t *row = slots + (size_t)bp * kmax;
-        unravel(s.cell[bp], degree[bp], n, row);
-        for (int d = 0; d < degree[bp]; ++d) s.taken[row[d]] = 1;
-        s.done[bp] = 1;
-        if (prob) prob[bp] = (float)(group_order ? group_order[bp] : 1) * expf(bv);
-        ++assigned;
-        for (int p = 0; p < m; ++p) {   /* rescan the particles whose best cell lost a slot */
-            if (s.done[p] || s.cell[p] < 0) continue;
-            int32_t j[HN_ASSIGN_MAX_DEGREE];
-            unravel(s.cell[p], degree[p], n, j);
-            int hit = 0;
-            for (int d = 0; d < degree[p]; ++d) hit |= s.taken[j[d]];
-            if (!hit) continue;
-            int64_t stride = logp_stride ? logp_stride[p] : cell_count(n, degree[p]);
-            scan_particle(logp[p] + event * stride, degree[p], n, s.taken, &s.best[p], &s.cell[p]);
-        }
-    }
-    return assigned;
-}
 
 static int decode_args_valid(int m, const int *degree, int n_slots, const float *const *logp, int kmax,
                              const int32_t *slots, const void *scratch, size_t scratch_bytes)
@@ -175,7 +53,7 @@ int hn_assign_decode(int m, const int *degree, int n_slots, const float *const *
 {
     if (!decode_args_valid(m, degree, n_slots, logp, kmax, slots, scratch, scratch_bytes)) return -1;
     if (m == 0) return 0;
-    return decode_event(m, degree, n_slots, logp, 0, NULL, group_order, kmax, slots, prob, layout(scratch, m));
+    return hn_k_assign_decode_event(m, degree, n_slots, logp, 0, NULL, group_order, kmax, slots, prob, hn_k_assign_layout(scratch, m));
 }
 
 int64_t hn_assign_decode_batch(int64_t n_events, int m, const int *degree, int n_slots, const float *const *logp,
@@ -188,10 +66,10 @@ int64_t hn_assign_decode_batch(int64_t n_events, int m, const int *degree, int n
     if (logp_stride)
         for (int p = 0; p < m; ++p)
             if (logp_stride[p] < 0) return -1;
-    scratch_layout s = layout(scratch, m);
+    hn_k_assign_scratch s = hn_k_assign_layout(scratch, m);
     int64_t total = 0;
     for (int64_t e = 0; e < n_events; ++e)
-        total += decode_event(m, degree, n_slots, logp, e, logp_stride, group_order, kmax,
+        total += hn_k_assign_decode_event(m, degree, n_slots, logp, e, logp_stride, group_order, kmax,
                               slots + e * m * kmax, prob ? prob + e * m : NULL, s);
     return total;
 }

@@ -11,7 +11,7 @@ set_tests_properties(unit.kernels PROPERTIES LABELS quick ENVIRONMENT "OPENBLAS_
 # errors, with and without HN_USE_CBLAS; and all of them pasted in the emitter's order (read from
 # compiler/embed_templates.cmake, so templates added there are covered) into one translation unit with
 # no include path (the guards must skip every #include "…", as in generated code).
-set(HN_K_TEMPLATES common activations linear norm softmax pool elementwise sm_interaction gru_gate assignment)
+set(HN_K_TEMPLATES common activations linear norm softmax pool elementwise sm_interaction gru_gate assignment assign_decode)
 set(HN_K_PASTED ${HN_K_TEMPLATES})
 file(STRINGS ${PROJECT_SOURCE_DIR}/compiler/embed_templates.cmake order_line REGEX "^set\\(ORDER ")
 if(order_line)
