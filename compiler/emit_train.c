@@ -277,15 +277,13 @@ static void emit_step(FILE *f, const tgen *G)
 static void emit_entry(FILE *f, const tgen *G)
 {
     const hn_graph *g = G->g;
-    fprintf(f, "/* The weights file's tensors (trainable: 0 for batchnorm running statistics). */\n");
+    fprintf(f, "/* The weights file's tensors (trainable: 0 for frozen ones, e.g. batchnorm running statistics). */\n");
     fprintf(f, "static const hn_param_desc params_desc[] = {\n");
     int np = 0;
     for (int p = 0; p < g->nparams; ++p) {
         const hn_param *q = &g->params[p];
         if (!q->from_file) continue;
-        size_t len = strlen(q->name);
-        int buffer = (len > 13 && !strcmp(q->name + len - 13, ".running_mean")) ||
-                     (len > 12 && !strcmp(q->name + len - 12, ".running_var"));
+        int buffer = q->frozen;
         fprintf(f, "    { \"%s\", %ldu, %ldu, %d, {", q->name, q->offset, q->size, q->rank);
         for (int k = 0; k < q->rank; ++k) fprintf(f, "%s%lld", k ? ", " : " ", (long long)q->dim[k]);
         fprintf(f, " }, %d },\n", !buffer);

@@ -73,6 +73,8 @@ typedef struct hn_param {
     long offset;                /* floats into the parameter blob */
     long size;
     int from_file;              /* 1: read from the weights file; 0: derived by a fold at load time */
+    int frozen;                 /* read from the file but never trained: batchnorm running statistics, SPANet's
+                                 * input normaliser and regression statistics (the op that declares it says so) */
 } hn_param;
 
 /* A parameter transformation applied at load time (runtime/fold.c does the arithmetic). */

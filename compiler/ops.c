@@ -64,6 +64,10 @@ int hn_node_param(hn_graph *g, hn_node *n, const char *suffix, int rank, int64_t
     int64_t dim[2] = { d0, d1 };
     snprintf(name, sizeof name, "%s.%s", n->param_prefix[0] ? n->param_prefix : n->name, suffix);
     int p = hn_graph_add_param(g, name, rank, dim, 1);
+    /* PyTorch's batchnorm buffers (every op that keeps a batchnorm names them so) are never trained */
+    size_t len = strlen(suffix);
+    g->params[p].frozen = (len >= 12 && !strcmp(suffix + len - 12, "running_mean")) ||
+                          (len >= 11 && !strcmp(suffix + len - 11, "running_var"));
     n->param[n->nparam++] = p;
     return p;
 }

@@ -14,7 +14,7 @@ static int infer(hn_graph *g, hn_node *n, hn_shape *out)
     int d = hn_last_dim(out);
     hn_node_param(g, n, "weight", 1, d, 0);
     hn_node_param(g, n, "bias", 1, d, 0);
-    hn_node_param(g, n, "running_mean", 1, d, 0);
+    hn_node_param(g, n, "running_mean", 1, d, 0);      /* frozen (hn_node_param): updated by the forward, not trained */
     hn_node_param(g, n, "running_var", 1, d, 0);
     return 0;
 }

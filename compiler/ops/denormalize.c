@@ -18,10 +18,12 @@ static int infer(hn_graph *g, hn_node *n, hn_shape *out)
     if (out->nset || hn_last_dim(out) != 1 || out->rank != 1)
         return hn_error(hn_attr(n, "in")->loc, "denormalize takes a per-event scalar [1]");
     char name[HN_NAME + 8];
-    snprintf(name, sizeof name, "%s.mean", n->name);
-    n->param[n->nparam++] = hn_graph_add_param(g, name, 0, NULL, 1);
-    snprintf(name, sizeof name, "%s.std", n->name);
-    n->param[n->nparam++] = hn_graph_add_param(g, name, 0, NULL, 1);
+    for (int k = 0; k < 2; ++k) {                                /* the training split's statistics: frozen */
+        snprintf(name, sizeof name, "%s.%s", n->name, k ? "std" : "mean");
+        int p = hn_graph_add_param(g, name, 0, NULL, 1);
+        g->params[p].frozen = 1;
+        n->param[n->nparam++] = p;
+    }
     return 0;
 }
 

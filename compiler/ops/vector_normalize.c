@@ -38,8 +38,8 @@ static int infer(hn_graph *g, hn_node *n, hn_shape *out)
     int F = hn_last_dim(out);
     if (F > 62) return hn_error(hn_attr(n, "in")->loc, "vector_normalize supports up to 62 features, got %d", F);
     if (log_mask(g, n) < 0) return -1;
-    hn_node_param(g, n, "mean", 1, F, 0);
-    hn_node_param(g, n, "std", 1, F, 0);
+    int mean = hn_node_param(g, n, "mean", 1, F, 0), std = hn_node_param(g, n, "std", 1, F, 0);
+    g->params[mean].frozen = g->params[std].frozen = 1;     /* the training split's statistics */
     return 0;
 }
 

@@ -36,13 +36,8 @@ static int find_logits(const hn_graph *g)
 
 static int has_trainable_param(const hn_graph *g, const hn_node *n)
 {
-    for (int k = 0; k < n->nparam; ++k) {
-        const char *name = g->params[n->param[k]].name;
-        size_t len = strlen(name);
-        int buffer = (len > 13 && !strcmp(name + len - 13, ".running_mean")) ||
-                     (len > 12 && !strcmp(name + len - 12, ".running_var"));
-        if (g->params[n->param[k]].from_file && !buffer) return 1;
-    }
+    for (int k = 0; k < n->nparam; ++k)
+        if (g->params[n->param[k]].from_file && !g->params[n->param[k]].frozen) return 1;
     return 0;
 }
 
