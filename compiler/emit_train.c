@@ -332,6 +332,10 @@ static void emit_train_source(FILE *f, const tgen *G)
 
 int hn_emit_train_check(const hn_graph *g)
 {
+    for (int t = 0; t < g->ntensors; ++t)   /* the step's padding rules count n[b] real rows, not lead + n[b] */
+        if (g->tensors[t].shape.lead && g->tensors[t].producer >= 0)
+            return hn_error(g->nodes[g->tensors[t].producer].loc, "cannot train this spec yet: '%s' has leading token or "
+                            "global rows (SPANet's), which the training step does not handle", g->tensors[t].name);
     for (int i = 0; i < g->nnodes; ++i) {
         const hn_node *n = &g->nodes[i];
         if (!hn_train_runs_backward(g, n) || hn_op(n->op)->emit_backward) continue;
