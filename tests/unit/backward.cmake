@@ -14,11 +14,26 @@ target_compile_definitions(test_backward_ew PRIVATE HN_USE_CBLAS)
 target_link_libraries(test_backward_ew PRIVATE ${OPENBLAS_LIBRARY} m)
 add_test(NAME unit.backward_ew COMMAND test_backward_ew)
 set_tests_properties(unit.backward_ew PROPERTIES LABELS quick)
+# SPANet's kernels (GRU gate, symmetric assignment head): with HN_USE_CBLAS (the gate's GEMMs through
+# OpenBLAS) and, as test_backward_spanet_loops, without (hn_kb_linear / hn_k_linear); building
+# test_backward_spanet builds both.
+add_executable(test_backward_spanet ${CMAKE_CURRENT_LIST_DIR}/test_backward_spanet.c)
+target_include_directories(test_backward_spanet PRIVATE ${PROJECT_SOURCE_DIR}/templates/c ${CBLAS_INCLUDE_DIR})
+target_compile_definitions(test_backward_spanet PRIVATE HN_USE_CBLAS)
+target_link_libraries(test_backward_spanet PRIVATE ${OPENBLAS_LIBRARY} m)
+add_executable(test_backward_spanet_loops ${CMAKE_CURRENT_LIST_DIR}/test_backward_spanet.c)
+target_include_directories(test_backward_spanet_loops PRIVATE ${PROJECT_SOURCE_DIR}/templates/c)
+target_link_libraries(test_backward_spanet_loops PRIVATE m)
+add_dependencies(test_backward_spanet test_backward_spanet_loops)
+add_test(NAME unit.backward_spanet COMMAND test_backward_spanet)
+add_test(NAME unit.backward_spanet.loops COMMAND test_backward_spanet_loops)
+set_tests_properties(unit.backward_spanet unit.backward_spanet.loops PROPERTIES LABELS quick
+                     ENVIRONMENT "OPENBLAS_NUM_THREADS=1")
 
 set(HN_KB_TEMPLATES backward_linear backward_norm backward_softmax backward_pool backward_elementwise backward_dropout
                     backward_class_attention backward_pair backward_parallel
-                    backward_attention)
-set(HN_KB_FORWARD common activations linear norm softmax pool elementwise pair attention edgeconv)
+                    backward_attention backward_gru_gate backward_assignment)
+set(HN_KB_FORWARD common activations linear norm softmax pool elementwise pair attention edgeconv gru_gate assignment)
 set(HN_KB_FLAGS -std=c11 -Wall -Wextra -Werror -Wpedantic -fsyntax-only)
 set(HN_KB_COMPILERS ${CMAKE_C_COMPILER})
 find_program(HN_KB_CLANG NAMES clang clang-14)
