@@ -29,3 +29,7 @@ foreach(model spanet_small spanet_tth_small)
            $<TARGET_FILE:compare_outputs> ${model} ${CMAKE_BINARY_DIR}/parity_${model})
   set_tests_properties(parity.${model} PROPERTIES LABELS quick)
 endforeach()
+# SPANet's own example file end to end (skipped without ../shared/data).
+add_test(NAME parity.spanet_shared_example COMMAND ${CMAKE_CURRENT_LIST_DIR}/spanet_shared.sh $<TARGET_FILE:hepnc>
+         ${CMAKE_BINARY_DIR}/spanet_shared)
+set_tests_properties(parity.spanet_shared_example PROPERTIES LABELS quick SKIP_RETURN_CODE 77)
