@@ -19,7 +19,6 @@ The weights are written as upstream training writes them: a PyTorch Lightning ch
 Lightning's own Trainer.save_checkpoint), which the parity test converts with `hepnc import spanet`.
 Writes tests/parity/spanet_small/{inputs.h5, model.ckpt, expected.h5}; see tests/parity/README.md.
 """
-import argparse
 import copy
 import os
 import sys
@@ -45,7 +44,8 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 from gen_fixtures import dataset, h5_file  # noqa: E402
-from spanet_upstream import PINNED_COMMIT, import_spanet, loss_and_gradients, snapshot_digest, write_loss  # noqa: E402
+from spanet_upstream import PINNED_COMMIT, import_spanet, loss_and_gradients, parse_args, write_loss, write_report  # noqa: E402
+from spanet_upstream import calibrate_attention as spanet_calibrate  # noqa: E402
 
 torch.use_deterministic_algorithms(True)
 torch.set_num_threads(1)
@@ -206,19 +206,11 @@ def run(model, up, data, mask, capture):
 
 
 def calibrate_attention(model, up, data, mask):
-    """Random linear_layers leave the trilinear logits at ~0.1 (an almost flat distribution); scale each
-    branch's three Linear(D, D) (weight and bias) so that the raw logits have std ATTENTION_SPREAD on
-    the valid cells, as a trained network's are a few units apart."""
+    """spanet_upstream.calibrate_attention on this fixture's captured logits."""
     cap = {}
     run(model, up, data, mask, cap)
-    for dec in model.branch_decoders:
-        logits = cap[f"{dec.particle_name}_logits"]
-        valid = dec.create_output_mask(logits, mask.transpose(0, 1).unsqueeze(-1))
-        s = (ATTENTION_SPREAD / logits[valid].double().std().item()) ** (1.0 / dec.degree)
-        with torch.no_grad():
-            for lin in dec.attention.linear_layers:
-                lin.weight.mul_(s)
-                lin.bias.mul_(s)
+    spanet_calibrate(model, {d.particle_name: cap[f"{d.particle_name}_logits"] for d in model.branch_decoders}, mask,
+                     ATTENTION_SPREAD)
 
 
 def set_detection_batchnorm(model, up, data, mask, gen):
@@ -261,29 +253,6 @@ def check_assignment(lp, counts, name):
 
 # ---- main -----------------------------------------------------------------------------------------
 
-def write_report(model, up, predictions, path):
-    """Upstream's evaluation (spanet/test.py evaluate_predictions, SymmetricEvaluator) of the decoded
-    assignments against the testing set's targets, two equality lines as test.py's default: what `hepnc eval`
-    must print. The predictions are those of the decoder with -inf kept (hepnc's semantics; -2 unassigned),
-    so the two agree on every event, the sparse ones included."""
-    import json
-    ds = model.testing_dataset
-    targets = [a[0].numpy() for a in ds.assignments.values()]
-    masks = [a[1].numpy() for a in ds.assignments.values()]
-    with open(os.devnull, "w") as null:
-        saved, sys.stdout = sys.stdout, null
-        try:
-            results, limits, _ = up["evaluate_predictions"](list(predictions), ds.num_vectors.numpy(), targets, masks,
-                                                            TOPOLOGY, 2)
-        finally:
-            sys.stdout = saved
-    clean = lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else float(v)
-    report = {("all" if k is None else k): {key: clean(v) for key, v in sorted(results[k].items())} for k in limits}
-    with open(path, "w") as f:
-        json.dump(report, f, indent=1, sort_keys=True)
-        f.write("\n")
-
-
 def save_lightning_checkpoint(model, path):
     """The checkpoint upstream training leaves behind, written by Lightning itself (state_dict with the
     loss's bookkeeping tensors, hyper_parameters, loops, ...), minus the optimiser state (weights_only)."""
@@ -295,18 +264,7 @@ def save_lightning_checkpoint(model, path):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--spanet-src", default=os.environ.get("SPANET_SRC"),
-                    help="extracted snapshot of SPANet at the pinned commit (default: $SPANET_SRC)")
-    ap.add_argument("--numba-jit", action="store_true",
-                    help="run upstream's decoder numba-compiled (about 40 s more) instead of interpreted")
-    ap.add_argument("--print-digest", action="store_true", help="print the snapshot's digest and exit")
-    args = ap.parse_args()
-    if not args.spanet_src:
-        sys.exit("--spanet-src PATH (or SPANET_SRC) is required")
-    if args.print_digest:
-        print(snapshot_digest(args.spanet_src))
-        return
+    args = parse_args(__doc__)
     t0 = time.time()
     up = import_spanet(os.path.abspath(args.spanet_src))
     os.chdir(ROOT)
@@ -402,7 +360,7 @@ def main():
         for name in sorted(lay):
             dataset(f, f"layers/{name}", np.ascontiguousarray(lay[name], np.float32))
     save_lightning_checkpoint(model, os.path.join(OUT, "model.ckpt"))
-    write_report(model, up, strict, os.path.join(OUT, "report.json"))
+    write_report(model, up, strict, os.path.join(OUT, "report.json"), TOPOLOGY)
     # upstream's training loss on these events, assignment and detection terms, and its gradients (loss.h5)
     scales = {"assignment_loss_scale": 1.0, "detection_loss_scale": 1.0}
     loss, grads = loss_and_gradients(model, out, scales)

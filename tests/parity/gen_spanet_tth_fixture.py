@@ -16,9 +16,7 @@ statistics, calibrates the attention spread and the BatchNorm statistics of ever
 upstream's decoder, and writes tests/parity/spanet_tth_small/{inputs.h5, model.ckpt, expected.h5,
 report.json}; see tests/parity/README.md ("SPANet ttH fixture").
 """
-import argparse
 import copy
-import json
 import os
 import sys
 import time
@@ -43,7 +41,8 @@ sys.path.insert(0, HERE)
 # already 0, NUMBA_DISABLE_JIT setdefault, sys.path, one torch thread, deterministic algorithms).
 import gen_spanet_fixture as ttbar  # noqa: E402
 from gen_fixtures import dataset, h5_file  # noqa: E402
-from spanet_upstream import PINNED_COMMIT, import_spanet, loss_and_gradients, snapshot_digest, write_loss  # noqa: E402
+from spanet_upstream import PINNED_COMMIT, import_spanet, loss_and_gradients, parse_args, write_loss, write_report  # noqa: E402
+from spanet_upstream import calibrate_attention as spanet_calibrate  # noqa: E402
 
 torch.use_deterministic_algorithms(True)
 torch.set_num_threads(1)
@@ -233,19 +232,11 @@ def run(model, up, sources, capture):
 
 
 def calibrate_attention(model, up, sources):
-    """As the ttbar fixture: scale each branch's Linear(D, D) layers together so that the raw (symmetrised)
-    logits have std ATTENTION_SPREAD on the valid cells."""
+    """spanet_upstream.calibrate_attention on this fixture's captured logits (the Momenta mask)."""
     cap = {}
     run(model, up, sources, cap)
-    smask = sources[0][1]
-    for dec in model.branch_decoders:
-        logits = cap[f"{dec.particle_name}_logits"]
-        valid = dec.create_output_mask(logits, smask.transpose(0, 1).unsqueeze(-1))
-        s = (ATTENTION_SPREAD / logits[valid].double().std().item()) ** (1.0 / dec.degree)
-        with torch.no_grad():
-            for lin in dec.attention.linear_layers:
-                lin.weight.mul_(s)
-                lin.bias.mul_(s)
+    spanet_calibrate(model, {d.particle_name: cap[f"{d.particle_name}_logits"] for d in model.branch_decoders},
+                     sources[0][1], ATTENTION_SPREAD)
 
 
 def set_head_batchnorm(model, up, sources, gen):
@@ -295,42 +286,10 @@ def check_assignment(lp, counts, p):
         assert np.array_equal(lp, lp.transpose(axes)), f"{p}: not symmetric under its permutation group"
 
 
-def write_report(model, up, predictions, path):
-    """Upstream's evaluation (spanet/test.py evaluate_predictions) as in the ttbar fixture; note that
-    upstream's num_vectors counts the Met vector too (jets + lepton + 1), so its jet slices do."""
-    ds = model.testing_dataset
-    targets = [a[0].numpy() for a in ds.assignments.values()]
-    masks = [a[1].numpy() for a in ds.assignments.values()]
-    with open(os.devnull, "w") as null:
-        saved, sys.stdout = sys.stdout, null
-        try:
-            results, limits, _ = up["evaluate_predictions"](list(predictions), ds.num_vectors.numpy(), targets, masks,
-                                                            TOPOLOGY, 2)
-        finally:
-            sys.stdout = saved
-    clean = lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else float(v)
-    report = {("all" if k is None else k): {key: clean(v) for key, v in sorted(results[k].items())} for k in limits}
-    with open(path, "w") as f:
-        json.dump(report, f, indent=1, sort_keys=True)
-        f.write("\n")
-
-
 # ---- main -----------------------------------------------------------------------------------------
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--spanet-src", default=os.environ.get("SPANET_SRC"),
-                    help="extracted snapshot of SPANet at the pinned commit (default: $SPANET_SRC)")
-    ap.add_argument("--numba-jit", action="store_true",
-                    help="run upstream's decoder numba-compiled (about 40 s more) instead of interpreted")
-    ap.add_argument("--print-digest", action="store_true", help="print the snapshot's digest and exit")
-    ap.add_argument("--print-state", action="store_true", help="also print every state_dict key and shape")
-    args = ap.parse_args()
-    if not args.spanet_src:
-        sys.exit("--spanet-src PATH (or SPANET_SRC) is required")
-    if args.print_digest:
-        print(snapshot_digest(args.spanet_src))
-        return
+    args = parse_args(__doc__, [("--print-state", "also print every state_dict key and shape")])
     t0 = time.time()
     up = import_spanet(os.path.abspath(args.spanet_src))
     os.chdir(ROOT)
@@ -465,7 +424,7 @@ def main():
         for name in sorted(lay):
             dataset(f, f"layers/{name}", np.ascontiguousarray(lay[name], np.float32))
     ttbar.save_lightning_checkpoint(model, os.path.join(OUT, "model.ckpt"))
-    write_report(model, up, strict, os.path.join(OUT, "report.json"))
+    write_report(model, up, strict, os.path.join(OUT, "report.json"), TOPOLOGY)
     # upstream's training loss, every term (assignment, detection, regression, classification), and its gradients
     scales = {"assignment_loss_scale": 1.0, "detection_loss_scale": 1.0, "regression_loss_scale": 1.0,
               "classification_loss_scale": 1.0}

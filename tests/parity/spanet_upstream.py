@@ -101,3 +101,63 @@ def write_loss(path, loss, grads, outputs, particles, scales, h5_file, dataset):
             dataset(f, f"classification/{key.split('/')[-1]}/d", np.ascontiguousarray(g, np.float32))
         for key, value in sorted(scales.items()):
             f.attrs[key] = float(value)
+
+
+def parse_args(description, extra=()):
+    """The generators' command line (--spanet-src, --numba-jit, --print-digest and `extra` flags as
+    (name, help)); exits after --print-digest. Returns the arguments."""
+    import argparse
+    ap = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--spanet-src", default=os.environ.get("SPANET_SRC"),
+                    help="extracted snapshot of SPANet at the pinned commit (default: $SPANET_SRC)")
+    ap.add_argument("--numba-jit", action="store_true",
+                    help="run upstream's decoder numba-compiled (about 40 s more) instead of interpreted")
+    ap.add_argument("--print-digest", action="store_true", help="print the snapshot's digest and exit")
+    for name, help_text in extra:
+        ap.add_argument(name, action="store_true", help=help_text)
+    args = ap.parse_args()
+    if not args.spanet_src:
+        sys.exit("--spanet-src PATH (or SPANET_SRC) is required")
+    if args.print_digest:
+        print(snapshot_digest(args.spanet_src))
+        sys.exit(0)
+    return args
+
+
+def write_report(model, up, predictions, path, topology):
+    """Upstream's evaluation (spanet/test.py evaluate_predictions, SymmetricEvaluator) of the decoded
+    assignments against the testing set's targets, two equality lines as test.py's default: what `hepnc eval`
+    must print (upstream's num_vectors counts GLOBAL inputs too, so its slices do). The predictions are those
+    of the decoder with -inf kept (hepnc's semantics; -2 unassigned), so the two agree on every event."""
+    import json
+    import numpy as np
+    ds = model.testing_dataset
+    targets = [a[0].numpy() for a in ds.assignments.values()]
+    masks = [a[1].numpy() for a in ds.assignments.values()]
+    with open(os.devnull, "w") as null:
+        saved, sys.stdout = sys.stdout, null
+        try:
+            results, limits, _ = up["evaluate_predictions"](list(predictions), ds.num_vectors.numpy(), targets, masks,
+                                                            topology, 2)
+        finally:
+            sys.stdout = saved
+    clean = lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else float(v)
+    report = {("all" if k is None else k): {key: clean(v) for key, v in sorted(results[k].items())} for k in limits}
+    with open(path, "w") as f:
+        json.dump(report, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
+def calibrate_attention(model, logits_of, sequence_mask, spread):
+    """Random linear_layers leave the trilinear logits at ~0.1 (an almost flat distribution); scale each
+    branch's Linear(D, D) layers (weight and bias) together so that the raw logits have std `spread` on the
+    valid cells, as a trained network's are a few units apart. logits_of: particle -> captured logits."""
+    import torch
+    for dec in model.branch_decoders:
+        logits = logits_of[dec.particle_name]
+        valid = dec.create_output_mask(logits, sequence_mask.transpose(0, 1).unsqueeze(-1))
+        s = (spread / logits[valid].double().std().item()) ** (1.0 / dec.degree)
+        with torch.no_grad():
+            for lin in dec.attention.linear_layers:
+                lin.weight.mul_(s)
+                lin.bias.mul_(s)
