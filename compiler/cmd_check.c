@@ -10,6 +10,7 @@
 #include "emit_cuda.h"
 #include "emit_cuda_train.h"
 #include "driver.h"
+#include "emit_train.h"
 #include "passes/passes.h"
 
 static void print_summary(const hn_graph *g)
@@ -41,12 +42,22 @@ static void print_summary(const hn_graph *g)
     hn_c_macro_prefix(upper, sizeof upper, g->name);
     printf("  workspace        %ld bytes per event (%s_WORKSPACE_BYTES(batch) = batch * %ld)\n",
            g->workspace_floats * 4, upper, g->workspace_floats * 4);
-    long gpu = hn_cuda_workspace_floats(g) * 4, edge = hn_cuda_edge_floats(g) * 4;
-    printf("  GPU workspace    %ld bytes per event, in chunks of %d events (--target cuda: at most %.1f MB at any batch)\n",
-           gpu, HN_CUDA_CHUNK_DEFAULT, (gpu * (double)HN_CUDA_CHUNK_DEFAULT + edge * (double)HN_CUDA_EDGE_GROUP) / 1e6);
-    if (edge)
-        printf("                   + %ld bytes per event for the EdgeConv GEMMs, in groups of %d events\n", edge,
-               HN_CUDA_EDGE_GROUP);
+    int cuda = 1;
+    for (int i = 0; i < g->nnodes; ++i)
+        if (!g->nodes[i].dead && !hn_cuda_op_supported(g->nodes[i].op)) {
+            printf("  GPU workspace    none: op %s has no CUDA kernel yet (--target cuda refuses this spec)\n",
+                   hn_op(g->nodes[i].op)->name);
+            cuda = 0;
+            break;
+        }
+    if (cuda) {
+        long gpu = hn_cuda_workspace_floats(g) * 4, edge = hn_cuda_edge_floats(g) * 4;
+        printf("  GPU workspace    %ld bytes per event, in chunks of %d events (--target cuda: at most %.1f MB at any batch)\n",
+               gpu, HN_CUDA_CHUNK_DEFAULT, (gpu * (double)HN_CUDA_CHUNK_DEFAULT + edge * (double)HN_CUDA_EDGE_GROUP) / 1e6);
+        if (edge)
+            printf("                   + %ld bytes per event for the EdgeConv GEMMs, in groups of %d events\n", edge,
+                   HN_CUDA_EDGE_GROUP);
+    }
 }
 
 /* bytes as "12.3 kB", "4.5 MB" or "10.7 GB" into buf */
@@ -64,7 +75,7 @@ static void print_training(const hn_model_build *mb)
 {
     hn_graph tg;
     memset(&tg, 0, sizeof tg);
-    if (hn_train_graph(mb, &tg)) {
+    if (hn_train_graph(mb, &tg) || hn_emit_train_check(&tg)) {     /* the reason is printed above */
         printf("  training         not possible (above)\n");
         hn_graph_free(&tg);
         return;

@@ -272,8 +272,24 @@ static int cu_sm_interaction(cu_ctx *c)
     return 0;
 }
 
+int hn_cuda_op_supported(int op)
+{
+    switch (op) {
+    case HN_OP_linear: case HN_OP_layernorm: case HN_OP_softmax: case HN_OP_batchnorm: case HN_OP_relu: case HN_OP_gelu:
+    case HN_OP_add: case HN_OP_standardize: case HN_OP_residual: case HN_OP_concat: case HN_OP_slice: case HN_OP_flatten:
+    case HN_OP_pool: case HN_OP_attention: case HN_OP_pair_embed: case HN_OP_sm_interaction: case HN_OP_pair_features:
+    case HN_OP_class_token: case HN_OP_cls_attention: case HN_OP_edge_conv:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 static int emit_node(cu_ctx *c)
 {
+    if (!hn_cuda_op_supported(c->n->op))
+        return hn_error(c->n->loc, "layer '%s': op %s has no CUDA kernel yet (the C target supports it)",
+                        c->n->layer[0] ? c->n->layer : c->n->name, hn_op(c->n->op)->name);
     switch (c->n->op) {
     case HN_OP_linear: return cu_linear(c);
     case HN_OP_layernorm: return cu_layernorm(c);
@@ -293,9 +309,7 @@ static int emit_node(cu_ctx *c)
     case HN_OP_class_token: return cu_class_token(c);
     case HN_OP_cls_attention: return cu_cls_attention(c);
     case HN_OP_edge_conv: return cu_edge_conv(c);
-    default:
-        return hn_error(c->n->loc, "layer '%s': op %s has no CUDA kernel yet (the C target supports it)",
-                        c->n->layer[0] ? c->n->layer : c->n->name, hn_op(c->n->op)->name);
+    default: return -1;                 /* hn_cuda_op_supported lists the cases above */
     }
 }
 

@@ -15,6 +15,8 @@ int hn_emit_cuda(const hn_graph *g, const char *spec_path, const char *dir, cons
 /* Floats per event of the GPU object's device workspace: the plan's tensors and the scratch of its GEMM
  * paths (NAME_CUDA_WORKSPACE_BYTES = 4 × this × min(batch, chunk)). */
 long hn_cuda_workspace_floats(const hn_graph *g);
+/* 1 when the CUDA target has a kernel for op (the others are refused with a message naming the layer). */
+int hn_cuda_op_supported(int op);
 /* Events per group of an edge_conv's GEMM form, and the floats per event of the group's scratch (after the
  * chunk's workspace: NAME_CUDA_WORKSPACE_BYTES adds 4 × this × min(batch, group)); 0 without an edge_conv. */
 #define HN_CUDA_EDGE_GROUP 64
