@@ -1,5 +1,5 @@
-/* spanet — composite: SPANet v2 (Shmakov et al., SciPost Phys. 12, 178; arXiv:2309.01886; code
- * github.com/Alexanders101/SPANet), the jet–parton assignment network of the spec's event topology
+/* spanet — composite: SPANet v2 (Shmakov et al., SciPost Phys. 12, 178, arXiv:2106.03898; Fenton et al.,
+ * arXiv:2309.01886; code github.com/Alexanders101/SPANet), the jet–parton assignment network of the spec's event topology
  * (`topology:`, compiler/topology.h), lowered to primitives named after upstream's modules so that its
  * state_dict loads as it is (docs/spanet.md):
  *
