@@ -53,9 +53,11 @@ static int make_weights(const hn_graph *g, const char *path)
         snprintf(w->name, sizeof w->name, "%s", q->name);
         w->ndim = q->rank;
         w->v = malloc(sizeof(float) * (size_t)q->size);
-        int positive = strstr(q->name, "running_var") != NULL;
+        size_t len = strlen(q->name);
+        int positive = strstr(q->name, "running_var") != NULL || (len > 4 && !strcmp(q->name + len - 4, ".std"));
         for (long i = 0; i < q->size; ++i) w->v[i] = (float)(positive ? uniform(0.3, 2.0) : uniform(-0.6, 0.6));
-        outs[nweights] = (hn_tensor_out){ w->name, q->rank, { q->dim[0], q->dim[1] }, w->v };
+        outs[nweights] = (hn_tensor_out){ w->name, q->rank, { 0 }, w->v };
+        for (int k = 0; k < q->rank; ++k) outs[nweights].shape[k] = q->dim[k];
         ++nweights;
     }
     char err[256];
@@ -201,6 +203,48 @@ static void r_layernorm_set(int b, double *y)
     if (!xn[b]) memset(y, 0, sizeof(double) * XF);
 }
 
+/* SPANet's primitives (compiler/ops/spanet.c lowers to them) */
+static void r_sigmoid(int b, double *y) { for (int f = 0; f < GF; ++f) y[f] = 1.0 / (1.0 + exp(-(double)gs[b][f])); }
+static void r_position_embed(int b, double *y)
+{
+    for (int f = 0; f < GF; ++f) y[f] = gs[b][f];
+    for (int k = 0; k < 3; ++k) y[GF + k] = W("y.position_embedding")[k];
+}
+static void r_vector_normalize(int b, double *y)
+{
+    for (int r = 0; r < OMAX; ++r)
+        for (int f = 0; f < OF; ++f) {
+            double v = os[b][r][f];
+            if (f == 1 || f == 3) v = log((double)(float)(os[b][r][f] + 1.0f));
+            y[r * OF + f] = (v - W("v.mean")[f]) / W("v.std")[f];
+        }
+}
+static void r_denormalize(int b, double *y)
+{
+    double g[GF], h;
+    event_g(b, g);
+    ref_linear(g, GF, "h", 1, 1, &h);
+    y[0] = 2.0 * sinh(W("y.std")[0] * h + W("y.mean")[0]);
+}
+static void r_token(int b, double *y) { for (int f = 0; f < XF; ++f) y[f] = W("t.weight")[f]; }
+static void r_lead_layernorm_set(int b, double *y)
+{
+    memset(y, 0, sizeof(double) * XF);
+    for (int r = 0; r < xn[b]; ++r) {
+        double x[XF], h[XF];
+        event_x(b, r, x);
+        ref_layernorm(x, XF, "l", h);
+        for (int f = 0; f < XF; ++f) y[f] += h[f];
+    }
+}
+static void r_lead_layernorm_token(int b, double *y)
+{
+    double g[GF], h[XF];
+    event_g(b, g);
+    ref_linear(g, GF, "h", XF, 1, h);
+    ref_layernorm(h, XF, "l", y);
+}
+
 /* Tolerances: a few float32 ulps of the largest value formed (sums over up to 7 rows reach ~10, so
  * ~1e-6; layernorm and per-row stacks divide and accumulate more, 1e-5); 0 where an op only moves or
  * compares data. The references run in double on the same float inputs and weights. */
@@ -229,6 +273,28 @@ static const op_case cases[] = {
     { "mlp gelu (per particle) + pool mean",
       "  - {name: m, op: mlp, in: x, dims: [8, 5], activation: gelu}\n  - {name: y, op: pool, in: m, mode: mean}\n", 5, 1e-5, r_mlp_set },
     { "mlp without activation", "  - {name: y, op: mlp, in: g, dims: [7, 3], activation: none}\n", 3, 2e-6, r_mlp_none },
+    { "sigmoid", "  - {name: y, op: sigmoid, in: g}\n", GF, 1e-6, r_sigmoid },
+    { "position_embed", "  - {name: y, op: position_embed, in: g, dim: 3}\n", GF + 3, 0, r_position_embed },
+    { "vector_normalize (log on o1, o3) + flatten",
+      "  - {name: v, op: vector_normalize, in: o, log: [o1, o3]}\n  - {name: y, op: flatten, in: v}\n", OMAX * OF, 1e-5,
+      r_vector_normalize },
+    { "denormalize (log_gaussian)",       /* 2·sinh(·) reaches ~65 on these inputs (ulp 7.6e-6): a few ulps */
+      "  - {name: h, op: linear, in: g, out: 1}\n  - {name: y, op: denormalize, in: h, type: log_gaussian}\n", 1, 1e-4,
+      r_denormalize },
+    { "token_prepend + token_take (token)",
+      "  - {name: t, op: token_prepend, in: x}\n  - {name: y, op: token_take, in: t, part: token}\n", XF, 0, r_token },
+    { "set_prepend + token_prepend + token_take rows + pool",
+      "  - {name: h, op: linear, in: g, out: 5}\n  - {name: s, op: set_prepend, in: [h, x]}\n"
+      "  - {name: t, op: token_prepend, in: s}\n  - {name: r, op: token_take, in: t, part: rows}\n"
+      "  - {name: y, op: pool, in: r, mode: sum}\n", XF, 2e-6, r_pool_sum },
+    { "set_prepend + layernorm (lead row) + token_take set + pool",
+      "  - {name: h, op: linear, in: g, out: 5}\n  - {name: s, op: set_prepend, in: [h, x]}\n"
+      "  - {name: l, op: layernorm, in: s}\n  - {name: r, op: token_take, in: l, part: set}\n"
+      "  - {name: y, op: pool, in: r, mode: sum}\n", XF, 1e-5, r_lead_layernorm_set },
+    { "set_prepend + layernorm (lead row) + token_take token",
+      "  - {name: h, op: linear, in: g, out: 5}\n  - {name: s, op: set_prepend, in: [h, x]}\n"
+      "  - {name: l, op: layernorm, in: s}\n  - {name: y, op: token_take, in: l, part: token}\n", XF, 1e-5,
+      r_lead_layernorm_token },
 };
 
 static void fill_inputs(void)
