@@ -197,23 +197,19 @@ static void type_name(const eval_topology *et, const int *count, char *dst, size
     }
 }
 
-static int report(const hn_spanet_eval_options *o, const eval_topology *et, int64_t E, const int32_t *pred,
-                  const int32_t *target, const uint8_t *mask, const int32_t *jets)
+/* One (event type, slice) entry of the report. */
+typedef struct report_cell {
+    int64_t n;                  /* events of the type in the slice */
+    double proportion, event_purity, purity[HN_SPANET_MAX_PARTICLES];
+} report_cell;
+
+/* The slices of the number of vectors: == n_min … == n_min + lines − 1, >= n_min + lines, all. */
+static int make_slices(int lines, int32_t nmin, const int32_t *jets, int64_t E, slice *sl, int cap)
 {
-    enum { MAX_TYPES = 4096, MAX_SLICES = 16 };
-    static int counts[MAX_TYPES][HN_SPANET_MAX_PARTICLES];
-    int ntypes = event_types(et, counts, MAX_TYPES), nc = et->t.n_clusters, lines = o->lines;
-    int32_t nmin = INT32_MAX, nmax = 0;
-    for (int64_t e = 0; e < E; ++e) {
-        nmin = jets[e] < nmin ? jets[e] : nmin;
-        nmax = jets[e] > nmax ? jets[e] : nmax;
-    }
-    slice sl[MAX_SLICES];
     int ns = 0;
-    for (int i = 0; i <= lines + 1 && ns < MAX_SLICES; ++i, ++ns) {
-        sl[ns].in = malloc((size_t)(E ? E : 1));
+    for (int i = 0; i <= lines + 1 && ns < cap; ++i, ++ns) {
         sl[ns].count = 0;
-        if (!sl[ns].in) return hn_error_plain("hepnc eval: error: out of memory");
+        if (!(sl[ns].in = malloc((size_t)(E ? E : 1)))) return -1;
         if (i < lines) snprintf(sl[ns].name, sizeof sl[ns].name, "== %d", nmin + i);
         else if (i == lines) snprintf(sl[ns].name, sizeof sl[ns].name, ">= %d", nmin + lines);
         else snprintf(sl[ns].name, sizeof sl[ns].name, "all");
@@ -222,89 +218,129 @@ static int report(const hn_spanet_eval_options *o, const eval_topology *et, int6
             sl[ns].count += sl[ns].in[e];
         }
     }
-    char *text = NULL;
-    size_t text_len = 0;
-    FILE *json = o->json ? open_memstream(&text, &text_len) : NULL;     /* written atomically at the end */
-    if (o->json && !json) return hn_error_plain("hepnc eval: error: out of memory");
-    if (json) fputs("{\n", json);
+    return ns;
+}
+
+/* Every (type, slice) cell, computed once: upstream filters the slice first, then the type. *any[t]: the type
+ * has events in some slice. */
+static int compute_cells(const eval_topology *et, int64_t E, const int32_t *pred, const int32_t *target,
+                         const uint8_t *mask, int (*counts)[HN_SPANET_MAX_PARTICLES], int ntypes, const slice *sl,
+                         int ns, report_cell *cells, uint8_t *any)
+{
     uint8_t *sel = malloc((size_t)(E ? E : 1)), *type_sel = malloc((size_t)(E ? E : 1));
-    double *purity = malloc(sizeof(double) * (size_t)(nc ? nc : 1));
-    int rc = !sel || !type_sel || !purity ? hn_error_plain("hepnc eval: error: out of memory") : 0;
-    printf("events           %lld, %d to %d vectors (upstream's num_vectors: globals included)\n", (long long)E, nmin, nmax);
-    for (int s = 0; s < ns && !rc; ++s) {
-        if (json) fprintf(json, "%s  \"%s\": {\"event_jet_proportion\": %.6f", s ? ",\n" : "", sl[s].name,
-                          E ? (double)sl[s].count / (double)E : 0.0);
-        for (int t = 0; t < ntypes && !rc; ++t) {
+    int rc = !sel || !type_sel ? hn_error_plain("hepnc eval: error: out of memory") : 0;
+    for (int t = 0; t < ntypes && !rc; ++t) {
+        hn_assign_category_select(&et->t, E, target, mask, counts[t], type_sel);
+        any[t] = 0;
+        for (int64_t e = 0; e < E; ++e) any[t] |= type_sel[e];
+        for (int s = 0; s < ns && !rc; ++s) {
+            report_cell *cell = &cells[(size_t)t * ns + s];
+            cell->n = 0;
+            for (int64_t e = 0; e < E; ++e) cell->n += (sel[e] = type_sel[e] && sl[s].in[e]);
+            cell->proportion = sl[s].count ? (double)cell->n / (double)sl[s].count : NAN;
+            if (hn_assign_event_purity(&et->t, E, pred, target, mask, sel, &cell->event_purity, NULL, NULL) ||
+                hn_assign_cluster_purity(&et->t, E, pred, target, mask, sel, cell->purity, NULL, NULL))
+                rc = hn_error_plain("hepnc eval: error: the purities rejected the topology");
+        }
+    }
+    free(sel);
+    free(type_sel);
+    return rc;
+}
+
+/* The cells under upstream's keys ("2t/event_purity", …), one object per slice. */
+static void write_json(FILE *json, const eval_topology *et, int (*counts)[HN_SPANET_MAX_PARTICLES], int ntypes,
+                       const slice *sl, int ns, int64_t E, const report_cell *cells)
+{
+    fputs("{\n", json);
+    for (int s = 0; s < ns; ++s) {
+        fprintf(json, "%s  \"%s\": {\"event_jet_proportion\": %.6f", s ? ",\n" : "", sl[s].name,
+                E ? (double)sl[s].count / (double)E : 0.0);
+        for (int t = 0; t < ntypes; ++t) {
+            const report_cell *cell = &cells[(size_t)t * ns + s];
             char name[256];
             type_name(et, counts[t], name, sizeof name);
-            for (int64_t e = 0; e < E; ++e) type_sel[e] = 0;
-            /* the type's events within the slice (upstream filters the slice first, then the type) */
-            hn_assign_category_select(&et->t, E, target, mask, counts[t], type_sel);
-            int64_t n = 0;
-            for (int64_t e = 0; e < E; ++e) n += (sel[e] = type_sel[e] && sl[s].in[e]);
-            double event_purity;
-            if (hn_assign_event_purity(&et->t, E, pred, target, mask, sel, &event_purity, NULL, NULL) ||
-                hn_assign_cluster_purity(&et->t, E, pred, target, mask, sel, purity, NULL, NULL)) {
-                rc = hn_error_plain("hepnc eval: error: the purities rejected the topology");
-                break;
-            }
-            double proportion = sl[s].count ? (double)n / (double)sl[s].count : NAN;
-            if (json) {
-                fprintf(json, ", \"%s/event_proportion\": ", name);
-                print_value(json, proportion, 1);
-                fprintf(json, ", \"%s/event_purity\": ", name);
-                print_value(json, event_purity, 1);
-                for (int c = 0; c < nc; ++c) {
-                    fprintf(json, ", \"%s/%s_purity\": ", name, et->cluster[c]);
-                    print_value(json, purity[c], 1);
-                }
+            fprintf(json, ", \"%s/event_proportion\": ", name);
+            print_value(json, cell->proportion, 1);
+            fprintf(json, ", \"%s/event_purity\": ", name);
+            print_value(json, cell->event_purity, 1);
+            for (int c = 0; c < et->t.n_clusters; ++c) {
+                fprintf(json, ", \"%s/%s_purity\": ", name, et->cluster[c]);
+                print_value(json, cell->purity[c], 1);
             }
         }
-        if (json) fputs("}", json);
+        fputs("}", json);
     }
-    if (json) fputs("\n}\n", json);
-    /* the table: one block per event type, one row per slice (types with no event anywhere left out) */
-    for (int t = 0; t < ntypes && !rc; ++t) {
+    fputs("\n}\n", json);
+}
+
+/* The table: one block per event type with events, one row per slice. */
+static void print_table(const eval_topology *et, int (*counts)[HN_SPANET_MAX_PARTICLES], int ntypes, const slice *sl,
+                        int ns, const report_cell *cells, const uint8_t *any)
+{
+    for (int t = 0; t < ntypes; ++t) {
+        if (!any[t]) continue;
         char name[256];
         type_name(et, counts[t], name, sizeof name);
-        hn_assign_category_select(&et->t, E, target, mask, counts[t], type_sel);
-        int64_t any = 0;
-        for (int64_t e = 0; e < E; ++e) any += type_sel[e];
-        if (!any) continue;
         printf("\nevent type %s\n  %-8s %8s %12s %13s", name, "jets", "events", "event prop.", "event purity");
-        for (int c = 0; c < nc; ++c) {
+        for (int c = 0; c < et->t.n_clusters; ++c) {
             char head[96];
             snprintf(head, sizeof head, "%s purity", et->cluster[c]);
             printf(" %13s", head);
         }
         putchar('\n');
         for (int s = 0; s < ns; ++s) {
-            int64_t n = 0;
-            for (int64_t e = 0; e < E; ++e) n += (sel[e] = type_sel[e] && sl[s].in[e]);
-            double event_purity;
-            hn_assign_event_purity(&et->t, E, pred, target, mask, sel, &event_purity, NULL, NULL);
-            hn_assign_cluster_purity(&et->t, E, pred, target, mask, sel, purity, NULL, NULL);
-            printf("  %-8s %8lld       ", sl[s].name, (long long)n);
-            print_value(stdout, sl[s].count ? (double)n / (double)sl[s].count : NAN, 0);
+            const report_cell *cell = &cells[(size_t)t * ns + s];
+            printf("  %-8s %8lld       ", sl[s].name, (long long)cell->n);
+            print_value(stdout, cell->proportion, 0);
             printf("        ");
-            print_value(stdout, event_purity, 0);
-            for (int c = 0; c < nc; ++c) {
+            print_value(stdout, cell->event_purity, 0);
+            for (int c = 0; c < et->t.n_clusters; ++c) {
                 printf("        ");
-                print_value(stdout, purity[c], 0);
+                print_value(stdout, cell->purity[c], 0);
             }
             putchar('\n');
         }
     }
-    if (json) {
-        fclose(json);
-        if (!rc && write_whole(o->json, text, text_len)) rc = hn_error_plain("hepnc eval: error: cannot write %s", o->json);
-        else if (!rc) printf("\nJSON             %s\n", o->json);
+}
+
+static int report(const hn_spanet_eval_options *o, const eval_topology *et, int64_t E, const int32_t *pred,
+                  const int32_t *target, const uint8_t *mask, const int32_t *jets)
+{
+    enum { MAX_TYPES = 4096, MAX_SLICES = 16 };
+    static int counts[MAX_TYPES][HN_SPANET_MAX_PARTICLES];
+    int ntypes = event_types(et, counts, MAX_TYPES);
+    int32_t nmin = INT32_MAX, nmax = 0;
+    for (int64_t e = 0; e < E; ++e) {
+        nmin = jets[e] < nmin ? jets[e] : nmin;
+        nmax = jets[e] > nmax ? jets[e] : nmax;
+    }
+    slice sl[MAX_SLICES];
+    int ns = make_slices(o->lines, nmin, jets, E, sl, MAX_SLICES);
+    report_cell *cells = ns > 0 ? malloc(sizeof *cells * (size_t)ntypes * (size_t)ns) : NULL;
+    uint8_t *any = malloc((size_t)ntypes);
+    int rc = !cells || !any ? hn_error_plain("hepnc eval: error: out of memory") : 0;
+    if (!rc) rc = compute_cells(et, E, pred, target, mask, counts, ntypes, sl, ns, cells, any);
+    if (!rc) {
+        printf("events           %lld, %d to %d vectors (upstream's num_vectors: globals included)\n", (long long)E, nmin, nmax);
+        print_table(et, counts, ntypes, sl, ns, cells, any);
+    }
+    if (!rc && o->json) {                /* written atomically */
+        char *text = NULL;
+        size_t text_len = 0;
+        FILE *json = open_memstream(&text, &text_len);
+        if (!json) rc = hn_error_plain("hepnc eval: error: out of memory");
+        else {
+            write_json(json, et, counts, ntypes, sl, ns, E, cells);
+            fclose(json);
+            if (write_whole(o->json, text, text_len)) rc = hn_error_plain("hepnc eval: error: cannot write %s", o->json);
+            else printf("\nJSON             %s\n", o->json);
+        }
         free(text);
     }
-    free(sel);
-    free(type_sel);
-    free(purity);
-    for (int s = 0; s < ns; ++s) free(sl[s].in);
+    free(cells);
+    free(any);
+    for (int s = 0; s < (ns > 0 ? ns : 0); ++s) free(sl[s].in);
     return rc;
 }
 
