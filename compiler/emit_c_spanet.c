@@ -43,9 +43,9 @@ void hn_emit_spanet_decode_decl(FILE *f, const hn_graph *g, const char *lower, c
     }
     fprintf(f, ".\n * slots: [batch][%s_PARTICLES][%s_PRODUCTS_MAX], each product's slot, -1 when the particle is not\n"
                " * assigned (fewer free slots than products, or nothing finite left). prob (may be NULL): [batch][%s_PARTICLES],\n"
-               " * |G_p| exp(log P) of the chosen cell, 0 when not assigned. Allocates nothing (a %d-byte stack scratch);\n"
-               " * returns the number of particles assigned over the batch. */\n", upper, upper, upper,
-            (int)(7 + p.m * 13 + p.n_slots));
+               " * |G_p| exp(log P) of the chosen cell, 0 when not assigned. Allocates nothing (a stack scratch of\n"
+               " * HN_K_ASSIGN_SCRATCH_BYTES(%d, %d) bytes); returns the number of particles assigned over the batch. */\n",
+            upper, upper, upper, p.m, p.n_slots);
     fprintf(f, "#define %s_PARTICLES %d\n#define %s_PRODUCTS_MAX %d\n", upper, p.m, upper, p.kmax);
     fprintf(f, "long %s_decode(const %s_outputs *out, int batch, int32_t *slots, float *prob);\n\n", lower, lower);
 }

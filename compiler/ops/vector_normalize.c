@@ -14,7 +14,7 @@ static const hn_attr_spec attrs[] = {
 };
 
 /* Bit k set: feature k is log-transformed; -1 with an error for a name the input does not have. */
-static long log_mask(hn_graph *g, const hn_node *n)
+static long log_mask(const hn_graph *g, const hn_node *n)
 {
     const hn_attr_val *v = hn_attr(n, "log");
     const hn_tensor *in = &g->tensors[n->in[0]];
@@ -46,7 +46,7 @@ static int infer(hn_graph *g, hn_node *n, hn_shape *out)
 static void emit(hn_emit *e, const hn_node *n)
 {
     int F = hn_last_dim(&e->g->tensors[n->out].shape);
-    long mask = log_mask((hn_graph *)e->g, n);
+    long mask = log_mask(e->g, n);
     char line[512];
     int used = snprintf(line, sizeof line, "static const unsigned char take_log[%d] = {", F);
     for (int k = 0; k < F; ++k) used += snprintf(line + used, sizeof line - (size_t)used, "%s%d", k ? ", " : " ", (int)(mask >> k & 1));
