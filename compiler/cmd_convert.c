@@ -165,8 +165,10 @@ static int write_h5(const char *path, const table *t, int fixed)
 
 int hn_cmd_convert(int argc, char **argv)
 {
+    if (argc >= 3 && !strcmp(argv[2], "iaformer")) return hn_cmd_convert_iaformer(argc, argv);
     if (argc < 3 || strcmp(argv[2], "darkmachines"))
-        return hn_usage("convert", "the only format is 'darkmachines' (hepnc convert darkmachines IN.csv -o OUT.h5)");
+        return hn_usage("convert", "the formats are 'darkmachines' (hepnc convert darkmachines IN.csv -o OUT.h5) and 'iaformer' "
+                                   "(hepnc convert iaformer IN.h5 -o OUT.h5)");
     const char *in = NULL, *out = NULL, *layout = "fixed", *max_s = "18", *procs = NULL;
     for (int i = 3; i < argc; ++i) {
         const char *v;

@@ -109,19 +109,32 @@ static void report(const eval_options *o, const float *p, int width, const int32
     int64_t correct = 0, labelled = 0, nsig = 0;
     for (int64_t e = 0; e < E; ++e) {
         const float *r = p + e * width;
+        sig[e] = labels[e] == o->signal_label ? 1 : 0;
+        if (width == 1) {               /* one probability (a sigmoid output): P(signal) itself */
+            disc[e] = r[0];
+            ++labelled;
+            correct += (r[0] > 0.5f) == sig[e];
+            nsig += sig[e];
+            continue;
+        }
         int arg = 0;
         for (int k = 1; k < width; ++k) arg = r[k] > r[arg] ? k : arg;
         if (labels[e] >= 0 && labels[e] < width) { ++labelled; correct += arg == labels[e]; }
         float s = r[o->signal_class], b = r[o->background_class];
         disc[e] = s + b > 0 ? s / (s + b) : 0.5f;
-        sig[e] = labels[e] == o->signal_label ? 1 : 0;
         nsig += sig[e];
     }
     printf("events           %lld\n", (long long)E);
-    if (labelled) printf("accuracy         %.4f (argmax over %d classes, labels read as class indices)\n",
-                         (double)correct / (double)labelled, width);
-    printf("discriminant     p[%d] / (p[%d] + p[%d]); signal = label %d\n", o->signal_class, o->signal_class,
-           o->background_class, o->signal_label);
+    if (labelled && width == 1)
+        printf("accuracy         %.4f (p > 0.5 read as signal)\n", (double)correct / (double)labelled);
+    else if (labelled)
+        printf("accuracy         %.4f (argmax over %d classes, labels read as class indices)\n", (double)correct / (double)labelled,
+               width);
+    if (width == 1)
+        printf("discriminant     p (the output's one probability); signal = label %d\n", o->signal_label);
+    else
+        printf("discriminant     p[%d] / (p[%d] + p[%d]); signal = label %d\n", o->signal_class, o->signal_class,
+               o->background_class, o->signal_label);
     printf("AUC              %.4f\n", hn_auc(disc, sig, E));
     double S = o->signal_yield >= 0 ? o->signal_yield : (double)nsig;
     double B = o->background_yield >= 0 ? o->background_yield : (double)(E - nsig);
@@ -172,7 +185,7 @@ int hn_cmd_eval(int argc, char **argv)
     int out = pick_output(m, o.output);
     if (out < 0) { fprintf(stderr, "hepnc eval: error: the spec has no output '%s'\n", o.output); goto done; }
     int width = m->outputs[out].width;
-    if (o.signal_class < 0 || o.signal_class >= width || o.background_class < 0 || o.background_class >= width) {
+    if (width > 1 && (o.signal_class < 0 || o.signal_class >= width || o.background_class < 0 || o.background_class >= width)) {
         fprintf(stderr, "hepnc eval: error: --signal-class/--background-class must be in 0..%d (output '%s')\n",
                 width - 1, m->outputs[out].name);
         goto done;

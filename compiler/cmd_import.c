@@ -102,6 +102,17 @@ static int map_spanet_name(const char *key, mapped *m)
     return 0;
 }
 
+/* IAFormer (upstream's JetTaggingModule checkpoint, whose Transformer is `model`, or the Transformer's own
+ * state_dict): the `iaformer` op names its parameters after upstream's modules, so the names only lose the
+ * Lightning module's "model." and the 1×1 Conv2d weights [out, in, 1, 1] become [out, in]. */
+static int map_iaformer_name(const char *state, const char *key, mapped *m)
+{
+    snprintf(m->name, sizeof m->name, "%s", starts(key, "model.") ? key + 6 : key);
+    if (m->ndim == 4 && ends(m->name, ".weight") && squeeze_kernel(m))
+        return hn_error_plain("hepnc import: error: %s: tensor '%s' is a convolution weight whose kernel is not 1", state, key);
+    return 0;
+}
+
 /* Maps one checkpoint key; returns 0 (mapped), 1 (dropped) or -1 (error, message printed). */
 static int map_name(const char *state, const char *key, int particlenet, mapped *m)
 {
@@ -292,10 +303,10 @@ int hn_cmd_import(int argc, char **argv)
         else if (!state) state = argv[i];
         else return hn_usage("import", "unexpected argument '%s'", argv[i]);
     }
-    if (!format) return hn_usage("import", "a FORMAT is required (weaver or spanet)");
-    if (strcmp(format, "weaver") && strcmp(format, "spanet"))
-        return hn_usage("import", "unknown format '%s' (weaver or spanet)", format);
-    int spanet = !strcmp(format, "spanet");
+    if (!format) return hn_usage("import", "a FORMAT is required (weaver, spanet or iaformer)");
+    if (strcmp(format, "weaver") && strcmp(format, "spanet") && strcmp(format, "iaformer"))
+        return hn_usage("import", "unknown format '%s' (weaver, spanet or iaformer)", format);
+    int spanet = !strcmp(format, "spanet"), iaformer = !strcmp(format, "iaformer");
     if (!state) return hn_usage("import", "a STATE.pt file is required");
     if (strcmp(version, "0.4") && strcmp(version, "0.5"))
         return hn_usage("import", "--weaver-version is 0.4 or 0.5, not '%s'", version);
@@ -330,7 +341,9 @@ int hn_cmd_import(int argc, char **argv)
         x->ndim = t->ndim;
         x->numel = t->numel;
         memcpy(x->shape, t->shape, sizeof x->shape);
-        int r = spanet ? map_spanet_name(t->name, x) : map_name(state, t->name, particlenet, x);
+        int r = spanet     ? map_spanet_name(t->name, x)
+                : iaformer ? map_iaformer_name(state, t->name, x)
+                           : map_name(state, t->name, particlenet, x);
         if (r < 0) { rc = -1; break; }
         if (r > 0) continue;
         const mapped *dup = find(m, nm, x->name);
@@ -345,7 +358,7 @@ int hn_cmd_import(int argc, char **argv)
         ++nm;
         if (hn_torch_read_f32(ck, i, x->data, err, sizeof err)) rc = hn_error_plain("hepnc import: error: %s", err);
     }
-    if (!rc && !strcmp(version, "0.5") && !particlenet && !spanet) rc = to_v04_headscale(state, m, nm);
+    if (!rc && !strcmp(version, "0.5") && !particlenet && !spanet && !iaformer) rc = to_v04_headscale(state, m, nm);
     if (!rc) rc = check_against_spec(state, spec, m, nm);
     if (!rc) {
         qsort(m, (size_t)nm, sizeof *m, cmp_name);
@@ -359,6 +372,7 @@ int hn_cmd_import(int argc, char **argv)
         }
         if (to && hn_safetensors_write(out, nm, to, err, sizeof err)) rc = hn_error_plain("hepnc import: error: %s", err);
         if (!rc && spanet) printf("wrote %s (%d tensors from %s, SPANet)\n", out, nm, state);
+        else if (!rc && iaformer) printf("wrote %s (%d tensors from %s, IAFormer)\n", out, nm, state);
         else if (!rc) printf("wrote %s (%d tensors from %s, weaver %s)\n", out, nm, state, version);
         free(to);
     }

@@ -13,6 +13,7 @@ int hn_cmd_compare(int argc, char **argv);
 int hn_cmd_eval(int argc, char **argv);
 int hn_cmd_import(int argc, char **argv);
 int hn_cmd_convert(int argc, char **argv);
+int hn_cmd_convert_iaformer(int argc, char **argv);   /* hepnc convert iaformer (cmd_convert_iaformer.c) */
 int hn_cmd_bench(int argc, char **argv);
 int hn_cmd_gradcheck(int argc, char **argv);
 int hn_cmd_train(int argc, char **argv);

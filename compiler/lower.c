@@ -381,6 +381,17 @@ int hn_set_attr_default(hn_node *n, int a)
     case HN_ATTR_INT: case HN_ATTR_COUNT: v->i = strtol(s->def, NULL, 10); break;
     case HN_ATTR_FLOAT: v->f = strtod(s->def, NULL); break;
     case HN_ATTR_BOOL: v->i = strcmp(s->def, "true") == 0; break;
+    case HN_ATTR_INTS: {                /* "[a, b, c]" */
+        v->nints = 0;
+        for (const char *p = s->def; *p && v->nints < HN_MAX_LIST;) {
+            char *end;
+            long x = strtol(p, &end, 10);
+            if (end == p) { ++p; continue; }
+            v->ints[v->nints++] = (int)x;
+            p = end;
+        }
+        break;
+    }
     default: snprintf(v->s, sizeof v->s, "%s", s->def); break;
     }
     return 0;
@@ -592,13 +603,13 @@ static int lower_output(hn_graph *g, const hn_ast *key, const hn_ast *def)
     if (parse_name(key, "an output name", name, sizeof name)) return -1;
     if (g->noutputs == 16) return hn_error(key->loc, "at most 16 outputs are supported");
     const hn_ast *ref = def;
-    int softmax = 0;
+    int prob = 0;                       /* HN_OP_softmax or HN_OP_sigmoid: the output is probabilities */
     if (def->kind == HN_AST_MAP) {
-        static const char *const keys[] = { "softmax" };
-        if (check_keys(def, keys, 1, "an output")) return -1;
-        if (def->n != 1) return hn_error(def->loc, "an output is a tensor name or {softmax: TENSOR}");
+        static const char *const keys[] = { "softmax", "sigmoid" };
+        if (check_keys(def, keys, 2, "an output")) return -1;
+        if (def->n != 1) return hn_error(def->loc, "an output is a tensor name, {softmax: TENSOR} or {sigmoid: TENSOR}");
         ref = def->items[0];
-        softmax = 1;
+        prob = hn_ast_get(def, "softmax") ? HN_OP_softmax : HN_OP_sigmoid;
     }
     if (expect_kind(ref, HN_AST_SCALAR, "an output")) return -1;
     int t = hn_graph_find_tensor(g, ref->text);
@@ -615,12 +626,12 @@ static int lower_output(hn_graph *g, const hn_ast *key, const hn_ast *def)
         return hn_error(ref->loc, "output '%s' is the input '%s' itself; outputs must be computed", name, ref->text);
     if (g->tensors[t].shape.nset > 0 && !(g->tensors[t].producer >= 0 && hn_op(g->nodes[g->tensors[t].producer].op)->all_slots))
         return hn_error(ref->loc, "output '%s' is a per-particle set; pool it into a per-event tensor first", name);
-    if (softmax) {
+    if (prob) {
         if (hn_graph_find_tensor(g, name) >= 0)
             return hn_error(key->loc, "output '%s' has the name of an existing tensor; choose another", name);
         hn_node from = { .loc = key->loc };
         snprintf(from.name, sizeof from.name, "%s", name);
-        int node = hn_new_node(g, HN_OP_softmax, name, &from, &t, 1);
+        int node = hn_new_node(g, prob, name, &from, &t, 1);
         t = hn_finish_node(g, node, name);
         if (t < 0) return -1;
     } else if (g->tensors[t].output >= 0) {

@@ -122,13 +122,20 @@ static const command commands[] = {
       "OPENBLAS_NUM_THREADS sets the BLAS threads. For comparisons with PyTorch see bench/.\n"
       "  --gpu   time the spec's GPU object instead (as hepnc infer --gpu), on host arrays: what a host program\n"
       "          sees, the copies to and from the device included\n" },
-    { "convert", hn_cmd_convert, "hepnc convert darkmachines IN.csv -o OUT.h5 --processes A,B,... [--layout fixed|set] [--max N]",
+    { "convert", hn_cmd_convert, "hepnc convert darkmachines IN.csv -o OUT.h5 --processes A,B,... [--layout fixed|set] [--max N]\n"
+                                 "       hepnc convert iaformer IN.h5 -o OUT.h5 [--set particles] [--max 128]",
       "Converts a DarkMachines event CSV (event ID; process ID; weight; MET; METphi; obj, E, pT, eta, phi; ...,\n"
       "objects j b e- e+ m- m+ g, energies in MeV) into the HDF5 layout of docs/data.md, in GeV: /objects\n"
       "(E, pt, eta, phi and one-hot type flags), /event (met, met_phi), /labels (index of the process in\n"
       "--processes), /weights. Streams the file; a malformed line stops with its line number and field.\n"
       "  --layout fixed   models/fcn.yaml's 12 slots: 4 jets, 4 b-jets, e-, e+, m-, m+ by pT (default)\n"
-      "  --layout set     the --max (default 18) hardest objects, pT-ordered, with /objects/mask\n" },
+      "  --layout set     the --max (default 18) hardest objects, pT-ordered, with /objects/mask\n"
+      "'iaformer' turns a file of 4-vectors (/<set>/vectors [E, M, 4] px, py, pz, E in GeV; /<set>/mask and\n"
+      "/labels when present, e.g. tools/gen/topqcd.py's) into models/iaformer.yaml's input: /particles/features\n"
+      "with upstream IAFormer's 11 particle features (the jet = the sum of the constituents), /particles/vectors\n"
+      "and /labels, --max rows per event, no mask (docs/iaformer.md).\n"
+      "  --set NAME       the set to read (default particles)\n"
+      "  --max N          rows per event, the model's max (default 128): the hardest N when there are more\n" },
     { "compare", hn_cmd_compare, "hepnc compare SPEC --weights W.safetensors --data X.h5 --reference REF.h5 [--events N] [--tol T]",
       "Runs the spec's code with every layer's output traced and compares each, in graph order and over each\n"
       "event's real rows, with the reference's /layers/<name> datasets (shape [events, ...], padding rows\n"
@@ -136,7 +143,7 @@ static const command commands[] = {
       "tolerance; exit 1 when there is one. Layers fused away (a folded batchnorm) have no output to compare.\n"
       "  --events N   the first N events (default 32)\n"
       "  --tol T      absolute tolerance (default 1e-4)\n" },
-    { "import", hn_cmd_import, "hepnc import weaver|spanet STATE.pt --spec SPEC -o W.safetensors [--weaver-version 0.4|0.5] [--list]",
+    { "import", hn_cmd_import, "hepnc import weaver|spanet|iaformer STATE.pt --spec SPEC -o W.safetensors [--weaver-version 0.4|0.5] [--list]",
       "Converts a weaver-core state_dict (a PyTorch zip checkpoint, read without PyTorch) into a safetensors\n"
       "weights file for SPEC: keys are mapped onto the spec's weight names as tools/weaver_import.py does\n"
       "(a leading 'mod.' dropped, attn.in_proj_weight -> attn.in_proj.weight, Conv1d/Conv2d weights\n"
@@ -147,6 +154,8 @@ static const command commands[] = {
       "'spanet' reads SPANet's PyTorch Lightning checkpoint (its 'state_dict'), or a plain state_dict, for a\n"
       "spec with op spanet: the names are kept (the op uses upstream's), num_batches_tracked and the loss's\n"
       "bookkeeping tensors are dropped, and the rest is checked against SPEC as above (docs/spanet.md).\n"
+      "'iaformer' reads IAFormer's Lightning checkpoint (or its Transformer's state_dict) for a spec with op\n"
+      "iaformer: 'model.' dropped, 1x1 Conv2d weights squeezed, checked as above (docs/iaformer.md).\n"
       "  --spec SPEC              the spec the weights are for (required)\n"
       "  -o W.safetensors         output file (required)\n"
       "  --weaver-version V       0.4 (default: the published ParT/ParticleNet weights) or 0.5: weaver-core\n"

@@ -45,7 +45,13 @@
     X(symmetric_attention) \
     X(set_prepend)    \
     X(denormalize)    \
-    X(spanet)
+    X(spanet)         \
+    X(rmsnorm)        \
+    X(feature_mean)   \
+    X(iaformer_pair_features) \
+    X(interaction_logits) \
+    X(differential_attention) \
+    X(iaformer)
 
 enum {
 #define HN_OP_ENUM(name) HN_OP_##name,

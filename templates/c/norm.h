@@ -42,6 +42,26 @@ static HN_K_UNUSED void hn_k_layernorm(const float *x, int rows, int dim, const 
     }
 }
 
+/* PyTorch nn.RMSNorm(dim) over the last axis, per row r < rows:
+ *   y[r][i] = x[r][i] / √((1/dim)·Σ_k x[r][k]² + eps) · γ[i]
+ * (torch's eps=None is FLT_EPSILON for float32). Layout: x, y [rows][dim]; gamma [dim]. The sum of squares
+ * in HN_K_LANES partial sums of a fixed order, as hn_k_layernorm. y may alias x. rows may be 0; dim ≥ 1. */
+static HN_K_UNUSED void hn_k_rmsnorm(const float *x, int rows, int dim, const float *gamma, float eps, float *y)
+{
+    for (int r = 0; r < rows; ++r) {
+        const float *xr = x + (size_t)r * dim;
+        float *yr = y + (size_t)r * dim;
+        float sq[HN_K_LANES] = { 0.0f }, ss = 0.0f;
+        int i = 0;
+        for (; i + HN_K_LANES <= dim; i += HN_K_LANES)
+            for (int l = 0; l < HN_K_LANES; ++l) sq[l] += xr[i + l] * xr[i + l];
+        for (; i < dim; ++i) ss += xr[i] * xr[i];
+        for (int l = 0; l < HN_K_LANES; ++l) ss += sq[l];
+        const float inv = 1.0f / sqrtf(ss / (float)dim + eps);
+        for (i = 0; i < dim; ++i) yr[i] = xr[i] * inv * gamma[i];
+    }
+}
+
 /* Eval-mode nn.BatchNorm1d(dim) over the last axis, with the running statistics:
  *   y[r][i] = (x[r][i] − mean[i])·s[i] + beta[i],   s[i] = gamma[i]/√(var[i] + eps).
  * Layout: x, y [rows][dim]; mean, var, gamma, beta [dim]. The scales s are computed once per call for

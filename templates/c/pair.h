@@ -88,7 +88,8 @@ typedef struct hn_k_pair_mlp {
 static HN_K_UNUSED float *hn_k_pair_mlp_rows(const hn_k_pair_mlp *mlp, int t, float *buf, float *scratch)
 {
     float *cur = buf, *nxt = scratch;
-    hn_k_batchnorm(cur, t, mlp->nfeat, mlp->bn_mean, mlp->bn_var, mlp->bn_gamma, mlp->bn_beta, 1e-5f, cur);
+    if (mlp->bn_mean)           /* ParT: the input batchnorm; IAFormer has none */
+        hn_k_batchnorm(cur, t, mlp->nfeat, mlp->bn_mean, mlp->bn_var, mlp->bn_gamma, mlp->bn_beta, 1e-5f, cur);
     for (int l = 0; l < mlp->nlayers; ++l) {
 #ifdef HN_USE_CBLAS
         hn_k_linear_cblas(cur, t, mlp->dims[l], mlp->W[l], mlp->B[l], mlp->dims[l + 1], HN_ACT_GELU, nxt);

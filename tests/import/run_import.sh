@@ -90,12 +90,15 @@ zipfile.ZipFile('opcode.pt', 'w').writestr('archive/data.pkl', b'\\x80\\x02}q\\x
   [ "$rc" -eq 2 ] || { echo "FAIL: no --spec gave exit $rc, not 2"; exit 1; }
   rc=0; "$hepnc" import weaver "$here/part_small.pt" --spec "$spec" -o "$out" --weaver-version 0.6 2>/dev/null || rc=$?
   [ "$rc" -eq 2 ] || { echo "FAIL: --weaver-version 0.6 gave exit $rc, not 2"; exit 1; }
-  "$hepnc" import --help | grep -q "hepnc import weaver|spanet STATE.pt --spec SPEC"
+  "$hepnc" import --help | grep -q "hepnc import weaver|spanet|iaformer STATE.pt --spec SPEC"
   rc=0; "$hepnc" import keras "$here/part_small.pt" --spec "$spec" -o "$out" 2>/dev/null || rc=$?
   [ "$rc" -eq 2 ] || { echo "FAIL: an unknown format gave exit $rc, not 2"; exit 1; }
   # a weaver checkpoint read as SPANet's: the names are kept, so the spec's first SPANet tensor is missing
   expect_fail "tensor 'embedding.vector_embedding_layers.0.normalizer.mean' is missing" \
       "$hepnc" import spanet "$here/part_small.pt" --spec "$root/models/spanet_small.yaml" -o "$out"
+  # and as IAFormer's: only a leading 'model.' is dropped, so the spec's first IAFormer tensor is missing
+  expect_fail "tensor 'particle_embed.mlp.0.weight' is missing" \
+      "$hepnc" import iaformer "$here/part_small.pt" --spec "$root/models/iaformer.yaml" -o "$out"
   echo "ok: usage errors exit 2, --help documents the command"
   ;;
 reader)

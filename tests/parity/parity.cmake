@@ -33,3 +33,11 @@ endforeach()
 add_test(NAME parity.spanet_shared_example COMMAND ${CMAKE_CURRENT_LIST_DIR}/spanet_shared.sh $<TARGET_FILE:hepnc>
          ${CMAKE_BINARY_DIR}/spanet_shared)
 set_tests_properties(parity.spanet_shared_example PROPERTIES LABELS quick SKIP_RETURN_CODE 77)
+# IAFormer against upstream IAFormer itself (tests/parity/gen_iaformer_fixture.py): its pair features and logits.
+add_executable(iaformer_features ${CMAKE_CURRENT_LIST_DIR}/iaformer_features.c)
+target_include_directories(iaformer_features PRIVATE ${HDF5_C_INCLUDE_DIRS} ${HDF5_INCLUDE_DIRS})
+target_link_libraries(iaformer_features PRIVATE ${HDF5_C_LIBRARIES} ${HDF5_LIBRARIES} m)
+set_target_properties(iaformer_features PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR} C_STANDARD 11 C_EXTENSIONS OFF)
+add_test(NAME parity.iaformer COMMAND ${CMAKE_CURRENT_LIST_DIR}/run_iaformer.sh $<TARGET_FILE:hepnc>
+         $<TARGET_FILE:compare_outputs> $<TARGET_FILE:iaformer_features> ${CMAKE_BINARY_DIR}/parity_iaformer)
+set_tests_properties(parity.iaformer PROPERTIES LABELS quick)
