@@ -3,7 +3,8 @@
  * tools/gen/topqcd.py writes) into IAFormer's input: /particles/features [E, max, 11] with upstream's 11
  * particle features (templates/c/interaction.h, hn_k_ia_particle_features: the same kernel the parity test
  * checks against upstream's graph builder), /particles/vectors [E, max, 4] for the in-model pair features,
- * and /labels. No mask is written: IAFormer reads every slot, padding rows are zero. Events stream in chunks;
+ * and /labels as upstream's is_signal (1 where the label is --signal-label, default 0: tools/gen/topqcd.py's
+ * top jets; else 0), the target of its BCE and what a one-logit output's P(label 1) means. No mask is written: IAFormer reads every slot, padding rows are zero. Events stream in chunks;
  * the output is written to a temporary file and renamed, so a failure leaves nothing behind. */
 #include <hdf5.h>
 #include <stdio.h>
@@ -101,6 +102,12 @@ static void close_source(source *s)
 }
 
 /* One chunk: the first min(real, max) rows of each event (real: the mask's prefix, else rows with E > 0). */
+/* upstream's is_signal: 1 for the signal label, 0 otherwise */
+static void chunk_labels(int32_t *labels, int count, int signal)
+{
+    for (int e = 0; e < count; ++e) labels[e] = labels[e] == signal;
+}
+
 static void chunk_features(const float *in, const uint8_t *mask, int count, int M, int max, float *vec, float *feat)
 {
     memset(vec, 0, sizeof(float) * (size_t)count * (size_t)max * 4);
@@ -115,7 +122,7 @@ static void chunk_features(const float *in, const uint8_t *mask, int count, int 
     }
 }
 
-static int convert(const char *in, const source *s, const char *out, int max)
+static int convert(const char *in, const source *s, const char *out, int max, int signal)
 {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out, (long)getpid());
@@ -139,6 +146,7 @@ static int convert(const char *in, const source *s, const char *out, int max)
              (s->labels < 0 || !read_rows(s->labels, H5T_NATIVE_INT32, 1, first, count, d1, lb));
         if (!ok) { hn_error_plain("%s: error: cannot read events %llu..%llu", in, (unsigned long long)first, (unsigned long long)(first + count - 1)); break; }
         chunk_features(inb, s->mask >= 0 ? mb : NULL, (int)count, (int)M, max, vb, fb);
+        chunk_labels(lb, (int)count, signal);
         ok = !write_rows(feat, H5T_NATIVE_FLOAT, 3, first, count, df, fb) && !write_rows(vec, H5T_NATIVE_FLOAT, 3, first, count, dv, vb) &&
              (lab < 0 || !write_rows(lab, H5T_NATIVE_INT32, 1, first, count, d1, lb));
     }
@@ -148,19 +156,23 @@ static int convert(const char *in, const source *s, const char *out, int max)
     if (lab >= 0) H5Dclose(lab);
     ok &= H5Fclose(f) >= 0;
     if (!ok || rename(tmp, out)) { unlink(tmp); return hn_error_plain("%s: error: cannot write the output file", out); }
-    printf("wrote %s (%llu events, %d rows of IAFormer's 11 particle features and 4-vectors%s)\n", out, (unsigned long long)E, max,
-           s->labels >= 0 ? ", labels" : "");
+    if (s->labels >= 0)
+        printf("wrote %s (%llu events, %d rows of IAFormer's 11 particle features and 4-vectors, labels 1 = label %d)\n", out,
+               (unsigned long long)E, max, signal);
+    else
+        printf("wrote %s (%llu events, %d rows of IAFormer's 11 particle features and 4-vectors)\n", out, (unsigned long long)E, max);
     return 0;
 }
 
 int hn_cmd_convert_iaformer(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL, *set = "particles", *max_s = "128";
+    const char *in = NULL, *out = NULL, *set = "particles", *max_s = "128", *signal_s = "0";
     for (int i = 3; i < argc; ++i) {
         const char *v;
         if (hn_opt(argc, argv, &i, "-o", &v) || hn_opt(argc, argv, &i, "--out", &v)) out = v;
         else if (hn_opt(argc, argv, &i, "--set", &v)) set = v;
         else if (hn_opt(argc, argv, &i, "--max", &v)) max_s = v;
+        else if (hn_opt(argc, argv, &i, "--signal-label", &v)) signal_s = v;
         else if (argv[i][0] == '-') return hn_usage("convert", "unknown option '%s'", argv[i]);
         else if (!in) in = argv[i];
         else return hn_usage("convert", "unexpected argument '%s'", argv[i]);
@@ -170,7 +182,7 @@ int hn_cmd_convert_iaformer(int argc, char **argv)
     if (max < 1 || max > 4096) return hn_usage("convert", "--max must be 1 to 4096");
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     source s;
-    int rc = open_source(in, set, &s) || convert(in, &s, out, max);
+    int rc = open_source(in, set, &s) || convert(in, &s, out, max, atoi(signal_s));
     close_source(&s);
     return rc ? 1 : 0;
 }

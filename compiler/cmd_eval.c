@@ -23,7 +23,7 @@
 
 typedef struct eval_options {
     const char *spec, *weights, *data, *roc, *roc_png, *output, *json;
-    int signal_class, background_class, signal_label, batch, gpu, lines;
+    int signal_class, background_class, signal_label, signal_label_given, batch, gpu, lines;
     double signal_yield, background_yield, rel_unc;   /* yields < 0: the dataset's counts */
 } eval_options;
 
@@ -65,6 +65,7 @@ static int parse(int argc, char **argv, eval_options *o)
     o->signal_class = atoi(sc);
     o->background_class = atoi(bc);
     o->signal_label = sl ? atoi(sl) : o->signal_class;
+    o->signal_label_given = sl != NULL;
     o->batch = atoi(batch);
     if (o->batch < 1) return hn_usage("eval", "--batch must be positive");
     o->lines = atoi(lines);
@@ -185,6 +186,7 @@ int hn_cmd_eval(int argc, char **argv)
     int out = pick_output(m, o.output);
     if (out < 0) { fprintf(stderr, "hepnc eval: error: the spec has no output '%s'\n", o.output); goto done; }
     int width = m->outputs[out].width;
+    if (width == 1 && !o.signal_label_given) o.signal_label = 1;   /* one probability: P(label 1), BCE's target */
     if (width > 1 && (o.signal_class < 0 || o.signal_class >= width || o.background_class < 0 || o.background_class >= width)) {
         fprintf(stderr, "hepnc eval: error: --signal-class/--background-class must be in 0..%d (output '%s')\n",
                 width - 1, m->outputs[out].name);

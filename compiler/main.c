@@ -101,7 +101,8 @@ static const command commands[] = {
       "s/sqrt(b) and s/sqrt(b + (D b)^2), s = eps_S S and b = eps_B B the signal and background events that pass\n"
       "(docs/training.md, \"Evaluation\").\n"
       "  --signal-class K, --background-class J   output indices (default 0 and 1)\n"
-      "  --signal-label L   the /labels value of signal events (default K); other labels are background\n"
+      "  --signal-label L   the /labels value of signal events (default K; 1 for a one-wide output, which is read\n"
+      "                     as P(label 1), BCE's target); other labels are background\n"
       "  --output NAME      which output holds the probabilities (default 'scores')\n"
       "  --roc FILE.csv     write the ROC (eff_signal, eff_background)\n"
       "  --roc-png FILE.png draw it: 1/eps_B against eps_S (Python 3 + matplotlib; skipped with a warning without)\n"
@@ -123,7 +124,7 @@ static const command commands[] = {
       "  --gpu   time the spec's GPU object instead (as hepnc infer --gpu), on host arrays: what a host program\n"
       "          sees, the copies to and from the device included\n" },
     { "convert", hn_cmd_convert, "hepnc convert darkmachines IN.csv -o OUT.h5 --processes A,B,... [--layout fixed|set] [--max N]\n"
-                                 "       hepnc convert iaformer IN.h5 -o OUT.h5 [--set particles] [--max 128]",
+                                 "       hepnc convert iaformer IN.h5 -o OUT.h5 [--set particles] [--max 128] [--signal-label 0]",
       "Converts a DarkMachines event CSV (event ID; process ID; weight; MET; METphi; obj, E, pT, eta, phi; ...,\n"
       "objects j b e- e+ m- m+ g, energies in MeV) into the HDF5 layout of docs/data.md, in GeV: /objects\n"
       "(E, pt, eta, phi and one-hot type flags), /event (met, met_phi), /labels (index of the process in\n"
@@ -133,9 +134,11 @@ static const command commands[] = {
       "'iaformer' turns a file of 4-vectors (/<set>/vectors [E, M, 4] px, py, pz, E in GeV; /<set>/mask and\n"
       "/labels when present, e.g. tools/gen/topqcd.py's) into models/iaformer.yaml's input: /particles/features\n"
       "with upstream IAFormer's 11 particle features (the jet = the sum of the constituents), /particles/vectors\n"
-      "and /labels, --max rows per event, no mask (docs/iaformer.md).\n"
+      "and /labels as upstream's is_signal (1 for --signal-label, else 0), --max rows per event, no mask\n"
+      "(docs/iaformer.md).\n"
       "  --set NAME       the set to read (default particles)\n"
-      "  --max N          rows per event, the model's max (default 128): the hardest N when there are more\n" },
+      "  --max N          rows per event, the model's max (default 128): the hardest N when there are more\n"
+      "  --signal-label K the input's label of signal events (default 0: tools/gen/topqcd.py's top jets)\n" },
     { "compare", hn_cmd_compare, "hepnc compare SPEC --weights W.safetensors --data X.h5 --reference REF.h5 [--events N] [--tol T]",
       "Runs the spec's code with every layer's output traced and compares each, in graph order and over each\n"
       "event's real rows, with the reference's /layers/<name> datasets (shape [events, ...], padding rows\n"

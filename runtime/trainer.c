@@ -196,12 +196,17 @@ static int save(run *r, const char *path, char *err, size_t errlen)
     return hn_ckpt_save(path, r->t, r->params, &r->os, &r->s->optim, &r->pos, err, errlen);
 }
 
+/* The predicted class: the largest logit, or for one logit (BCE) 1 when it is positive. */
 static int argmax(const float *z, int C)
 {
+    if (C == 1) return z[0] > 0.0f;
     int a = 0;
     for (int c = 1; c < C; ++c) a = z[c] > z[a] ? c : a;
     return a;
 }
+
+/* The largest valid label: nclasses − 1, or 1 for one logit (BCE's target 0 or 1). */
+static int label_max(const hn_train_entry *t) { return t->nclasses == 1 ? 1 : t->nclasses - 1; }
 
 /* One batch: step, clip, optimiser. */
 static int train_batch(run *r, int epoch, int n, double *lr_out, double *loss_out, char *err, size_t errlen)
@@ -224,7 +229,7 @@ static int train_batch(run *r, int epoch, int n, double *lr_out, double *loss_ou
         rc = t->device->step((const float *const *)b->x, (const int32_t *const *)b->n, b->labels, b->weights, n, &cfg, seed,
                              r->logits, &loss, &s->optim, lr, r->os.offset, r->os.size, r->no_decay, s->clip_grad, err,
                              errlen);
-        if (rc == HN_ERR_LABEL) return fail(err, errlen, "%s: a label is outside 0..%d", b->path, t->nclasses - 1);
+        if (rc == HN_ERR_LABEL) return fail(err, errlen, "%s: a label is outside 0..%d", b->path, label_max(t));
         if (rc) return -1;
         r->device_ahead = 1;
         if (!isfinite(loss))
@@ -235,7 +240,7 @@ static int train_batch(run *r, int epoch, int n, double *lr_out, double *loss_ou
     rc = t->train_step(r->params, r->grads, (const float *const *)b->x, (const int32_t *const *)b->n, b->labels,
                        b->weights, n, &cfg, seed, r->logits, &loss, r->ws);
     if (rc == HN_ERR_LABEL)
-        return fail(err, errlen, "%s: a label is outside 0..%d", b->path, t->nclasses - 1);
+        return fail(err, errlen, "%s: a label is outside 0..%d", b->path, label_max(t));
     if (rc == HN_ERR_DEVICE) return fail(err, errlen, "%s: the device running the training step failed (its message above)", t->name);
     if (rc) return fail(err, errlen, "%s: the training step rejected a batch (code %d: a set count out of range?)",
                         b->path, rc);
@@ -338,9 +343,10 @@ static int check_settings(const hn_train_entry *t, const hn_trainer_settings *s,
 {
     if (!t || t->abi != HN_TRAIN_ABI) return fail(err, errlen, "%s: not a training entry of ABI %d", t ? t->name : "?", HN_TRAIN_ABI);
     if (s->batch < 1 || s->epochs < 1) return fail(err, errlen, "%s: batch and epochs must be positive", t->name);
-    if (t->nclasses < 2) return fail(err, errlen, "%s: the loss needs at least 2 classes", t->name);
-    if (s->signal_class < 0 || s->signal_class >= t->nclasses || s->background_class < 0 ||
-        s->background_class >= t->nclasses || s->signal_class == s->background_class)
+    if (t->nclasses < 2 && !(t->nclasses == 1 && s->loss.loss == HN_LOSS_BCE))
+        return fail(err, errlen, "%s: the loss needs at least 2 classes (one logit trains with loss bce)", t->name);
+    if (t->nclasses > 1 && (s->signal_class < 0 || s->signal_class >= t->nclasses || s->background_class < 0 ||
+        s->background_class >= t->nclasses || s->signal_class == s->background_class))
         return fail(err, errlen, "%s: the AUC's signal and background classes must differ and lie below %d", t->name,
                     t->nclasses);
     if (hn_logits_output(t) < 0)

@@ -82,8 +82,8 @@ int hn_eval_run(const hn_train_entry *t, const float *params, hn_batcher *b, con
                  t->logits_output ? t->logits_output : "(null)", C);
         return -1;
     }
-    if (s->signal_class < 0 || s->signal_class >= C || s->background_class < 0 || s->background_class >= C ||
-        s->signal_class == s->background_class) {
+    if (C > 1 && (s->signal_class < 0 || s->signal_class >= C || s->background_class < 0 || s->background_class >= C ||
+                  s->signal_class == s->background_class)) {
         snprintf(err, errlen, "%s: the AUC classes %d (signal) and %d (background) must differ and lie in 0..%d",
                  me->name, s->signal_class, s->background_class, C - 1);
         return -1;
@@ -115,15 +115,23 @@ int hn_eval_run(const hn_train_entry *t, const float *params, hn_batcher *b, con
         }
         const float *z = x.y[out];
         double l = batch_loss(s, z, b->labels, n, C);
+        for (int k = 0; C == 1 && k < n; ++k)
+            if (b->labels[k] != 0 && b->labels[k] != 1) l = NAN;     /* one logit: BCE's targets 0 and 1 */
         if (isnan(l)) {
             snprintf(err, errlen, "%s: a label of events %lld..%lld is outside 0..%d", b->path, (long long)first,
-                     (long long)(first + n - 1), C - 1);
+                     (long long)(first + n - 1), C == 1 ? 1 : C - 1);
             rc = -1;
             break;
         }
         loss_sum += l * n;
         for (int k = 0; k < n; ++k) {
             const float *r = z + (size_t)k * C;
+            if (C == 1) {               /* one logit: P(label 1) = sigmoid(z), label 1 is the signal */
+                correct += (r[0] > 0.0f) == (b->labels[k] == 1);
+                x.disc[first + k] = (float)(1.0 / (1.0 + exp(-(double)r[0])));
+                x.sig[first + k] = (int8_t)(b->labels[k] == 1);
+                continue;
+            }
             int arg = 0;
             for (int c = 1; c < C; ++c) arg = r[c] > r[arg] ? c : arg;
             correct += arg == b->labels[k];

@@ -22,7 +22,8 @@ static int infer(hn_graph *g, hn_node *n, hn_shape *out)
     int heads = (int)hn_attr_int(n, "heads"), layer = (int)hn_attr_int(n, "layer");
     if (v->nset != 1 || v->rank != 2)
         return hn_error(hn_attr(n, "in")->loc, "differential_attention reads a set tensor [n, D]");
-    if (L->nset != 2 || L->rank != 3 || L->set != v->set)
+    int producer = g->tensors[n->in[1]].producer;
+    if (L->nset != 2 || L->rank != 3 || L->set != v->set || producer < 0 || g->nodes[producer].op != HN_OP_interaction_logits)
         return hn_error(hn_attr(n, "logits")->loc, "'logits' must be pair logits [n, n, maps] of the same set (an interaction_logits layer)");
     if (v->dim[1] % heads)
         return hn_error(hn_attr(n, "heads")->loc, "width %d is not a multiple of %d heads", v->dim[1], heads);
@@ -51,6 +52,37 @@ static void emit(hn_emit *e, const hn_node *n)
                  2 * heads * layer, max, max, max, max * D);
 }
 
+/* Backward per event (softmaxes recomputed, templates/c/backward_interaction.h): dv written for every slot (zero
+ * past the event's rows), the logits' gradient written for the whole tensor (zero outside this layer's maps: the
+ * other layers' rules fill theirs, and the trainer adds them up), each event's dβ in its own slot and summed in
+ * event order after the loop (deterministic with threads), then dλ_q, dλ_k. */
+static void emit_backward(hn_emit *e, const hn_node *n)
+{
+    const hn_graph *g = e->g;
+    const hn_shape *v = &g->tensors[n->out].shape, *L = hn_in_shape(g, n, 1);
+    int heads = (int)hn_attr_int(n, "heads"), layer = (int)hn_attr_int(n, "layer"), max = v->dim[0], D = v->dim[1];
+    long len = (long)hn_attr_int(n, "lambda_len"), depth = (long)hn_attr_int(n, "depth"), maps = hn_shape_elems(L);
+    hn_emit_param_decl(e, "lq", n->param[0]);
+    hn_emit_param_decl(e, "lk", n->param[1]);
+    hn_emit_grad_decl(e, "dlq", n->param[0]);
+    hn_emit_grad_decl(e, "dlk", n->param[1]);
+    hn_emit_line(e, 1, "const float beta = hn_k_diff_beta(lq, lk, %ld, %ld);", len, depth);
+    hn_emit_line(e, 1, "float dbeta[batch > 0 ? batch : 1];   /* each event's ∂loss/∂β */");
+    hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b) {");
+    hn_emit_line(e, 2, "float *dvb = dx0 ? dx0 + (size_t)b * %d : NULL, *dLb = dx1 ? dx1 + (size_t)b * %ld : NULL;", max * D, maps);
+    hn_emit_line(e, 2, "if (dvb) memset(dvb, 0, sizeof(float) * %d);", max * D);
+    hn_emit_line(e, 2, "if (dLb) memset(dLb, 0, sizeof(float) * %ld);", maps);
+    hn_emit_line(e, 2, "dbeta[b] = 0.0f;");
+    hn_emit_line(e, 2, "hn_kb_diff_attention(x0 + (size_t)b * %d, %s, %d, %d, x1 + (size_t)b * %ld + (size_t)%d * %d * %d, %d, beta, "
+                 "dy + (size_t)b * %d, dvb, dLb ? dLb + (size_t)%d * %d * %d : NULL, &dbeta[b]);", max * D,
+                 hn_emit_rows(e, &g->tensors[n->out]), heads, D / heads, maps, 2 * heads * layer, max, max, max, max * D,
+                 2 * heads * layer, max, max);
+    hn_emit_line(e, 1, "}");
+    hn_emit_line(e, 1, "float dbeta_sum = 0.0f;");
+    hn_emit_line(e, 1, "for (int b = 0; b < batch; ++b) dbeta_sum += dbeta[b];");
+    hn_emit_line(e, 1, "hn_kb_diff_beta(lq, lk, %ld, %ld, dbeta_sum, dlq, dlk);", len, depth);
+}
+
 static long macs(const hn_graph *g, const hn_node *n)
 {
     const hn_shape *s = &g->tensors[n->out].shape;
@@ -63,5 +95,5 @@ const hn_op_def hn_op_def_differential_attention = {
     "embedding, times the values.",
     "<name>.lambda_q1 [len], <name>.lambda_k1 [len]",
     attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
-    NULL, NULL, NULL, 0, 0,
+    NULL, emit_backward, NULL, 0, 0,
 };

@@ -30,8 +30,16 @@ static void emit(hn_emit *e, const hn_node *n)
 
 static long macs(const hn_graph *g, const hn_node *n) { return hn_shape_elems(hn_in_shape(g, n, 0)); }
 
+/* Backward over every slot: each feature gets dy/F of its row. */
+static void emit_backward(hn_emit *e, const hn_node *n)
+{
+    const hn_tensor *out = &e->g->tensors[n->out];
+    hn_emit_line(e, 1, "if (dx0) hn_kb_feature_mean(dy, %s, %d, dx0);", hn_emit_all_rows(e, out),
+                 hn_last_dim(hn_in_shape(e->g, n, 0)));
+}
+
 const hn_op_def hn_op_def_feature_mean = {
     "feature_mean", "Mean of each row over its features: [..., F] → [..., 1] (IAFormer's readout x.mean(-1)).", "",
     attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
-    NULL, NULL, NULL, 0, 0,
+    NULL, emit_backward, NULL, 0, 0,
 };

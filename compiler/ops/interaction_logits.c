@@ -56,12 +56,12 @@ static void offsets(const hn_graph *g, const hn_node *n, int first, int count, c
     }
 }
 
-static void emit(hn_emit *e, const hn_node *n)
+/* Declares the embedding `emb` (hn_k_pair_mlp) and the projections proj_out, proj_W, proj_B for the kernels. */
+static void emit_weights(hn_emit *e, const hn_node *n)
 {
     const hn_graph *g = e->g;
     const hn_attr_val *dims = hn_attr(n, "dims"), *outs = hn_attr(n, "outputs");
-    const hn_shape *s = &g->tensors[n->out].shape;
-    int max = s->dim[0], nfeat = g->tensors[n->in[0]].shape.dim[2], layers = dims->nints, nproj = outs->nints;
+    int nfeat = g->tensors[n->in[0]].shape.dim[2], layers = dims->nints, nproj = outs->nints;
     char list[512], wl[2048], bl[2048];
     snprintf(list, sizeof list, "%d", nfeat);
     for (int k = 0; k < layers; ++k) {
@@ -88,9 +88,42 @@ static void emit(hn_emit *e, const hn_node *n)
     offsets(g, n, 2 * layers + 1, nproj, bl, sizeof bl);
     hn_emit_line(e, 1, "const float *const proj_W[%d] = { %s };", nproj, wl);
     hn_emit_line(e, 1, "const float *const proj_B[%d] = { %s };", nproj, bl);
+}
+
+static void emit(hn_emit *e, const hn_node *n)
+{
+    const hn_graph *g = e->g;
+    const hn_shape *s = &g->tensors[n->out].shape;
+    emit_weights(e, n);
     hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)");
     hn_emit_line(e, 2, "hn_k_interaction_logits(x0 + (size_t)b * %ld, %s, %d, &emb, %d, proj_out, proj_W, proj_B, y + (size_t)b * %ld);",
-                 hn_shape_elems(&g->tensors[n->in[0]].shape), hn_emit_rows(e, &g->tensors[n->out]), max, nproj, hn_shape_elems(s));
+                 hn_shape_elems(&g->tensors[n->in[0]].shape), hn_emit_rows(e, &g->tensors[n->out]), s->dim[0],
+                 hn_attr(n, "outputs")->nints, hn_shape_elems(s));
+}
+
+/* Backward: the parameters' gradients only (the pair features come from the 4-vectors), the forward recomputed
+ * tile by tile (templates/c/backward_interaction.h). The events run one after the other, so every gradient sums
+ * in event order with no per-thread copies of the ~90k weights; each event's work is one call. */
+static void emit_backward(hn_emit *e, const hn_node *n)
+{
+    const hn_graph *g = e->g;
+    const hn_shape *s = &g->tensors[n->out].shape;
+    int layers = hn_attr(n, "dims")->nints, nproj = hn_attr(n, "outputs")->nints;
+    emit_weights(e, n);
+    char dw[2048] = "", db[2048] = "", dwp[2048] = "", dbp[2048] = "";
+    for (int k = 0; k < layers + nproj; ++k) {
+        char item[48];
+        snprintf(item, sizeof item, "%sdP + %ld", k == 0 || k == layers ? "" : ", ", g->params[n->param[2 * k]].offset);
+        strncat(k < layers ? dw : dwp, item, sizeof dw - strlen(k < layers ? dw : dwp) - 1);
+        snprintf(item, sizeof item, "%sdP + %ld", k == 0 || k == layers ? "" : ", ", g->params[n->param[2 * k + 1]].offset);
+        strncat(k < layers ? db : dbp, item, sizeof db - strlen(k < layers ? db : dbp) - 1);
+    }
+    hn_emit_line(e, 1, "float *const emb_dW[%d] = { %s }, *const emb_dB[%d] = { %s };", layers, dw, layers, db);
+    hn_emit_line(e, 1, "float *const proj_dW[%d] = { %s }, *const proj_dB[%d] = { %s };", nproj, dwp, nproj, dbp);
+    hn_emit_line(e, 1, "for (int b = 0; b < batch; ++b)   /* events in order: the sums do not depend on the threads */");
+    hn_emit_line(e, 2, "hn_kb_interaction_logits(x0 + (size_t)b * %ld, %s, %d, &emb, %d, proj_out, proj_W, proj_B, dy + (size_t)b * %ld, "
+                 "emb_dW, emb_dB, proj_dW, proj_dB);", hn_shape_elems(&g->tensors[n->in[0]].shape), hn_emit_rows(e, &g->tensors[n->out]),
+                 s->dim[0], nproj, hn_shape_elems(s));
 }
 
 static long macs(const hn_graph *g, const hn_node *n)
@@ -107,5 +140,5 @@ const hn_op_def hn_op_def_interaction_logits = {
     "layer's logit maps from it (its 1×1 u_proj).",
     "<name>.embed.{2k}.weight [dims[k], in], .bias; <name>.proj.<l>.weight [outputs[l], dims[last]], .bias",
     attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
-    NULL, NULL, NULL, 0, 0,
+    NULL, emit_backward, NULL, 0, 1,   /* input 0 (pair features from the 4-vectors): no gradient */
 };

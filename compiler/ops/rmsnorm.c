@@ -27,8 +27,19 @@ static void emit(hn_emit *e, const hn_node *n)
 
 static long macs(const hn_graph *g, const hn_node *n) { return 3 * hn_shape_elems(hn_in_shape(g, n, 0)); }
 
+/* Backward over every slot (padding rows of dy are zero, so they add nothing to dgamma). */
+static void emit_backward(hn_emit *e, const hn_node *n)
+{
+    const hn_tensor *out = &e->g->tensors[n->out];
+    char eps[48];
+    hn_emit_param_decl(e, "gamma", n->param[0]);
+    hn_emit_grad_decl(e, "dgamma", n->param[0]);
+    hn_emit_line(e, 1, "hn_kb_rmsnorm(x0, %s, %d, gamma, %s, dy, dx0 ? dx0 : dy, dgamma);", hn_emit_all_rows(e, out),
+                 hn_last_dim(&out->shape), hn_c_float((float)hn_attr_float(n, "eps"), eps));
+}
+
 const hn_op_def hn_op_def_rmsnorm = {
     "rmsnorm", "Root-mean-square normalisation over the last axis, as torch.nn.RMSNorm.", "<name>.weight [d]",
     attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
-    NULL, NULL, NULL, 0, 0,
+    NULL, emit_backward, NULL, 0, 0,
 };

@@ -30,10 +30,26 @@ add_test(NAME unit.backward_spanet.loops COMMAND test_backward_spanet_loops)
 set_tests_properties(unit.backward_spanet unit.backward_spanet.loops PROPERTIES LABELS quick
                      ENVIRONMENT "OPENBLAS_NUM_THREADS=1")
 
+# IAFormer's kernels (RMSNorm, feature mean, differential attention and β, the interaction embedding's parameters),
+# likewise with and without HN_USE_CBLAS; building test_backward_iaformer builds both.
+add_executable(test_backward_iaformer ${CMAKE_CURRENT_LIST_DIR}/test_backward_iaformer.c)
+target_include_directories(test_backward_iaformer PRIVATE ${PROJECT_SOURCE_DIR}/templates/c ${CBLAS_INCLUDE_DIR})
+target_compile_definitions(test_backward_iaformer PRIVATE HN_USE_CBLAS)
+target_link_libraries(test_backward_iaformer PRIVATE ${OPENBLAS_LIBRARY} m)
+add_executable(test_backward_iaformer_loops ${CMAKE_CURRENT_LIST_DIR}/test_backward_iaformer.c)
+target_include_directories(test_backward_iaformer_loops PRIVATE ${PROJECT_SOURCE_DIR}/templates/c)
+target_link_libraries(test_backward_iaformer_loops PRIVATE m)
+add_dependencies(test_backward_iaformer test_backward_iaformer_loops)
+add_test(NAME unit.backward_iaformer COMMAND test_backward_iaformer)
+add_test(NAME unit.backward_iaformer.loops COMMAND test_backward_iaformer_loops)
+set_tests_properties(unit.backward_iaformer unit.backward_iaformer.loops PROPERTIES LABELS quick
+                     ENVIRONMENT "OPENBLAS_NUM_THREADS=1")
+
 set(HN_KB_TEMPLATES backward_linear backward_norm backward_softmax backward_pool backward_elementwise backward_dropout
                     backward_class_attention backward_pair backward_parallel
-                    backward_attention backward_gru_gate backward_assignment)
-set(HN_KB_FORWARD common activations linear norm softmax pool elementwise pair attention edgeconv gru_gate assignment)
+                    backward_attention backward_gru_gate backward_assignment backward_interaction)
+set(HN_KB_FORWARD common activations linear norm softmax pool elementwise pair attention edgeconv gru_gate assignment
+                  interaction)
 set(HN_KB_FLAGS -std=c11 -Wall -Wextra -Werror -Wpedantic -fsyntax-only)
 set(HN_KB_COMPILERS ${CMAKE_C_COMPILER})
 find_program(HN_KB_CLANG NAMES clang clang-14)
