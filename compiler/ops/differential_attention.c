@@ -3,13 +3,17 @@
  *   α_h = softmax(L_{2h}) − β·softmax(L_{2h+1}),   β = min(1, λ_init·exp(λ_q·λ_k)),  λ_init = 1 − e^(−1/depth),
  * and out_h = α_h·v_h over each event's rows, v being the value projection [n, heads·dv]. The maps are
  * layer `layer` of an interaction_logits tensor (channels 2·heads·layer …). Weights <name>.lambda_q1 and
- * <name>.lambda_k1 [len]. */
+ * <name>.lambda_k1 [len]. With `vectors` (the set's 4-vectors, and logits from its iaformer_pair_features) the
+ * kernel knows the padded particles and uses that they share one logit (hn_k_diff_attention_sparse). */
 #include "../emit.h"
 #include "../ops.h"
 
 static const hn_attr_spec attrs[] = {
     { "in", HN_ATTR_TENSOR, 1, NULL, NULL, "the values [n, D] (a bias-free linear of the normalised input)" },
     { "logits", HN_ATTR_TENSOR, 1, NULL, NULL, "the attention logits of every layer (an interaction_logits layer)" },
+    { "vectors", HN_ATTR_TENSOR, 0, NULL, NULL,
+      "the set's input (declared with 'vectors: true'), when the logits come from its iaformer_pair_features: padded "
+      "particles (E = 0) then share one logit per map, and the work falls from n² to (real rows)² per head" },
     { "heads", HN_ATTR_INT, 1, NULL, NULL, "attention heads (two logit maps each)" },
     { "layer", HN_ATTR_COUNT, 0, "0", NULL, "which layer's maps of 'logits' (maps 2·heads·layer onwards)" },
     { "depth", HN_ATTR_INT, 0, "1", NULL, "the network's number of attention layers, for λ_init = 1 − exp(−1/depth)" },
@@ -30,6 +34,22 @@ static int infer(hn_graph *g, hn_node *n, hn_shape *out)
     if (L->dim[2] < 2 * heads * (layer + 1))
         return hn_error(hn_attr(n, "logits")->loc, "'logits' has %d maps; layer %d of %d heads needs maps %d to %d", L->dim[2],
                         layer, heads, 2 * heads * layer, 2 * heads * (layer + 1) - 1);
+    if (n->nin > 2) {                   /* the set input, or its 4-vectors: the 4-vectors */
+        const hn_tensor *t = &g->tensors[n->in[2]];
+        int p4 = -1;
+        for (int i = 0; i < g->ninputs; ++i)
+            if (g->inputs[i] == n->in[2] && t->vectors_of >= 0) p4 = n->in[2];
+            else if (t->shape.nset == 1 && g->tensors[g->inputs[i]].vectors_of == t->shape.set && g->inputs[i] != n->in[2] &&
+                     t->role == HN_T_INPUT) p4 = g->inputs[i];
+        const hn_node *lp = &g->nodes[producer];
+        int pf = g->tensors[lp->in[0]].producer;
+        if (p4 < 0 || g->tensors[p4].vectors_of != v->set)
+            return hn_error(hn_attr(n, "vectors")->loc, "'vectors' must be the attention's set input, declared with 'vectors: true'");
+        if (pf < 0 || g->nodes[pf].op != HN_OP_iaformer_pair_features || g->nodes[pf].in[0] != p4)
+            return hn_error(hn_attr(n, "vectors")->loc, "'vectors' needs logits computed from that set's iaformer_pair_features "
+                            "(its padded pairs share one logit only then)");
+        n->in[2] = p4;
+    }
     int len = (int)hn_attr_int(n, "lambda_len");
     hn_node_param(g, n, "lambda_q1", 1, len, 0);
     hn_node_param(g, n, "lambda_k1", 1, len, 0);
@@ -47,9 +67,15 @@ static void emit(hn_emit *e, const hn_node *n)
     hn_emit_line(e, 1, "const float beta = hn_k_diff_beta(lq, lk, %ld, %ld);   /* the weight of the second map */",
                  (long)hn_attr_int(n, "lambda_len"), (long)hn_attr_int(n, "depth"));
     hn_emit_line(e, 1, "HN_EVENT_LOOP for (int b = 0; b < batch; ++b)");
-    hn_emit_line(e, 2, "hn_k_diff_attention(x0 + (size_t)b * %d, %s, %d, %d, x1 + (size_t)b * %ld + (size_t)%d * %d * %d, %d, beta, "
-                 "y + (size_t)b * %d);", max * D, hn_emit_rows(e, &g->tensors[n->out]), heads, D / heads, hn_shape_elems(L),
-                 2 * heads * layer, max, max, max, max * D);
+    if (n->nin > 2)
+        hn_emit_line(e, 2, "hn_k_diff_attention_sparse(x0 + (size_t)b * %d, %s, %d, %d, x1 + (size_t)b * %ld + (size_t)%d * %d * %d, %d, "
+                     "beta, x2 + (size_t)b * %d, y + (size_t)b * %d);   /* padded keys share one logit */", max * D,
+                     hn_emit_rows(e, &g->tensors[n->out]), heads, D / heads, hn_shape_elems(L), 2 * heads * layer, max, max, max,
+                     max * 4, max * D);
+    else
+        hn_emit_line(e, 2, "hn_k_diff_attention(x0 + (size_t)b * %d, %s, %d, %d, x1 + (size_t)b * %ld + (size_t)%d * %d * %d, %d, beta, "
+                     "y + (size_t)b * %d);", max * D, hn_emit_rows(e, &g->tensors[n->out]), heads, D / heads, hn_shape_elems(L),
+                     2 * heads * layer, max, max, max, max * D);
 }
 
 /* Backward per event (softmaxes recomputed, templates/c/backward_interaction.h): dv written for every slot (zero
@@ -95,5 +121,5 @@ const hn_op_def hn_op_def_differential_attention = {
     "embedding, times the values.",
     "<name>.lambda_q1 [len], <name>.lambda_k1 [len]",
     attrs, sizeof attrs / sizeof *attrs, infer, NULL, emit, macs,
-    NULL, emit_backward, NULL, 0, 0,
+    NULL, emit_backward, NULL, 0, 4,   /* input 2 (the 4-vectors): no gradient */
 };

@@ -85,9 +85,9 @@ static int block(hn_graph *g, const hn_node *c, int i, int x, int maps, int bloc
     if ((a = node(g, c, HN_OP_layernorm, name, x, NULL, 0)) < 0) return -1;
     snprintf(name, sizeof name, "%s.pmha.v_proj", p);
     if ((a = hn_lower_node(g, HN_OP_linear, name, c, &a, 1, "out", D, "bias", 0)) < 0) return -1;
-    int in[2] = { a, maps };
+    int in[3] = { a, maps, c->in[0] };   /* the particles: their 4-vectors show the padding */
     snprintf(name, sizeof name, "%s.pmha", p);
-    int d = hn_new_node(g, HN_OP_differential_attention, name, c, in, 2);
+    int d = hn_new_node(g, HN_OP_differential_attention, name, c, in, 3);
     hn_node_set_int(&g->nodes[d], "heads", heads);
     hn_node_set_int(&g->nodes[d], "layer", i);
     hn_node_set_int(&g->nodes[d], "depth", blocks);

@@ -139,12 +139,14 @@ static HN_K_UNUSED void hn_k_interaction_logits(const float *pairs, int n, int m
             const float *emb = hn_k_pair_mlp_rows(mlp, t, buf_a, buf_b);
             for (int p = 0, o0 = 0; p < nproj; o0 += nout[p++]) {
                 hn_k_ia_linear(emb, t, width, Wp[p], Bp[p], nout[p], HN_ACT_NONE, lg);
-                for (int r = 0; r < t; ++r)
-                    for (int o = 0; o < nout[p]; ++o) {
-                        float v = lg[(size_t)r * nout[p] + o];
-                        L[((size_t)(o0 + o) * max + ia[r]) * max + ib[r]] = v;
-                        L[((size_t)(o0 + o) * max + ib[r]) * max + ia[r]] = v;
+                for (int o = 0; o < nout[p]; ++o) {  /* map by map: each map's stores stay within its matrix */
+                    float *map = L + (size_t)(o0 + o) * max * max;
+                    for (int r = 0; r < t; ++r) {
+                        const float v = lg[(size_t)r * nout[p] + o];
+                        map[(size_t)ia[r] * max + ib[r]] = v;
+                        map[(size_t)ib[r] * max + ia[r]] = v;
                     }
+                }
             }
             t = 0;
         }
@@ -184,6 +186,83 @@ static HN_K_UNUSED void hn_k_diff_attention(const float *v, int n, int heads, in
                 for (int t = 0; t < dv; ++t) o[t] += w * vj[t];
             }
         }
+}
+
+/* The same attention when the padded particles are known (real[j] = E_j > 0, upstream's mask) and the logits come
+ * from IAFormer's pair features, where the diagonal and every pair with a padded particle have all-zero features
+ * and so, in each map, one shared logit c = L[o][i][i] (hn_k_interaction_logits gives them the zero vector's
+ * logits). Exactly the function above, with that sharing used:
+ *   a real query i:   softmax over its real keys j ≠ i and m_i = n − (real keys) + 1 keys of logit c,
+ *                     out_i = Σ_{real j ≠ i} α_j·v_j + α_c·(v_i + Σ_{padded j} v_j)
+ *   a padded query:   every key has logit c, so α = (1 − β)/n for all of them: out = (1 − β)/n · Σ_j v_j,
+ *                     the same row for every padded query
+ * Cost ∝ (real rows)² instead of n², which for upstream's 128 slots and ~75 constituents is a third. Sums run in
+ * a fixed order (not the order of the function above: agreement to rounding, and batch-independent). */
+static HN_K_UNUSED void hn_k_diff_attention_sparse(const float *v, int n, int heads, int dv, const float *L, int max,
+                                                   float beta, const float *p4, float *out)
+{
+    const int D = heads * dv;
+    int m = n > 0 ? n : 1, idx[m], nr = 0;
+    for (int j = 0; j < n; ++j)
+        if (p4[(size_t)j * 4 + 3] > 0.0f) idx[nr++] = j;
+    float pad_sum[D > 0 ? D : 1], all_sum[D > 0 ? D : 1], s0[m + 1], s1[m + 1];
+    for (int t = 0; t < D; ++t) pad_sum[t] = all_sum[t] = 0.0f;
+    for (int j = 0, r = 0; j < n; ++j) {
+        const float *vj = v + (size_t)j * D;
+        int is_real = r < nr && idx[r] == j;
+        r += is_real;
+        for (int t = 0; t < D; ++t) {
+            all_sum[t] += vj[t];
+            if (!is_real) pad_sum[t] += vj[t];
+        }
+    }
+    const float uniform = n > 0 ? (1.0f - beta) / (float)n : 0.0f;
+    for (int i = 0, r = 0; i < n; ++i) {
+        float *o = out + (size_t)i * D;
+        if (!(r < nr && idx[r] == i)) {             /* a padded query: uniform weights */
+            for (int t = 0; t < D; ++t) o[t] = uniform * all_sum[t];
+            continue;
+        }
+        ++r;
+        const float shared = (float)(n - nr + 1);   /* keys of logit c: the diagonal and the padded ones */
+        for (int h = 0; h < heads; ++h) {
+            const float *l0 = L + ((size_t)(2 * h) * max + i) * max, *l1 = L + ((size_t)(2 * h + 1) * max + i) * max;
+            /* the real keys j != i in s[0..nr-2], the shared logit last */
+            int k = 0;
+            for (int q = 0; q < nr; ++q)
+                if (idx[q] != i) {
+                    s0[k] = l0[idx[q]];
+                    s1[k] = l1[idx[q]];
+                    ++k;
+                }
+            const float c0 = l0[i], c1 = l1[i];
+            float m0 = c0, m1 = c1;
+            for (int q = 0; q < k; ++q) {
+                m0 = s0[q] > m0 ? s0[q] : m0;
+                m1 = s1[q] > m1 ? s1[q] : m1;
+            }
+            float z0 = 0.0f, z1 = 0.0f;
+            for (int q = 0; q < k; ++q) {
+                s0[q] = hn_k_expf(s0[q] - m0);
+                s1[q] = hn_k_expf(s1[q] - m1);
+                z0 += s0[q];
+                z1 += s1[q];
+            }
+            const float e0 = hn_k_expf(c0 - m0), e1 = hn_k_expf(c1 - m1);
+            z0 += shared * e0;
+            z1 += shared * e1;
+            const float inv0 = 1.0f / z0, inv1 = beta / z1, wc = e0 * inv0 - e1 * inv1;
+            float *oh = o + h * dv;
+            const float *vi = v + (size_t)i * D + h * dv;
+            for (int t = 0; t < dv; ++t) oh[t] = wc * (vi[t] + pad_sum[h * dv + t]);
+            for (int q = 0, j = 0; q < nr; ++q) {
+                if (idx[q] == i) continue;
+                const float w = s0[j] * inv0 - s1[j] * inv1, *vj = v + (size_t)idx[q] * D + h * dv;
+                ++j;
+                for (int t = 0; t < dv; ++t) oh[t] += w * vj[t];
+            }
+        }
+    }
 }
 
 #endif
