@@ -39,3 +39,8 @@ set_tests_properties(train.event_weights PROPERTIES LABELS quick)
 # hepnc check's training memory is what the generated training step allocates; gradients share floats.
 add_test(NAME train.check_memory COMMAND ${CMAKE_CURRENT_LIST_DIR}/check_memory.sh $<TARGET_FILE:hepnc> ${CMAKE_BINARY_DIR}/check_memory)
 set_tests_properties(train.check_memory PROPERTIES LABELS quick)
+
+# IAFormer (one logit, BCE): finite differences, and upstream IAFormer's autograd and AdamW trajectory.
+add_test(NAME train.gradcheck.iaformer COMMAND ${CMAKE_CURRENT_LIST_DIR}/gradcheck_iaformer.sh $<TARGET_FILE:hepnc>
+         ${CMAKE_BINARY_DIR}/gradcheck_iaformer)
+set_tests_properties(train.gradcheck.iaformer PROPERTIES LABELS quick)
