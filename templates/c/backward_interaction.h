@@ -277,35 +277,22 @@ static HN_K_UNUSED void hn_kb_interaction_logits(const float *pairs, int n, int 
         hn_kb_ia_tile(mlp, 1, in, z, h, G, nproj, nout, Wp, ga, gb, dW, dB, dWp, dBp);
     }
 
-    /* the computed pairs, tile by tile as the forward gathers them */
-    for (int a = 0; a < n; ++a)
-        for (int b = 0; b <= a; ++b) {
-            const float *f = pairs + ((size_t)a * max + b) * nfeat;
-            int zero = 1;
-            for (int k = 0; k < nfeat; ++k) zero &= f[k] == 0.0f;
-            if (!zero) {
-                for (int k = 0; k < nfeat; ++k) in[(size_t)t * nfeat + k] = f[k];
-                ia[t] = a;
-                ib[t] = b;
-                ++t;
-            }
-            int last = a == n - 1 && b == a;
-            if (t == 0 || (t < HN_IA_TILE && !last)) continue;
-            for (int p = 0, o0 = 0; p < nproj; o0 += nout[p++]) {
-                float *Gp = G + (size_t)t * o0;
-                for (int r = 0; r < t; ++r) {
-                    const float *d = dL + (size_t)o0 * mm + (size_t)ia[r] * max + ib[r];
-                    const float *e = dL + (size_t)o0 * mm + (size_t)ib[r] * max + ia[r];
-                    for (int o = 0; o < nout[p]; ++o) {
-                        float g = d[(size_t)o * mm];
-                        if (ia[r] != ib[r]) g += e[(size_t)o * mm];
-                        Gp[(size_t)r * nout[p] + o] = g;
-                    }
+    /* the computed pairs, tile by tile as the forward gathers them (the same function) */
+    for (int ca = 0, cb = 0; (t = hn_k_ia_next_tile(pairs, n, max, nfeat, &ca, &cb, in, ia, ib)) > 0;) {
+        for (int p = 0, o0 = 0; p < nproj; o0 += nout[p++]) {
+            float *Gp = G + (size_t)t * o0;
+            for (int r = 0; r < t; ++r) {
+                const float *d = dL + (size_t)o0 * mm + (size_t)ia[r] * max + ib[r];
+                const float *e = dL + (size_t)o0 * mm + (size_t)ib[r] * max + ia[r];
+                for (int o = 0; o < nout[p]; ++o) {
+                    float g = d[(size_t)o * mm];
+                    if (ia[r] != ib[r]) g += e[(size_t)o * mm];
+                    Gp[(size_t)r * nout[p] + o] = g;
                 }
             }
-            hn_kb_ia_tile(mlp, t, in, z, h, G, nproj, nout, Wp, ga, gb, dW, dB, dWp, dBp);
-            t = 0;
         }
+        hn_kb_ia_tile(mlp, t, in, z, h, G, nproj, nout, Wp, ga, gb, dW, dB, dWp, dBp);
+    }
 }
 
 #endif

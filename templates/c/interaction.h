@@ -96,6 +96,29 @@ static inline HN_K_UNUSED void hn_k_ia_linear(const float *x, int rows, int in, 
 
 /* ---- interaction embedding and the attention logits (training/models/embedding.py, attention.py) ----- */
 
+/* The next tile of computed pairs, in the forward's order (a ≥ b, row by row) from the cursor (*ca, *cb): the
+ * pairs whose features are not all zero (== 0.0f; the others share the zero vector's logits), their features
+ * into in [t][nfeat] and their indices into ia, ib; at most HN_IA_TILE of them. Returns t (0: none left). The
+ * forward and its backward (backward_interaction.h) tile the pairs through this one function. */
+static HN_K_UNUSED int hn_k_ia_next_tile(const float *pairs, int n, int max, int nfeat, int *ca, int *cb, float *in, int *ia,
+                                         int *ib)
+{
+    int t = 0;
+    for (; *ca < n; ++*ca, *cb = 0)
+        for (; *cb <= *ca; ++*cb) {
+            if (t == HN_IA_TILE) return t;
+            const float *f = pairs + ((size_t)*ca * max + *cb) * nfeat;
+            int zero = 1;
+            for (int k = 0; k < nfeat; ++k) zero &= f[k] == 0.0f;
+            if (zero) continue;
+            for (int k = 0; k < nfeat; ++k) in[(size_t)t * nfeat + k] = f[k];
+            ia[t] = *ca;
+            ib[t] = *cb;
+            ++t;
+        }
+    return t;
+}
+
 /* For one event, the interaction embedding of every pair, then every attention layer's 1×1 convolution:
  *   E(a,b)        = GELU(W_k·…GELU(W_1·f(a,b) + b_1)… + b_k)   (upstream's Conv2d stack, GELU after each)
  *   L[o_p + o][a][b] = Wp[p][o]·E(a,b) + Bp[p][o]              (layer p's u_proj, o < nout[p], o_p = Σ_{q<p} nout[q])
@@ -122,34 +145,21 @@ static HN_K_UNUSED void hn_k_interaction_logits(const float *pairs, int n, int m
             for (int a = 0; a < n; ++a)
                 for (int b = 0; b < n; ++b) L[((size_t)(o0 + o) * max + a) * max + b] = lg[o];
     }
-    for (int a = 0; a < n; ++a)
-        for (int b = 0; b <= a; ++b) {
-            const float *f = pairs + ((size_t)a * max + b) * nfeat;
-            int zero = 1;
-            for (int k = 0; k < nfeat; ++k) zero &= f[k] == 0.0f;
-            if (!zero) {
-                for (int k = 0; k < nfeat; ++k) buf_a[(size_t)t * nfeat + k] = f[k];
-                ia[t] = a;
-                ib[t] = b;
-                ++t;
-            }
-            int last = a == n - 1 && b == a;
-            if (t == 0 || (t < HN_IA_TILE && !last)) continue;
-            /* a full tile (or the last pairs): the embedding, each layer's logits, the scatter */
-            const float *emb = hn_k_pair_mlp_rows(mlp, t, buf_a, buf_b);
-            for (int p = 0, o0 = 0; p < nproj; o0 += nout[p++]) {
-                hn_k_ia_linear(emb, t, width, Wp[p], Bp[p], nout[p], HN_ACT_NONE, lg);
-                for (int o = 0; o < nout[p]; ++o) {  /* map by map: each map's stores stay within its matrix */
-                    float *map = L + (size_t)(o0 + o) * max * max;
-                    for (int r = 0; r < t; ++r) {
-                        const float v = lg[(size_t)r * nout[p] + o];
-                        map[(size_t)ia[r] * max + ib[r]] = v;
-                        map[(size_t)ib[r] * max + ia[r]] = v;
-                    }
+    for (int ca = 0, cb = 0; (t = hn_k_ia_next_tile(pairs, n, max, nfeat, &ca, &cb, buf_a, ia, ib)) > 0;) {
+        /* a tile: the embedding, each layer's logits, the scatter */
+        const float *emb = hn_k_pair_mlp_rows(mlp, t, buf_a, buf_b);
+        for (int p = 0, o0 = 0; p < nproj; o0 += nout[p++]) {
+            hn_k_ia_linear(emb, t, width, Wp[p], Bp[p], nout[p], HN_ACT_NONE, lg);
+            for (int o = 0; o < nout[p]; ++o) {  /* map by map: each map's stores stay within its matrix */
+                float *map = L + (size_t)(o0 + o) * max * max;
+                for (int r = 0; r < t; ++r) {
+                    const float v = lg[(size_t)r * nout[p] + o];
+                    map[(size_t)ia[r] * max + ib[r]] = v;
+                    map[(size_t)ib[r] * max + ia[r]] = v;
                 }
             }
-            t = 0;
         }
+    }
 }
 
 /* ---- differential attention (training/models/attention.py, MultiHeadDiffAttention) ------------------- */
