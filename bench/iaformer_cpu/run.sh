@@ -79,6 +79,7 @@ b=$(OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 build/hepnc bench $spec --weights "
 lat=$(echo "$b" | sed -n 's/.*batch 1 *median \([0-9.]*\) ms.*/\1/p')
 p90=$(echo "$b" | sed -n 's/.*p90 \([0-9.]*\) ms.*/\1/p')
 bthr=$(echo "$b" | sed -n "s/.*batch $BATCH *\([0-9.]*\) events\/s.*/\1/p")
+wsb=$(echo "$b" | sed -n "s/.*workspace .* at batch 1, \([0-9]*\) at batch $BATCH.*/\1/p")
 [ -n "$lat" ] && [ -n "$bthr" ] || { echo "bench/iaformer_cpu: hepnc bench failed:" >&2; echo "$b" >&2; exit 1; }
 for t in ${THREADS//,/ }; do
   runs=""
@@ -93,7 +94,8 @@ for t in ${THREADS//,/ }; do
   med=$(echo $runs | tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}')
   if [ "$t" = 1 ]; then
     echo "{\"side\": \"hepnc\", \"threads\": 1, \"batch1_ms\": $lat, \"batch1_p90_ms\": $p90, \"batch${BATCH}_events_s\": $med," \
-         "\"runs_events_s\": [$(echo $runs | tr ' ' ',')], \"bench_batch${BATCH}_events_s\": $bthr}" >> "$out/raw.jsonl"
+         "\"runs_events_s\": [$(echo $runs | tr ' ' ',')], \"bench_batch${BATCH}_events_s\": $bthr," \
+         "\"workspace_bytes_batch${BATCH}\": ${wsb:-null}}" >> "$out/raw.jsonl"
   else                              # batch 1 is one event: it runs on one thread whatever --threads says
     echo "{\"side\": \"hepnc\", \"threads\": $t, \"batch1_ms\": null, \"batch${BATCH}_events_s\": $med," \
          "\"runs_events_s\": [$(echo $runs | tr ' ' ',')]}" >> "$out/raw.jsonl"
@@ -142,7 +144,10 @@ lines += ["",
           f"Medians: batch 1 over {reps} single-jet calls cycling through the first {N} jets (hepnc: `hepnc bench`, "
           f"p90 {side[('hepnc', 1)]['batch1_p90_ms']:.2f} ms); batch {N}: hepnc over {batches} runs of `hepnc infer "
           f"--threads t` (model time; `hepnc bench`'s own median of 7 batches at one thread: "
-          f"{side[('hepnc', 1)]['bench_batch' + N + '_events_s']} events/s), upstream over {tbatches} batches "
+          f"{side[('hepnc', 1)]['bench_batch' + N + '_events_s']} events/s, warm; each `hepnc infer` run is a fresh "
+          f"process whose model time includes the first touch of its "
+          f"{(side[('hepnc', 1)].get('workspace_bytes_batch' + N) or 0) / 2**30:.2f} GiB workspace at batch {N} when "
+          f"EVENTS = BATCH), upstream over {tbatches} batches "
           f"(eval, no_grad, torch.set_num_threads(t)). hepnc: OpenBLAS, OPENBLAS_NUM_THREADS=1, OMP_NUM_THREADS=t.",
           "",
           "What each side computes: both get upstream's 11 particle features (its graph builder's). Upstream's "
