@@ -30,7 +30,7 @@ add_test(NAME unit.backward_spanet.loops COMMAND test_backward_spanet_loops)
 set_tests_properties(unit.backward_spanet unit.backward_spanet.loops PROPERTIES LABELS quick
                      ENVIRONMENT "OPENBLAS_NUM_THREADS=1")
 
-# IAFormer's kernels (RMSNorm, feature mean, differential attention and β, the interaction embedding's parameters),
+# IAFormer's kernels (RMSNorm, feature mean, differential attention and β),
 # likewise with and without HN_USE_CBLAS; building test_backward_iaformer builds both.
 add_executable(test_backward_iaformer ${CMAKE_CURRENT_LIST_DIR}/test_backward_iaformer.c)
 target_include_directories(test_backward_iaformer PRIVATE ${PROJECT_SOURCE_DIR}/templates/c ${CBLAS_INCLUDE_DIR})
@@ -43,6 +43,19 @@ add_dependencies(test_backward_iaformer test_backward_iaformer_loops)
 add_test(NAME unit.backward_iaformer COMMAND test_backward_iaformer)
 add_test(NAME unit.backward_iaformer.loops COMMAND test_backward_iaformer_loops)
 set_tests_properties(unit.backward_iaformer unit.backward_iaformer.loops PROPERTIES LABELS quick
+                     ENVIRONMENT "OPENBLAS_NUM_THREADS=1")
+# the interaction embedding's parameters (test_backward_interaction.c), likewise
+foreach(suffix "" _loops)
+  add_executable(test_backward_interaction${suffix} ${CMAKE_CURRENT_LIST_DIR}/test_backward_interaction.c)
+  target_include_directories(test_backward_interaction${suffix} PRIVATE ${PROJECT_SOURCE_DIR}/templates/c ${CBLAS_INCLUDE_DIR})
+  target_link_libraries(test_backward_interaction${suffix} PRIVATE m)
+endforeach()
+target_compile_definitions(test_backward_interaction PRIVATE HN_USE_CBLAS)
+target_link_libraries(test_backward_interaction PRIVATE ${OPENBLAS_LIBRARY})
+add_dependencies(test_backward_interaction test_backward_interaction_loops)
+add_test(NAME unit.backward_interaction COMMAND test_backward_interaction)
+add_test(NAME unit.backward_interaction.loops COMMAND test_backward_interaction_loops)
+set_tests_properties(unit.backward_interaction unit.backward_interaction.loops PROPERTIES LABELS quick
                      ENVIRONMENT "OPENBLAS_NUM_THREADS=1")
 
 set(HN_KB_TEMPLATES backward_linear backward_norm backward_softmax backward_pool backward_elementwise backward_dropout
