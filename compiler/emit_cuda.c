@@ -272,13 +272,95 @@ static int cu_sm_interaction(cu_ctx *c)
     return 0;
 }
 
+/* RMSNorm: a warp per row, as LayerNorm. */
+static int cu_rmsnorm(cu_ctx *c)
+{
+    const hn_tensor *o = out_t(c);
+    char eps[48];
+    line(c, "hn_cu_rmsnorm(x0, %s, batch, %ld, %ld, %d, P + %ld, %s, y);", counts(c, o), rows_of(o), per_row_of(o),
+         hn_last_dim(&o->shape), P(c, 0), hn_c_float((float)hn_attr_float(c->n, "eps"), eps));
+    threads(c, rows_of(o) * 32, 256);
+    return 0;
+}
+
+/* The mean of each row's features: a thread per row. */
+static int cu_feature_mean(cu_ctx *c)
+{
+    const hn_tensor *o = out_t(c), *x = in_t(c, 0);
+    line(c, "hn_cu_feature_mean(x0, %s, batch, %ld, %ld, %d, y);", counts(c, o), rows_of(o), per_row_of(o),
+         hn_last_dim(&x->shape));
+    threads(c, rows_of(o), 256);
+    return 0;
+}
+
+/* IAFormer's pair features: a block per event (the particles' kinematics in dynamic shared memory). */
+static int cu_iaformer_pair_features(cu_ctx *c)
+{
+    int max = out_t(c)->shape.dim[0];
+    line(c, "(void)batch;");
+    line(c, "hn_cu_ia_pair_features(x0, %s, %d, y);", counts(c, out_t(c)), max);
+    c->geom = 2, c->block = 256, c->shared = (4 * max + 2) * 4;
+    return 0;
+}
+
+/* IAFormer's interaction embedding and every layer's logits: blocks of HN_CU_IA_THREADS threads, a tile of
+ * HN_CU_IA_TILE (16) unordered pairs each, per event. */
+static int cu_interaction_logits(cu_ctx *c)
+{
+    const hn_attr_val *dims = hn_attr(c->n, "dims"), *outs = hn_attr(c->n, "outputs");
+    int nfeat = in_t(c, 0)->shape.dim[2], max = out_t(c)->shape.dim[0], layers = dims->nints, nproj = outs->nints;
+    int widest = nfeat, total = 0;
+    for (int k = 0; k < layers; ++k) widest = dims->ints[k] > widest ? dims->ints[k] : widest;
+    for (int p = 0; p < nproj; ++p) total += outs->ints[p];
+    if (widest > 256 || total > 256)
+        return hn_error(c->n->loc, "CUDA interaction_logits supports widths and a total of logit maps up to 256 (got %d and %d)",
+                        widest, total);
+    fprintf(c->f, "    const int dims[%d] = { %d", layers + 1, nfeat);
+    for (int k = 0; k < layers; ++k) fprintf(c->f, ", %d", dims->ints[k]);
+    fprintf(c->f, " };\n    const float *const W[%d] = {", layers);
+    for (int k = 0; k < layers; ++k) fprintf(c->f, "%sP + %ld", k ? ", " : " ", P(c, 2 * k));
+    fprintf(c->f, " };\n    const float *const B[%d] = {", layers);
+    for (int k = 0; k < layers; ++k) fprintf(c->f, "%sP + %ld", k ? ", " : " ", P(c, 2 * k + 1));
+    fprintf(c->f, " };\n    const int nout[%d] = {", nproj);
+    for (int p = 0; p < nproj; ++p) fprintf(c->f, "%s%d", p ? ", " : " ", outs->ints[p]);
+    fprintf(c->f, " };   /* each attention layer's logit maps */\n    const float *const Wp[%d] = {", nproj);
+    for (int p = 0; p < nproj; ++p) fprintf(c->f, "%sP + %ld", p ? ", " : " ", P(c, 2 * (layers + p)));
+    fprintf(c->f, " };\n    const float *const Bp[%d] = {", nproj);
+    for (int p = 0; p < nproj; ++p) fprintf(c->f, "%sP + %ld", p ? ", " : " ", P(c, 2 * (layers + p) + 1));
+    fprintf(c->f, " };\n");
+    line(c, "(void)batch;");
+    line(c, "hn_cu_interaction_logits(x0, %s, %d, %d, %d, dims, W, B, %d, nout, Wp, Bp, y);", counts(c, out_t(c)), max, nfeat,
+         layers, nproj);
+    c->geom = 4, c->per_event = ((long)max * (max + 1) / 2 + 15) / 16, c->block = 256;   /* HN_CU_IA_TILE, _THREADS */
+    return 0;
+}
+
+/* IAFormer's differential attention: a warp per query and head, four per block (HN_CU_DA_WARPS). */
+static int cu_differential_attention(cu_ctx *c)
+{
+    const hn_tensor *o = out_t(c);
+    const hn_shape *L = &in_t(c, 1)->shape;
+    int heads = (int)hn_attr_int(c->n, "heads"), layer = (int)hn_attr_int(c->n, "layer"), max = o->shape.dim[0];
+    int dv = o->shape.dim[1] / heads;
+    if (dv > 64 || max > 512)
+        return hn_error(c->n->loc, "CUDA differential_attention supports head widths up to 64 and 512 slots (got %d and %d)", dv,
+                        max);
+    line(c, "(void)batch;");
+    line(c, "hn_cu_diff_attention<%d>(x0, %s, %d, %d, x1 + (long)%d * %d * %d, %ld, P + %ld, P + %ld, %ld, %ld, y);", dv,
+         counts(c, o), max, heads, 2 * heads * layer, max, max, hn_shape_elems(L), P(c, 0), P(c, 1),
+         (long)hn_attr_int(c->n, "lambda_len"), (long)hn_attr_int(c->n, "depth"));
+    c->geom = 4, c->per_event = (long)heads * ((max + 3) / 4), c->block = 128;
+    return 0;
+}
+
 int hn_cuda_op_supported(int op)
 {
     switch (op) {
     case HN_OP_linear: case HN_OP_layernorm: case HN_OP_softmax: case HN_OP_batchnorm: case HN_OP_relu: case HN_OP_gelu:
     case HN_OP_add: case HN_OP_standardize: case HN_OP_residual: case HN_OP_concat: case HN_OP_slice: case HN_OP_flatten:
     case HN_OP_pool: case HN_OP_attention: case HN_OP_pair_embed: case HN_OP_sm_interaction: case HN_OP_pair_features:
-    case HN_OP_class_token: case HN_OP_cls_attention: case HN_OP_edge_conv:
+    case HN_OP_class_token: case HN_OP_cls_attention: case HN_OP_edge_conv: case HN_OP_sigmoid: case HN_OP_rmsnorm:
+    case HN_OP_feature_mean: case HN_OP_iaformer_pair_features: case HN_OP_interaction_logits: case HN_OP_differential_attention:
         return 1;
     default:
         return 0;
@@ -309,6 +391,12 @@ static int emit_node(cu_ctx *c)
     case HN_OP_class_token: return cu_class_token(c);
     case HN_OP_cls_attention: return cu_cls_attention(c);
     case HN_OP_edge_conv: return cu_edge_conv(c);
+    case HN_OP_sigmoid: return cu_rowwise(c, 1, 3);    /* HN_CU_ACT_SIGMOID */
+    case HN_OP_rmsnorm: return cu_rmsnorm(c);
+    case HN_OP_feature_mean: return cu_feature_mean(c);
+    case HN_OP_iaformer_pair_features: return cu_iaformer_pair_features(c);
+    case HN_OP_interaction_logits: return cu_interaction_logits(c);
+    case HN_OP_differential_attention: return cu_differential_attention(c);
     default: return -1;                 /* hn_cuda_op_supported lists the cases above */
     }
 }
@@ -426,7 +514,8 @@ int hn_emit_cuda(const hn_graph *g, const char *spec_path, const char *dir, cons
         if (!rc && n->op == HN_OP_linear) emit_linear_epilogue(f, g, n);
         if (!rc && n->op == HN_OP_cls_attention) hn_cu_emit_cls_gemm_kernels(f, g, n);
         if (!rc && hn_cu_packed_linear(g, n)) hn_cu_emit_fused_kernels(f, g, plan, i);
-        int hot = n->op == HN_OP_attention || n->op == HN_OP_cls_attention || n->op == HN_OP_pair_embed;
+        int hot = n->op == HN_OP_attention || n->op == HN_OP_cls_attention || n->op == HN_OP_pair_embed ||
+                  n->op == HN_OP_interaction_logits || n->op == HN_OP_differential_attention || n->op == HN_OP_iaformer_pair_features;
         if (hot && strict && nstrict && *nstrict < 64) snprintf(strict[(*nstrict)++], 128, "%s_%s", m, id);
         if (!rc) hn_cu_emit_launch(h, g, plan, n, &c);
     }

@@ -15,11 +15,13 @@
 #define HN_CU_ACT_NONE 0
 #define HN_CU_ACT_RELU 1
 #define HN_CU_ACT_GELU 2
+#define HN_CU_ACT_SIGMOID 3   /* CUDA-only code: the sigmoid op, through hn_cu_rowwise */
 
 __device__ __forceinline__ float hn_cu_act(float x, int act)
 {
     if (act == HN_CU_ACT_RELU) return x > 0.0f ? x : 0.0f;
     if (act == HN_CU_ACT_GELU) return 0.5f * x * erfcf(-0.70710678118654752f * x);
+    if (act == HN_CU_ACT_SIGMOID) return 1.0f / (1.0f + expf(-x));
     return x;
 }
 

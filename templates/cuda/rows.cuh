@@ -1,4 +1,4 @@
-/* rows.cuh — row-wise and elementwise ops: LayerNorm, softmax, batchnorm/activation/add/standardize/residual, columns, masked pooling.
+/* rows.cuh — row-wise and elementwise ops: LayerNorm, RMSNorm, feature mean, softmax, batchnorm/activation/add/standardize/residual, columns, masked pooling.
  * Part of hepnc's CUDA kernel bodies (templates/cuda/<part>.cuh, the counterparts of templates/c/<part>.h: same
  * formulas, layouts and real-rows-only rule), pasted in order into NAME.cu by compiler/emit_cuda.c,
  * which adds one extern "C" __global__ wrapper per node with the shapes as constants; NVRTC compiles it
@@ -24,6 +24,34 @@ __device__ void hn_cu_layernorm(const float *x, const int *n, int batch, int row
     for (int k = 16; k; k >>= 1) v += __shfl_xor_sync(0xffffffffu, v, k);
     float inv = rsqrtf(v / dim + eps);
     for (int i = lane; i < dim; i += 32) y[row * dim + i] = (xr[i] - mean) * inv * g[i] + bt[i];
+}
+
+/* One warp per row: RMSNorm, y = x / √(mean(x²) + eps) · g (hn_k_rmsnorm). */
+__device__ void hn_cu_rmsnorm(const float *x, const int *n, int batch, int rows, int per_row, int dim, const float *g,
+                              float eps, float *y)
+{
+    long row = ((long)blockIdx.x * blockDim.x + threadIdx.x) / 32;
+    int lane = threadIdx.x % 32;
+    if (row >= (long)batch * rows) return;
+    if (!hn_cu_real(n, (int)(row / rows), (int)(row % rows), per_row)) return;
+    const float *xr = x + row * dim;
+    float s = 0.0f;
+    for (int i = lane; i < dim; i += 32) s += xr[i] * xr[i];
+    for (int k = 16; k; k >>= 1) s += __shfl_xor_sync(0xffffffffu, s, k);
+    float inv = 1.0f / sqrtf(s / dim + eps);
+    for (int i = lane; i < dim; i += 32) y[row * dim + i] = xr[i] * inv * g[i];
+}
+
+/* A thread per row: the mean of its features, y [rows][1] (IAFormer's head input). */
+__device__ void hn_cu_feature_mean(const float *x, const int *n, int batch, int rows, int per_row, int dim, float *y)
+{
+    long row = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (row >= (long)batch * rows) return;
+    if (!hn_cu_real(n, (int)(row / rows), (int)(row % rows), per_row)) return;
+    const float *xr = x + row * dim;
+    float s = 0.0f;
+    for (int i = 0; i < dim; ++i) s += xr[i];
+    y[row] = s / (float)dim;
 }
 
 /* One warp per row: softmax. */

@@ -159,10 +159,10 @@ endif()
 
 # Unit checks of GPU kernels against the C code (templates/c) on random data, reading the kernel bodies from
 # templates/cuda: the training kernels of one op (train_<op>), and inference kernels on shapes the parity
-# models do not reach (the attention's several query blocks and key tiles). gpu_emu.unit_<unit> on the
-# emulated GPU, in every CI run; gpu.unit_<unit> on a GPU (77 elsewhere).
+# models do not reach (the attention's several query blocks and key tiles; IAFormer's kernels at other widths
+# and counts). gpu_emu.unit_<unit> on the emulated GPU, in every CI run; gpu.unit_<unit> on a GPU (77 elsewhere).
 if(TARGET hepnc_gpu)
-  foreach(unit train_attention train_class_attention train_optim attention)
+  foreach(unit train_attention train_class_attention train_optim attention interaction)
     add_executable(test_${unit} ${CMAKE_CURRENT_LIST_DIR}/test_${unit}.c ${CMAKE_CURRENT_LIST_DIR}/unit_kernels.c)
     target_include_directories(test_${unit} PRIVATE ${PROJECT_SOURCE_DIR}/templates/c)
     target_link_libraries(test_${unit} PRIVATE hepnc_gpu hepnc_runtime m)
@@ -205,5 +205,9 @@ if(TARGET hepnc_gpu)
     add_test(NAME ${name}_particlenet COMMAND ${CMAKE_CURRENT_LIST_DIR}/infer_gpu_particlenet.sh $<TARGET_FILE:hepnc>
              $<TARGET_FILE:compare_outputs> ${CMAKE_BINARY_DIR}/infer_gpu_particlenet_${mode} ${mode})
     set_tests_properties(${name}_particlenet PROPERTIES LABELS ${mode} SKIP_RETURN_CODE 77)
+    # IAFormer with upstream's checkpoint through infer --gpu against upstream's outputs and the CPU path
+    add_test(NAME ${name}_iaformer COMMAND ${CMAKE_CURRENT_LIST_DIR}/infer_gpu_iaformer.sh $<TARGET_FILE:hepnc>
+             $<TARGET_FILE:compare_outputs> ${CMAKE_BINARY_DIR}/infer_gpu_iaformer_${mode} ${mode})
+    set_tests_properties(${name}_iaformer PROPERTIES LABELS ${mode} SKIP_RETURN_CODE 77)
   endforeach()
 endif()
