@@ -7,7 +7,7 @@
  *
  * Every op with a backward rule is covered; an op on the loss path that is not is refused with a message
  * naming the layer. Its parts: the linear layers (emit_cuda_train_linear.c), the pair embedding
- * (emit_cuda_train_pair.c), EdgeConv
+ * (emit_cuda_train_pair.c), IAFormer's interaction embedding and attention (emit_cuda_train_interaction.c), EdgeConv
  * (emit_cuda_train_edgeconv.c), and the host adapter through which hepnc train --gpu drives the step
  * (emit_cuda_train_adapter.c); what they share is emit_cuda_train_internal.h. */
 #include "emit_cuda_train.h"
@@ -59,6 +59,9 @@ static int supported(const hn_graph *g, const hn_node *n)
     case HN_OP_pair_embed: case HN_OP_sm_interaction: return 1;
     case HN_OP_edge_conv: return hn_cu_train_edge_conv_supported(g, n);
     case HN_OP_standardize: case HN_OP_dropout: return 1;
+    case HN_OP_rmsnorm: case HN_OP_feature_mean: case HN_OP_iaformer_pair_features: case HN_OP_interaction_logits:
+    case HN_OP_differential_attention:
+        return hn_ct_interaction_supported(n);   /* IAFormer (templates/cuda/train_interaction.cuh) */
     case HN_OP_slice: return !hn_train_runs_backward(g, n);     /* forward only: an input's columns */
     default: return 0;
     }
@@ -102,7 +105,7 @@ static int emit_cu(FILE *f, ctgen *G)
         if (!on_loss_path(g, n) || !inference_forward(g, n)) continue;
         if (hn_cu_emit_node_kernel(f, g, n, &G->ctx[i])) return -1;
         if (n->op == HN_OP_cls_attention) hn_cu_emit_cls_gemm_kernels(f, g, n);
-        if (G->ctx[i].geom != 0 && G->ctx[i].geom != 2)
+        if (G->ctx[i].geom != 0 && G->ctx[i].geom != 2 && G->ctx[i].geom != 4)
             return hn_error(n->loc, "layer '%s': its CUDA forward has no training launch yet (internal)", n->name);
     }
     return 0;
@@ -286,6 +289,9 @@ static void forward_call(ctgen *G, const hn_node *n, int i)
     if (c->geom == 2)                   /* a block per event */
         fprintf(f, ", &y };\n        if (hn_gpu_launch(gpu, \"%s_%s\", (unsigned)batch, 1, %d, %d, args, " CHECK "    }\n", g->name, id,
                 c->block, c->shared);
+    else if (c->geom == 4)              /* per_event blocks per event */
+        fprintf(f, ", &y };\n        if (hn_gpu_launch(gpu, \"%s_%s\", %ld, (unsigned)batch, %d, 0, args, " CHECK "    }\n", g->name, id,
+                c->per_event, c->block);
     else                                /* per_event threads per event */
         fprintf(f, ", &y };\n        if (hn_gpu_launch(gpu, \"%s_%s\", (unsigned)(((long)batch * %ld + %d) / %d), 1, %d, 0, args, " CHECK
                    "    }\n", g->name, id, c->per_event, c->block - 1, c->block, c->block);
@@ -394,6 +400,21 @@ static void backward_body(ctgen *G, const hn_node *n, char dx[][HN_NAME + 48])
                 !strcmp(mode, "sum") ? 0 : !strcmp(mode, "mean") ? 1 : 2, dx[0]);
         break;
     }
+    case HN_OP_rmsnorm:
+        hn_c_float((float)hn_attr_float(n, "eps"), eps);
+        fprintf(f, "    if (hn_gt_rmsnorm_backward(gpu, %s, %s, (long)batch * %ld, %d, params + %ld, %s, %s, grads + %ld, extra_ws, &scratch, "
+                   CHECK, x0, dy, R, dim, PAR(0), eps, dx[0], PAR(0));
+        break;
+    case HN_OP_feature_mean:
+        fprintf(f, "    if (%s && hn_gt_feature_mean_backward(gpu, %s, (long)batch * %ld, %d, %s, " CHECK, dx[0], dy, R,
+                hn_last_dim(&xin->shape), dx[0]);
+        break;
+    case HN_OP_differential_attention:
+        hn_ct_diff_attention_backward(G, n, dy, dx);
+        break;
+    case HN_OP_interaction_logits:
+        hn_ct_interaction_logits_backward(G, n, dy);
+        break;
     default: break;
     }
 #undef PAR
@@ -458,6 +479,7 @@ static void reduction_extent(ctgen *G)
         const hn_tensor *o = &g->tensors[n->out];
         if (rows_per_event(o) > G->red_rows) G->red_rows = rows_per_event(o);
         if (hn_last_dim(&o->shape) > G->red_cols) G->red_cols = hn_last_dim(&o->shape);
+        if (n->op == HN_OP_interaction_logits) hn_ct_interaction_extent(g, n, &G->red_rows, &G->red_cols);
         if (n->op == HN_OP_pair_embed) {        /* its rows: at most max(max+1)/2 per event, its layers' widths */
             pe_layout L;
             hn_pe_layout_of(g, n, &L);
@@ -620,6 +642,13 @@ static void emit_extra_bytes(ctgen *G)
             fprintf(f, "    if ((b = ");
             hn_cu_train_edge_conv_extra(f, g, n);
             fprintf(f, ") > need) need = b;   /* %s */\n", n->name);
+        } else if (n->op == HN_OP_rmsnorm) {      /* dgamma's per-row terms */
+            fprintf(f, "    if ((b = sizeof(float) * (size_t)batch * %ldu) > need) need = b;   /* %s */\n",
+                    hn_shape_elems(&g->tensors[n->out].shape), n->name);
+        } else if (n->op == HN_OP_differential_attention || n->op == HN_OP_interaction_logits) {
+            fprintf(f, "    if ((b = ");
+            hn_ct_interaction_extra(f, g, n);
+            fprintf(f, ") > need) need = b;   /* %s */\n", n->name);
         } else if (n->op == HN_OP_cls_attention) {
             const hn_shape *x = &g->tensors[n->in[1]].shape;
             fprintf(f, "    if ((b = hn_gt_class_attention_scratch_bytes(batch, %d, %d)) > need) need = b;   /* %s */\n", x->dim[0],
@@ -639,7 +668,7 @@ static void emit_host(ctgen *G, const char *cu, size_t cu_len)
     fprintf(f, "/* %s_cuda_train.c — one training step of '%s' on the GPU: forward in training mode, loss, backward,\n"
                " * every tensor in device memory, in the C step's workspace layout (%s_train.c). Generated by hepnc from %s; do not edit. */\n"
                "#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n"
-               "#include <hepnc/cuda_train_entry.h>\n#include <hepnc/gpu_train.h>\n#include <hepnc/gpu_train_optim.h>\n#include <hepnc/gpu_train_attention.h>\n#include <hepnc/gpu_train_class_attention.h>\n#include <hepnc/gpu_train_edgeconv.h>\n#include <hepnc/loss.h>\n\n#include \"%s.h\"\n\n",
+               "#include <hepnc/cuda_train_entry.h>\n#include <hepnc/gpu_train.h>\n#include <hepnc/gpu_train_optim.h>\n#include <hepnc/gpu_train_attention.h>\n#include <hepnc/gpu_train_class_attention.h>\n#include <hepnc/gpu_train_edgeconv.h>\n#include <hepnc/gpu_train_interaction.h>\n#include <hepnc/loss.h>\n\n#include \"%s.h\"\n\n",
             m, m, m, g->spec_path, m);
     fprintf(f, "/* %s_train.cu, compiled by NVRTC at open */\nstatic const char train_cu[] =\n\"", m);
     for (size_t i = 0; i < cu_len; ++i) {

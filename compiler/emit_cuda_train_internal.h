@@ -1,6 +1,6 @@
 /* emit_cuda_train_internal.h — what the GPU training step's emitter (compiler/emit_cuda_train.c: the kernels,
  * the step) shares with its parts: the linear layers (emit_cuda_train_linear.c), the pair embedding
- * (emit_cuda_train_pair.c) and the host adapter of hepnc train --gpu (emit_cuda_train_adapter.c). */
+ * (emit_cuda_train_pair.c), IAFormer's ops (emit_cuda_train_interaction.c) and the host adapter of hepnc train --gpu (emit_cuda_train_adapter.c). */
 #ifndef HN_EMIT_CUDA_TRAIN_INTERNAL_H
 #define HN_EMIT_CUDA_TRAIN_INTERNAL_H
 
@@ -42,6 +42,15 @@ void hn_ct_linear_backward(ctgen *G, const hn_node *n, const char *x0, const cha
 /* The pair embedding's training forward and backward (dy: its output's gradient). */
 void hn_ct_pair_embed_forward(ctgen *G, const hn_node *n);
 void hn_ct_pair_embed_backward(ctgen *G, const hn_node *n, const char *dy);
+
+/* IAFormer (emit_cuda_train_interaction.c): whether the GPU step covers the node's shape; the scratch bytes of
+ * its backward as an expression of batch; the reduction extent of the interaction embedding's rows; the
+ * differential attention's and the interaction embedding's backwards. */
+int hn_ct_interaction_supported(const hn_node *n);
+void hn_ct_interaction_extra(FILE *f, const hn_graph *g, const hn_node *n);
+void hn_ct_interaction_extent(const hn_graph *g, const hn_node *n, long *rows, long *cols);
+void hn_ct_diff_attention_backward(ctgen *G, const hn_node *n, const char *dy, char dx[][HN_NAME + 48]);
+void hn_ct_interaction_logits_backward(ctgen *G, const hn_node *n, const char *dy);
 
 /* hepnc train --gpu: the step behind hn_train_entry (host pointers) and the trainer's device. */
 void hn_ct_emit_host_adapter(ctgen *G);

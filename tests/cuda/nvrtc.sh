@@ -37,7 +37,7 @@ done
 # The GPU training step (--train): these models build NAME_train.cu cleanly with NVRTC, their host
 # code with -Werror, deterministically (a spec with an op the GPU step does not cover would be refused,
 # naming the layer, with nothing written).
-for m in fcn pfn part_small particlenet_jetclass_kin; do
+for m in fcn pfn part_small particlenet_jetclass_kin iaformer_small; do
   spec=$root/models/$m.yaml out=$work/train-$m
   msg=$("$hepnc" compile "$spec" --target cuda --train -o "$out" 2>&1); rc=$?
   if grep -q "no GPU training kernels" <<<"$msg"; then
