@@ -184,6 +184,30 @@ __device__ float hn_cu_diff_beta(const float *lq, const float *lk, int len, int 
     return beta < 1.0f ? beta : 1.0f;
 }
 
+/* The softmax statistics of query row i's two maps l0, l1 over its cnt keys, by a warp (every lane gets them):
+ * st = (max₀, Σ_j exp(l0[j] − max₀), max₁, Σ_j exp(l1[j] − max₁)). */
+__device__ void hn_cu_diff_row_stats(const float *l0, const float *l1, int cnt, int lane, float *st)
+{
+    float m0 = -HN_CU_INF, m1 = -HN_CU_INF, z0 = 0.0f, z1 = 0.0f;
+    for (int j = lane; j < cnt; j += 32) {
+        m0 = fmaxf(m0, l0[j]);
+        m1 = fmaxf(m1, l1[j]);
+    }
+    for (int s = 16; s; s >>= 1) {
+        m0 = fmaxf(m0, __shfl_xor_sync(0xffffffffu, m0, s));
+        m1 = fmaxf(m1, __shfl_xor_sync(0xffffffffu, m1, s));
+    }
+    for (int j = lane; j < cnt; j += 32) {
+        z0 += expf(l0[j] - m0);
+        z1 += expf(l1[j] - m1);
+    }
+    for (int s = 16; s; s >>= 1) {
+        z0 += __shfl_xor_sync(0xffffffffu, z0, s);
+        z1 += __shfl_xor_sync(0xffffffffu, z1, s);
+    }
+    st[0] = m0, st[1] = z0, st[2] = m1, st[3] = z1;
+}
+
 /* Differential attention (hn_k_diff_attention), a warp per query i and head h (blockIdx.x = h·qblocks + block of
  * HN_CU_DA_WARPS queries, blockIdx.y the event):
  *   α[j] = softmax_j(L[2h][i][·]) − β·softmax_j(L[2h+1][i][·]),  y[i][h·DV + t] = Σ_j α[j]·v[j][h·DV + t]
@@ -203,25 +227,9 @@ __device__ void hn_cu_diff_attention(const float *v, const int *n, int max, int 
     if (i >= cnt) return;                           /* whole warps leave: no shuffle waits on them */
     const float beta = hn_cu_diff_beta(lq, lk, len, depth);
     const float *l0 = L + (long)b * maps_per_event + ((long)(2 * h) * max + i) * max, *l1 = l0 + (long)max * max;
-    float m0 = -HN_CU_INF, m1 = -HN_CU_INF;
-    for (int j = lane; j < cnt; j += 32) {
-        m0 = fmaxf(m0, l0[j]);
-        m1 = fmaxf(m1, l1[j]);
-    }
-    for (int s = 16; s; s >>= 1) {
-        m0 = fmaxf(m0, __shfl_xor_sync(0xffffffffu, m0, s));
-        m1 = fmaxf(m1, __shfl_xor_sync(0xffffffffu, m1, s));
-    }
-    float z0 = 0.0f, z1 = 0.0f;
-    for (int j = lane; j < cnt; j += 32) {
-        z0 += expf(l0[j] - m0);
-        z1 += expf(l1[j] - m1);
-    }
-    for (int s = 16; s; s >>= 1) {
-        z0 += __shfl_xor_sync(0xffffffffu, z0, s);
-        z1 += __shfl_xor_sync(0xffffffffu, z1, s);
-    }
-    const float inv0 = 1.0f / z0, inv1 = beta / z1;
+    float st[4];
+    hn_cu_diff_row_stats(l0, l1, cnt, lane, st);
+    const float m0 = st[0], m1 = st[2], inv0 = 1.0f / st[1], inv1 = beta / st[3];
     const float *vh = v + (long)b * max * D + h * DV;
     float *out = y + ((long)b * max + i) * D + h * DV;
     if (DV <= 8) {

@@ -57,27 +57,10 @@ extern "C" __global__ void hn_ti_diff_stats(const float *L, const int *n, int ma
     const int i = hn_ti_da_query(max, &h), b = blockIdx.y, lane = threadIdx.x % 32, cnt = n ? n[b] : max;
     if (i >= cnt) return;
     const float *l0 = L + (long)b * maps_per_event + ((long)(2 * h) * max + i) * max, *l1 = l0 + (long)max * max;
-    float m0 = -HN_CU_INF, m1 = -HN_CU_INF, z0 = 0.0f, z1 = 0.0f;
-    for (int j = lane; j < cnt; j += 32) {
-        m0 = fmaxf(m0, l0[j]);
-        m1 = fmaxf(m1, l1[j]);
-    }
-    for (int s = 16; s; s >>= 1) {
-        m0 = fmaxf(m0, __shfl_xor_sync(0xffffffffu, m0, s));
-        m1 = fmaxf(m1, __shfl_xor_sync(0xffffffffu, m1, s));
-    }
-    for (int j = lane; j < cnt; j += 32) {
-        z0 += expf(l0[j] - m0);
-        z1 += expf(l1[j] - m1);
-    }
-    for (int s = 16; s; s >>= 1) {
-        z0 += __shfl_xor_sync(0xffffffffu, z0, s);
-        z1 += __shfl_xor_sync(0xffffffffu, z1, s);
-    }
-    if (lane == 0) {
-        float *st = stats + (((long)b * heads + h) * max + i) * 4;
-        st[0] = m0, st[1] = z0, st[2] = m1, st[3] = z1;
-    }
+    float st[4];
+    hn_cu_diff_row_stats(l0, l1, cnt, lane, st);     /* the forward's (interaction.cuh) */
+    if (lane == 0)
+        for (int k = 0; k < 4; ++k) stats[(((long)b * heads + h) * max + i) * 4 + k] = st[k];
 }
 
 /* The logits' gradient of (event, head, query i), a warp: dα_j = Σ_t dout[i][h·dv + t]·v[j][h·dv + t],
