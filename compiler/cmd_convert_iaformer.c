@@ -21,27 +21,25 @@
 static const char *const feature_names[HN_IA_PARTICLE_NUM] = { "e", "px", "py", "pz", "ln_pt", "ln_e", "ln_pt_rel",
                                                                "ln_e_rel", "delta_eta", "delta_phi", "delta_r" };
 
-/* Reads rows [first, first + count) of a float or integer dataset of rank `rank` into buf (converted). */
-static int read_rows(hid_t d, hid_t type, int rank, hsize_t first, hsize_t count, const hsize_t *dims, void *buf)
+/* Reads (write 0) or writes (1) rows [first, first + count) of a float or integer dataset of rank `rank`, buf
+ * holding them in memory as `type` (HDF5 converts). */
+static int rows_io(hid_t d, hid_t type, int rank, hsize_t first, hsize_t count, const hsize_t *dims, void *buf, int write)
 {
     hsize_t start[3] = { first, 0, 0 }, extent[3] = { count, rank > 1 ? dims[1] : 1, rank > 2 ? dims[2] : 1 };
     hid_t fs = H5Dget_space(d), ms = H5Screate_simple(rank, extent, NULL);
     int ok = H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, extent, NULL) >= 0 &&
-             H5Dread(d, type, ms, fs, H5P_DEFAULT, buf) >= 0;
+             (write ? H5Dwrite(d, type, ms, fs, H5P_DEFAULT, buf) : H5Dread(d, type, ms, fs, H5P_DEFAULT, buf)) >= 0;
     H5Sclose(ms);
     H5Sclose(fs);
     return ok ? 0 : -1;
 }
-
-static int write_rows(hid_t d, hid_t type, int rank, hsize_t first, hsize_t count, const hsize_t *dims, const void *buf)
+static int read_rows(hid_t d, hid_t type, int rank, hsize_t first, hsize_t count, const hsize_t *dims, void *buf)
 {
-    hsize_t start[3] = { first, 0, 0 }, extent[3] = { count, rank > 1 ? dims[1] : 1, rank > 2 ? dims[2] : 1 };
-    hid_t fs = H5Dget_space(d), ms = H5Screate_simple(rank, extent, NULL);
-    int ok = H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, extent, NULL) >= 0 &&
-             H5Dwrite(d, type, ms, fs, H5P_DEFAULT, buf) >= 0;
-    H5Sclose(ms);
-    H5Sclose(fs);
-    return ok ? 0 : -1;
+    return rows_io(d, type, rank, first, count, dims, buf, 0);
+}
+static int write_rows(hid_t d, hid_t type, int rank, hsize_t first, hsize_t count, const hsize_t *dims, void *buf)
+{
+    return rows_io(d, type, rank, first, count, dims, buf, 1);
 }
 
 static hid_t create(hid_t f, const char *name, hid_t type, int rank, const hsize_t *dims)
